@@ -1,0 +1,52 @@
+// One LLaMA decoder layer with transformers' semantics: RMSNorm in fp32, rotate_half RoPE,
+// GQA by repeating k/v heads, causal softmax in fp32, SiLU-gated MLP.
+#pragma once
+
+#include <array>
+#include <functional>
+
+#include <torch/torch.h>
+
+#include "enwanda/checkpoint.h"
+#include "enwanda/llama_config.h"
+#include "enwanda/runtime.h"
+
+namespace enwanda {
+
+// The inputs of the seven linears: q/k/v share one, gate/up share one.
+enum class LinearInput { attn = 0, o_proj = 1, mlp = 2, down_proj = 3 };
+constexpr int kNumLinearInputs = 4;
+LinearInput input_of_linear(int linear_index);  // index into kLinearNames
+
+struct LayerWeights {
+  torch::Tensor input_norm;                  // [hidden]
+  torch::Tensor post_norm;                   // [hidden]
+  std::array<torch::Tensor, 7> linears;      // kLinearNames order, each [out_features, in_features]
+  const torch::Tensor& q() const { return linears[0]; }
+  const torch::Tensor& k() const { return linears[1]; }
+  const torch::Tensor& v() const { return linears[2]; }
+  const torch::Tensor& o() const { return linears[3]; }
+  const torch::Tensor& gate() const { return linears[4]; }
+  const torch::Tensor& up() const { return linears[5]; }
+  const torch::Tensor& down() const { return linears[6]; }
+};
+
+// Copies layer `i` from the (memory-mapped) checkpoint to the runtime's device and dtype.
+LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt);
+
+struct RotaryTables {
+  torch::Tensor cos;  // [seqlen, head_dim], compute dtype
+  torch::Tensor sin;  // [seqlen, head_dim]
+};
+RotaryTables make_rotary_tables(const LlamaConfig& c, int64_t seqlen, const Runtime& rt);
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// Called with each distinct linear input, [batch, seqlen, in_features], before the matmul.
+using InputObserver = std::function<void(LinearInput, const torch::Tensor&)>;
+
+// x: [batch, seqlen, hidden] -> [batch, seqlen, hidden]. Differentiable in the weights.
+torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const RotaryTables& rope,
+                            const LlamaConfig& c, const InputObserver* observe = nullptr);
+
+}  // namespace enwanda

@@ -1,0 +1,52 @@
+// LlamaModel: the whole network over a checkpoint, streamed a decoder layer at a time.
+// Only the embedding/head and one layer's weights are on the device at once, so memory does
+// not grow with the number of layers; all sequences of a group pass through layer i before
+// layer i+1 is loaded.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "enwanda/checkpoint.h"
+#include "enwanda/llama_layer.h"
+#include "enwanda/runtime.h"
+
+namespace enwanda {
+
+class LlamaModel {
+ public:
+  LlamaModel(std::shared_ptr<const Checkpoint> ck, Runtime rt);
+
+  const LlamaConfig& config() const { return ck_->config(); }
+  const Runtime& runtime() const { return rt_; }
+  const Checkpoint& checkpoint() const { return *ck_; }
+
+  // tokens: int64 [B, T] (any device) -> hidden [B, T, hidden] on the device, compute dtype.
+  torch::Tensor embed(const torch::Tensor& tokens) const;
+  // Final norm and lm_head: hidden [B, T, hidden] -> fp32 log-probabilities [B, T, vocab].
+  torch::Tensor log_probs(const torch::Tensor& hidden) const;
+  LayerWeights layer(int64_t i) const { return load_layer(*ck_, i, rt_); }
+  const RotaryTables& rotary(int64_t seqlen) const;
+
+  // Runs `hidden` [N, T, H] through `w` in micro-batches of rt.batch_size sequences.
+  torch::Tensor forward_layer(const LayerWeights& w, const torch::Tensor& hidden,
+                              const InputObserver* observe = nullptr) const;
+  // Token rows [N, L] through the whole network: rows are taken in groups whose activations fit
+  // the runtime's budget; each group passes layer by layer; then `consume(first_row, log_probs)`
+  // receives fp32 log-probabilities [b, L, vocab] micro-batch by micro-batch.
+  void for_each_log_probs(const torch::Tensor& tokens,
+                          const std::function<void(int64_t, const torch::Tensor&)>& consume) const;
+  // All layers, streamed; `on_layer(i)` is called after each (progress, interruption).
+  torch::Tensor forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer = {}) const;
+
+ private:
+  std::shared_ptr<const Checkpoint> ck_;
+  Runtime rt_;
+  torch::Tensor norm_;  // [hidden]
+  torch::Tensor head_;  // [vocab, hidden] (embedding when tied)
+  mutable std::map<int64_t, RotaryTables> rotary_;
+};
+
+}  // namespace enwanda

@@ -1,0 +1,32 @@
+// An output directory that appears only when complete: everything is written into a
+// temporary sibling (".NAME.tmp-PID"), fsynced, and renamed into place by commit().
+// Destroying it uncommitted (error, interrupt) removes the temporary directory.
+#pragma once
+
+#include <string>
+
+namespace enwanda {
+
+class OutputDirectory {
+ public:
+  // Refuses an existing `final_dir` unless `overwrite`, and a `final_dir` equal to or inside
+  // any of `protected_dirs` (the input model). Throws UsageError / IoError.
+  OutputDirectory(const std::string& final_dir, bool overwrite, const std::string& protected_dir = "");
+  ~OutputDirectory();
+  OutputDirectory(const OutputDirectory&) = delete;
+  OutputDirectory& operator=(const OutputDirectory&) = delete;
+
+  const std::string& path() const { return temp_; }  // write here
+  const std::string& final_path() const { return final_; }
+  void commit();
+
+ private:
+  std::string final_;
+  std::string temp_;
+  bool overwrite_ = false;
+  bool committed_ = false;
+};
+
+void fsync_path(const std::string& path);  // file or directory; throws IoError
+
+}  // namespace enwanda

@@ -1,0 +1,76 @@
+#include "enwanda/checkpoint_writer.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "enwanda/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+namespace {
+const char* kCopiedFiles[] = {"config.json", "generation_config.json", "tokenizer.model", "tokenizer.json",
+                              "tokenizer_config.json", "special_tokens_map.json"};
+
+void write_json(const std::string& path, const nlohmann::json& j) {
+  std::ofstream out(path);
+  out << j.dump(2) << "\n";
+  out.close();
+  if (!out) throw IoError("cannot write " + path + " (disk full or not writable?)");
+}
+}  // namespace
+
+CheckpointWriter::CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
+                                   const std::map<std::string, std::string>& provenance)
+    : in_(std::move(input)), out_(out_dir, overwrite, in_->dir()) {
+  std::map<std::string, std::string> meta = provenance;
+  meta["format"] = "pt";
+  std::map<std::string, std::vector<SafetensorsWriter::Entry>> per_shard;
+  for (const auto& name : in_->tensor_names()) {
+    const TensorInfo& t = in_->info(name);
+    per_shard[in_->shard_of(name)].push_back({name, t.dtype, t.shape});
+  }
+  for (const auto& shard : in_->shard_names())
+    shards_[shard] = std::make_unique<SafetensorsWriter>((fs::path(out_.path()) / shard).string(), per_shard[shard], meta);
+}
+
+void CheckpointWriter::put(const std::string& name, const torch::Tensor& t) {
+  const TensorInfo& info = in_->info(name);
+  auto out = t.to(torch::kCPU, to_torch(info.dtype)).contiguous();
+  if (out.sizes().vec() != info.shape) throw std::logic_error("CheckpointWriter::put: shape changed for " + name);
+  shards_.at(in_->shard_of(name))->write(name, out);
+  bytes_written_ += info.nbytes();
+}
+
+void CheckpointWriter::copy(const std::string& name) {
+  const TensorInfo& info = in_->info(name);
+  shards_.at(in_->shard_of(name))->write_bytes(name, in_->file_of(name).data(info), info.nbytes());
+  bytes_written_ += info.nbytes();
+}
+
+void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra_files) {
+  for (auto& [shard, w] : shards_) w->finish();
+  if (in_->sharded()) {
+    nlohmann::ordered_json index;
+    index["metadata"] = {{"total_size", in_->total_bytes()}};
+    nlohmann::ordered_json map = nlohmann::ordered_json::object();
+    for (const auto& name : in_->tensor_names()) map[name] = in_->shard_of(name);
+    index["weight_map"] = map;
+    std::ofstream out(fs::path(out_.path()) / "model.safetensors.index.json");
+    out << index.dump(2) << "\n";
+    out.close();
+    if (!out) throw IoError("cannot write the shard index (disk full?)");
+  }
+  for (const char* f : kCopiedFiles) {
+    fs::path src = fs::path(in_->dir()) / f;
+    if (!fs::exists(src)) continue;
+    std::error_code ec;
+    fs::copy_file(src, fs::path(out_.path()) / f, ec);
+    if (ec) throw IoError("cannot copy " + src.string() + ": " + ec.message());
+  }
+  for (const auto& [name, j] : extra_files) write_json((fs::path(out_.path()) / name).string(), j);
+  out_.commit();
+}
+
+}  // namespace enwanda

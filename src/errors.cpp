@@ -1,0 +1,71 @@
+#include "enwanda/errors.h"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <new>
+
+#include <c10/util/Exception.h>
+
+namespace enwanda {
+
+namespace {
+std::atomic<int> g_signal{0};
+extern "C" void on_signal(int sig) { g_signal.store(sig); }
+
+bool looks_like_oom(const std::string& msg) {
+  return msg.find("out of memory") != std::string::npos ||
+         msg.find("CUDA out of memory") != std::string::npos ||
+         msg.find("DefaultCPUAllocator: can't allocate memory") != std::string::npos ||
+         msg.find("DefaultCPUAllocator: not enough memory") != std::string::npos;
+}
+
+std::string first_line(const std::string& s) {
+  auto pos = s.find('\n');
+  return pos == std::string::npos ? s : s.substr(0, pos);
+}
+}  // namespace
+
+InterruptedError::InterruptedError(int signal_number)
+    : Error(signal_number == SIGTERM ? ExitCode::interrupted_term : ExitCode::interrupted_int,
+            std::string("interrupted by ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
+                "; partial output removed") {}
+
+std::string errno_message(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  // Exceeding RLIMIT_FSIZE must surface as EFBIG from write(), not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
+}
+
+int pending_signal() { return g_signal.load(); }
+
+void check_interrupted() {
+  int sig = g_signal.load();
+  if (sig != 0) throw InterruptedError(sig);
+}
+
+ErrorReport describe_exception(const std::exception& e) {
+  if (auto* err = dynamic_cast<const Error*>(&e)) return {err->code(), err->what()};
+  if (dynamic_cast<const std::bad_alloc*>(&e))
+    return {ExitCode::out_of_memory, "out of host memory; try a smaller --batch-size or --nsamples"};
+  if (auto* c10err = dynamic_cast<const c10::Error*>(&e)) {
+    std::string msg = c10err->what_without_backtrace();
+    if (looks_like_oom(msg))
+      return {ExitCode::out_of_memory,
+              "out of memory: " + first_line(msg) + "; try a smaller --batch-size"};
+    return {ExitCode::internal, "libtorch error: " + first_line(msg)};
+  }
+  std::string msg = e.what();
+  if (looks_like_oom(msg))
+    return {ExitCode::out_of_memory, "out of memory: " + first_line(msg) + "; try a smaller --batch-size"};
+  return {ExitCode::internal, "internal error: " + first_line(msg)};
+}
+
+}  // namespace enwanda

@@ -1,0 +1,69 @@
+#include "enwanda/llama_model.h"
+
+#include "enwanda/errors.h"
+
+namespace enwanda {
+
+LlamaModel::LlamaModel(std::shared_ptr<const Checkpoint> ck, Runtime rt) : ck_(std::move(ck)), rt_(rt) {
+  norm_ = ck_->tensor("model.norm.weight").to(rt_.device, rt_.compute_dtype);
+  const char* head = config().tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  head_ = ck_->tensor(head).to(rt_.device, rt_.compute_dtype);
+}
+
+torch::Tensor LlamaModel::embed(const torch::Tensor& tokens) const {
+  // Gather rows from the mapped embedding without copying the whole table.
+  auto table = ck_->tensor("model.embed_tokens.weight");
+  auto rows = torch::index_select(table, 0, tokens.to(torch::kCPU).reshape({-1}));
+  return rows.view({tokens.size(0), tokens.size(1), -1}).to(rt_.device, rt_.compute_dtype);
+}
+
+torch::Tensor LlamaModel::log_probs(const torch::Tensor& hidden) const {
+  auto h = rms_norm(hidden, norm_, config().rms_norm_eps);
+  auto logits = torch::matmul(h, head_.t());
+  return torch::log_softmax(logits.to(torch::kFloat32), -1);
+}
+
+const RotaryTables& LlamaModel::rotary(int64_t seqlen) const {
+  auto it = rotary_.find(seqlen);
+  if (it == rotary_.end()) it = rotary_.emplace(seqlen, make_rotary_tables(config(), seqlen, rt_)).first;
+  return it->second;
+}
+
+torch::Tensor LlamaModel::forward_layer(const LayerWeights& w, const torch::Tensor& hidden,
+                                        const InputObserver* observe) const {
+  torch::NoGradGuard no_grad;
+  auto out = torch::empty_like(hidden);
+  const auto& rope = rotary(hidden.size(1));
+  for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
+    int64_t e = std::min(hidden.size(0), b + rt_.batch_size);
+    out.slice(0, b, e).copy_(layer_forward(w, hidden.slice(0, b, e), rope, config(), observe));
+  }
+  return out;
+}
+
+void LlamaModel::for_each_log_probs(const torch::Tensor& tokens,
+                                    const std::function<void(int64_t, const torch::Tensor&)>& consume) const {
+  torch::NoGradGuard no_grad;
+  const int64_t rows = tokens.size(0), len = tokens.size(1);
+  const int64_t row_bytes = len * config().hidden_size * static_cast<int64_t>(c10::elementSize(rt_.compute_dtype));
+  const int64_t group = std::max<int64_t>(rt_.batch_size, rt_.activation_budget_bytes / std::max<int64_t>(row_bytes, 1));
+  for (int64_t g = 0; g < rows; g += group) {
+    const int64_t ge = std::min(rows, g + group);
+    auto hidden = forward_layers(embed(tokens.slice(0, g, ge)));
+    for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
+      const int64_t be = std::min(hidden.size(0), b + rt_.batch_size);
+      consume(g + b, log_probs(hidden.slice(0, b, be)));
+    }
+  }
+}
+
+torch::Tensor LlamaModel::forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer) const {
+  for (int64_t i = 0; i < config().num_hidden_layers; ++i) {
+    check_interrupted();
+    hidden = forward_layer(layer(i), hidden);
+    if (on_layer) on_layer(i);
+  }
+  return hidden;
+}
+
+}  // namespace enwanda

@@ -1,0 +1,58 @@
+#include "enwanda/mask.h"
+
+#include <cmath>
+
+#include "enwanda/errors.h"
+
+namespace enwanda {
+
+std::string Structure::str() const { return nm() ? std::to_string(n) + ":" + std::to_string(m) : "unstructured"; }
+
+Structure parse_structure(const std::string& s) {
+  if (s == "unstructured") return {};
+  auto colon = s.find(':');
+  Structure st;
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument(s);
+    size_t used_n = 0, used_m = 0;
+    st.n = std::stoll(s.substr(0, colon), &used_n);
+    st.m = std::stoll(s.substr(colon + 1), &used_m);
+    if (used_n != colon || used_m != s.size() - colon - 1) throw std::invalid_argument(s);
+  } catch (const std::exception&) {
+    throw UsageError("--structure must be unstructured or N:M (e.g. 2:4), got " + s);
+  }
+  if (st.n <= 0 || st.m <= 0 || st.n >= st.m)
+    throw UsageError("--structure " + s + ": need 0 < N < M");
+  return st;
+}
+
+torch::Tensor row_mask_unstructured(const torch::Tensor& scores, double sparsity) {
+  const int64_t cols = scores.size(1);
+  const auto k = static_cast<int64_t>(std::floor(sparsity * static_cast<double>(cols)));
+  auto mask = torch::zeros(scores.sizes(), torch::TensorOptions().dtype(torch::kBool).device(scores.device()));
+  if (k == 0) return mask;
+  auto order = std::get<1>(scores.sort(/*stable=*/true, /*dim=*/1, /*descending=*/false));
+  mask.scatter_(1, order.slice(1, 0, k), true);
+  return mask;
+}
+
+torch::Tensor row_mask_n_m(const torch::Tensor& scores, int64_t n, int64_t m) {
+  const int64_t rows = scores.size(0), cols = scores.size(1);
+  if (cols % m != 0)
+    throw UsageError("N:M structure needs M=" + std::to_string(m) + " to divide in_features=" + std::to_string(cols));
+  auto groups = scores.reshape({rows, cols / m, m});
+  auto order = std::get<1>(groups.sort(/*stable=*/true, /*dim=*/2, /*descending=*/false));
+  auto mask = torch::zeros(groups.sizes(), torch::TensorOptions().dtype(torch::kBool).device(scores.device()));
+  mask.scatter_(2, order.slice(2, 0, n), true);
+  return mask.reshape({rows, cols});
+}
+
+torch::Tensor matrix_mask_magnitude(const torch::Tensor& weight, double sparsity) {
+  auto w = weight.detach().to(torch::kFloat32).abs();
+  const auto k = static_cast<int64_t>(std::floor(sparsity * static_cast<double>(w.numel())));
+  if (k == 0) return torch::zeros(w.sizes(), torch::TensorOptions().dtype(torch::kBool).device(w.device()));
+  auto threshold = std::get<0>(w.reshape({-1}).kthvalue(k));
+  return w <= threshold;
+}
+
+}  // namespace enwanda

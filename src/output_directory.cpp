@@ -1,0 +1,81 @@
+#include "enwanda/output_directory.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "enwanda/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+namespace {
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin(), o = outer.begin();
+  for (; o != outer.end(); ++o, ++i) {
+    if (o->empty()) continue;
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+}  // namespace
+
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(errno_message("cannot open " + path + " to sync"));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw IoError(errno_message("fsync " + path));
+}
+
+OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, const std::string& protected_dir)
+    : final_(final_dir), overwrite_(overwrite) {
+  if (final_dir.empty()) throw UsageError("--out is required");
+  fs::path out = fs::weakly_canonical(fs::absolute(final_dir));
+  if (!protected_dir.empty()) {
+    fs::path model = fs::weakly_canonical(fs::absolute(protected_dir));
+    if (is_within(out, model))
+      throw UsageError("--out " + final_dir + " is the model directory or inside it; choose a directory elsewhere");
+  }
+  if (fs::exists(out) && !overwrite)
+    throw UsageError("--out " + final_dir + " already exists; pass --overwrite to replace it");
+  fs::path parent = out.parent_path();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw IoError("cannot create " + parent.string() + ": " + ec.message());
+  temp_ = (parent / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
+  fs::remove_all(temp_, ec);
+  if (!fs::create_directory(temp_, ec) || ec)
+    throw IoError("--out " + final_dir + " is not writable: cannot create " + temp_ + ": " + ec.message());
+  final_ = out.string();
+}
+
+OutputDirectory::~OutputDirectory() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(temp_, ec);
+  }
+}
+
+void OutputDirectory::commit() {
+  for (const auto& entry : fs::directory_iterator(temp_))
+    if (entry.is_regular_file()) fsync_path(entry.path().string());
+  fsync_path(temp_);
+  std::error_code ec;
+  std::string trash;
+  if (fs::exists(final_)) {
+    if (!overwrite_) throw UsageError(final_ + " appeared while writing; refusing to replace it");
+    trash = final_ + ".old-" + std::to_string(::getpid());
+    fs::rename(final_, trash, ec);
+    if (ec) throw IoError("cannot move the old " + final_ + " aside: " + ec.message());
+  }
+  fs::rename(temp_, final_, ec);
+  if (ec) throw IoError("cannot rename " + temp_ + " to " + final_ + ": " + ec.message());
+  committed_ = true;
+  fsync_path(fs::path(final_).parent_path().string());
+  if (!trash.empty()) fs::remove_all(trash, ec);
+}
+
+}  // namespace enwanda

@@ -1,0 +1,65 @@
+#include "test_util.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "enwanda/synth.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda::testing {
+
+namespace {
+struct Cleanup {
+  std::vector<std::string> dirs;
+  ~Cleanup() {
+    for (const auto& d : dirs) {
+      std::error_code ec;
+      fs::remove_all(d, ec);
+    }
+  }
+};
+Cleanup& cleanup() {
+  static Cleanup c;
+  return c;
+}
+}  // namespace
+
+std::string temp_dir(const std::string& tag) {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ = std::string(base ? base : "/tmp") + "/enwanda-" + tag + "-XXXXXX";
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+  cleanup().dirs.push_back(buf.data());
+  return buf.data();
+}
+
+const std::string& tiny_checkpoint() {
+  static std::string dir = [] {
+    std::string d = temp_dir("tiny") + "/model";
+    SynthOptions o;
+    o.shape = "tiny";
+    o.seed = 7;
+    o.out = d;
+    synth(o);
+    return d;
+  }();
+  return dir;
+}
+
+bool check_tensor(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol, const std::string& label) {
+  auto x = a.to(torch::kFloat64).reshape({-1}), y = b.to(torch::kFloat64).reshape({-1});
+  double maxdiff = (x - y).abs().max().item<double>();
+  bool ok = torch::allclose(x, y, rtol, atol);
+  std::printf("%s: %s, max |diff| %.3e, first values:", label.c_str(), ok ? "OK" : "MISMATCH", maxdiff);
+  for (int64_t i = 0; i < std::min<int64_t>(3, x.numel()); ++i)
+    std::printf(" %.6g/%.6g", x[i].item<double>(), y[i].item<double>());
+  std::printf("\n");
+  return ok;
+}
+
+}  // namespace enwanda::testing

@@ -1,0 +1,17 @@
+// Helpers shared by the gtest suites: temporary directories and a tiny synthetic checkpoint.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+namespace enwanda::testing {
+
+// A fresh directory under $TMPDIR, removed at process exit.
+std::string temp_dir(const std::string& tag);
+// A tiny GQA checkpoint (2 layers, hidden 64, 4 heads / 2 kv heads) made once per process.
+const std::string& tiny_checkpoint();
+// Prints the first values and the largest difference, like llm.c's check_tensor.
+bool check_tensor(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol, const std::string& label);
+
+}  // namespace enwanda::testing

@@ -1,0 +1,321 @@
+// enwanda: the command-line tool. Parses flags into the library's option structs and calls one
+// library function per subcommand; every error becomes one line on stderr and an exit code
+// (README, "Exit codes").
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "enwanda/calibration.h"
+#include "enwanda/checkpoint.h"
+#include "enwanda/errors.h"
+#include "enwanda/inspect.h"
+#include "enwanda/npy.h"
+#include "enwanda/perplexity.h"
+#include "enwanda/pruner.h"
+#include "enwanda/synth.h"
+#include "enwanda/tokenizer.h"
+#include "enwanda/zeroshot.h"
+
+namespace fs = std::filesystem;
+using namespace enwanda;
+
+namespace {
+
+// --config FILE.json: keys are long option names. Values become flags placed before the
+// command line's own, and only for options the command line does not give, so flags override.
+std::vector<std::string> expand_config(const std::vector<std::string>& args) {
+  std::string config_path;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) config_path = args[++i];
+    else if (args[i].rfind("--config=", 0) == 0) config_path = args[i].substr(9);
+    else rest.push_back(args[i]);
+  }
+  if (config_path.empty()) return args;
+  std::ifstream in(config_path);
+  if (!in) throw UsageError("--config " + config_path + ": cannot read");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("--config " + config_path + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw UsageError("--config " + config_path + ": expected a JSON object of option names");
+  auto given = [&](const std::string& key) {
+    for (const auto& a : rest)
+      if (a == "--" + key || a.rfind("--" + key + "=", 0) == 0 || a == "--no-" + key) return true;
+    if (key.rfind("no-", 0) == 0)
+      for (const auto& a : rest)
+        if (a == "--" + key.substr(3)) return true;
+    return false;
+  };
+  std::vector<std::string> out(rest.begin(), rest.begin() + std::min<size_t>(rest.size(), 1));  // subcommand first
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    if (key.rfind("_", 0) == 0 || given(key)) continue;  // "_comment" keys are ignored
+    const auto& v = it.value();
+    if (v.is_boolean()) {
+      if (v.get<bool>()) out.push_back("--" + key);
+      else out.push_back("--no-" + key);
+    } else if (v.is_array()) {
+      for (const auto& e : v) out.push_back("--" + key), out.push_back(e.is_string() ? e.get<std::string>() : e.dump());
+    } else {
+      out.push_back("--" + key);
+      out.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
+  out.insert(out.end(), rest.begin() + std::min<size_t>(rest.size(), 1), rest.end());
+  return out;
+}
+
+void setup_logging(bool verbose, bool quiet, const std::string& log_file) {
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  std::vector<spdlog::sink_ptr> sinks{console};
+  if (!log_file.empty()) sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, true));
+  auto logger = std::make_shared<spdlog::logger>("enwanda", sinks.begin(), sinks.end());
+  logger->set_pattern("%H:%M:%S %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::warn : spdlog::level::info);
+}
+
+void write_json_file(const std::string& path, const nlohmann::json& j) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(2) << "\n";
+    out.close();
+    if (!out) throw IoError("cannot write " + path);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno_message("cannot rename " + tmp));
+}
+
+struct Common {
+  std::string device = "auto", dtype = "auto";
+  int64_t batch_size = 0;
+  int threads = 0;
+  void add(CLI::App* app) {
+    app->add_option("--device", device, "auto|cpu|cuda")->capture_default_str();
+    app->add_option("--dtype", dtype, "auto|fp32|fp16|bf16 (CPU computes in fp32)")->capture_default_str();
+    app->add_option("--batch-size", batch_size, "sequences per micro-batch (0: default)");
+    app->add_option("--threads", threads, "CPU threads (0: the cores available)");
+  }
+};
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  args = expand_config(args);
+
+  CLI::App app{"enwanda: prune LLaMA checkpoints with elastic-net Wanda, without retraining"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", ENWANDA_VERSION_STRING);
+  bool verbose = false, quiet = false;
+  std::string log_file;
+  auto add_logging = [&](CLI::App* sub) {
+    sub->add_flag("-v,--verbose", verbose, "debug logging");
+    sub->add_flag("-q,--quiet", quiet, "warnings and errors only");
+    sub->add_option("--log-file", log_file, "also log to this file");
+  };
+
+  // prune ------------------------------------------------------------------------------
+  PruneOptions po;
+  Common prune_common;
+  std::string method = "en", geometry = "modified", structure = "unstructured", stat_norm = "sequences";
+  bool no_ro = false;
+  auto* prune = app.add_subcommand("prune", "prune a checkpoint and write the pruned one");
+  prune->add_option("--model", po.model_dir, "input checkpoint directory")->required();
+  prune->add_option("--calib", po.calib.text_paths, "calibration text files or directories");
+  prune->add_option("--calib-tokens", po.calib.tokens_path, "calibration tokens .npy [nsamples, seqlen]");
+  prune->add_option("--out", po.out_dir, "output checkpoint directory")->required();
+  prune->add_option("--method", method, "en|wanda|magnitude|wanda++|en++")->capture_default_str();
+  prune->add_option("--geometry", geometry, "original|modified (elastic-net scale)")->capture_default_str();
+  prune->add_option("--alpha", po.alpha, "elastic-net mixing weight in [0, 1]")->capture_default_str();
+  prune->add_option("--sparsity", po.sparsity, "fraction pruned per row, in [0, 1)")->capture_default_str();
+  prune->add_option("--structure", structure, "unstructured or N:M (e.g. 2:4)")->capture_default_str();
+  prune->add_option("--nsamples", po.calib.nsamples, "calibration sequences")->capture_default_str();
+  prune->add_option("--seqlen", po.calib.seqlen, "tokens per calibration sequence")->capture_default_str();
+  prune->add_option("--seed", po.calib.seed, "calibration sampling seed")->capture_default_str();
+  prune->add_option("--calib-mult", po.calib.calib_mult, "draw nsamples x this many windows")->capture_default_str();
+  prune->add_option("--stat-norm", stat_norm, "sequences|tokens: divide the sums by")->capture_default_str();
+  prune->add_flag("--sequential,!--no-sequential", po.sequential, "next layer's inputs from the pruned layer (default)");
+  prune->add_flag("--overwrite", po.overwrite, "replace an existing --out");
+  prune->add_option("--save-stats", po.save_stats, "write activation statistics (needs --no-sequential)");
+  prune->add_option("--load-stats", po.load_stats, "reuse activation statistics (needs --no-sequential)");
+  prune->add_option("--rgs-scale", po.regional.gamma, "Wanda++ gradient weight γ")->capture_default_str();
+  prune->add_option("--rgs-samples", po.regional.rgs_samples, "samples for the regional gradient (0: all)");
+  prune->add_flag("--no-ro", no_ro, "Wanda++ without regional optimisation");
+  prune->add_option("--ro-iters", po.regional.ro_iters, "regional optimisation rounds")->capture_default_str();
+  prune->add_option("--ro-samples", po.regional.ro_samples, "samples per RO round")->capture_default_str();
+  prune->add_option("--ro-lr", po.regional.ro_lr, "RMSprop learning rate for RO")->capture_default_str();
+  prune_common.add(prune);
+  add_logging(prune);
+
+  // calib ------------------------------------------------------------------------------
+  CalibrationOptions co;
+  std::string calib_model, calib_out;
+  auto* calib = app.add_subcommand("calib", "draw a calibration set once and save it as .npy");
+  calib->add_option("--model", calib_model, "checkpoint directory (for its tokenizer)")->required();
+  calib->add_option("--calib", co.text_paths, "calibration text files or directories")->required();
+  calib->add_option("--nsamples", co.nsamples)->capture_default_str();
+  calib->add_option("--seqlen", co.seqlen)->capture_default_str();
+  calib->add_option("--seed", co.seed)->capture_default_str();
+  calib->add_option("--calib-mult", co.calib_mult)->capture_default_str();
+  calib->add_option("--out", calib_out, "output .npy")->required();
+  add_logging(calib);
+
+  // eval ppl / eval zeroshot -------------------------------------------------------------
+  auto* eval = app.add_subcommand("eval", "evaluate a checkpoint");
+  eval->require_subcommand(1);
+  PerplexityOptions ppl_opt;
+  Common ppl_common;
+  std::string ppl_json;
+  auto* ppl = eval->add_subcommand("ppl", "perplexity over non-overlapping windows");
+  ppl->add_option("--model", ppl_opt.model_dir)->required();
+  ppl->add_option("--data", ppl_opt.data, "text files, joined with blank lines");
+  ppl->add_option("--data-tokens", ppl_opt.data_tokens, ".npy [n, seqlen] of token windows");
+  ppl->add_option("--seqlen", ppl_opt.seqlen)->capture_default_str();
+  ppl->add_option("--slices", ppl_opt.slices, "evaluate only N evenly spaced fixed windows");
+  ppl->add_option("--json", ppl_json, "write the result as JSON");
+  ppl_common.add(ppl);
+  add_logging(ppl);
+
+  ZeroShotOptions zs_opt;
+  Common zs_common;
+  std::vector<std::string> zs_tasks, zs_data;
+  std::string zs_template, zs_choices, zs_json;
+  auto* zs = eval->add_subcommand("zeroshot", "zero-shot accuracy by log-likelihood (lm-eval protocol)");
+  zs->add_option("--model", zs_opt.model_dir)->required();
+  zs->add_option("--task", zs_tasks, "boolq|hellaswag|mc (repeat with --data)")->required();
+  zs->add_option("--data", zs_data, "jsonl file per --task")->required();
+  zs->add_option("--template", zs_template, "for mc {\"text\",\"label\"} data: prompt with {text}");
+  zs->add_option("--choices", zs_choices, "for mc {\"text\",\"label\"} data: comma-separated choices");
+  zs->add_option("--limit", zs_opt.limit, "first N examples per task");
+  zs->add_option("--json", zs_json, "write the result as JSON");
+  zs_common.add(zs);
+  add_logging(zs);
+
+  // synth ------------------------------------------------------------------------------
+  SynthOptions so;
+  auto* synth_cmd = app.add_subcommand("synth", "write a random-initialised LLaMA checkpoint");
+  synth_cmd->add_option("--shape", so.shape, "tiny|llama2-7b|llama2-13b|llama2-70b|llama3-8b|PATH.json")->capture_default_str();
+  synth_cmd->add_option("--layers", so.layers, "number of decoder layers (default: the shape's)");
+  synth_cmd->add_option("--dtype", so.dtype, "fp32|fp16|bf16")->capture_default_str();
+  synth_cmd->add_option("--seed", so.seed)->capture_default_str();
+  synth_cmd->add_option("--tokenizer", so.tokenizer, "tokenizer.model to copy (default: train one)");
+  synth_cmd->add_option("--shard-mib", so.shard_mib, "largest shard in MiB")->capture_default_str();
+  synth_cmd->add_option("--out", so.out)->required();
+  synth_cmd->add_flag("--overwrite", so.overwrite);
+  add_logging(synth_cmd);
+
+  // inspect ----------------------------------------------------------------------------
+  std::string inspect_model;
+  bool inspect_json = false;
+  auto* inspect = app.add_subcommand("inspect", "config, tensors and per-linear sparsity of a checkpoint");
+  inspect->add_option("--model", inspect_model)->required();
+  inspect->add_flag("--json", inspect_json, "print JSON instead of a table");
+  add_logging(inspect);
+
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(e.what());
+  }
+  setup_logging(verbose, quiet, log_file);
+
+  if (prune->parsed()) {
+    po.method = parse_method(method);
+    po.geometry = parse_geometry(geometry);
+    po.structure = parse_structure(structure);
+    if (stat_norm != "sequences" && stat_norm != "tokens") throw UsageError("--stat-norm must be sequences or tokens");
+    po.stat_norm = stat_norm == "tokens" ? StatNorm::tokens : StatNorm::sequences;
+    po.regional.ro = !no_ro;
+    po.device = prune_common.device;
+    po.dtype = prune_common.dtype;
+    po.batch_size = prune_common.batch_size;
+    po.threads = prune_common.threads;
+    po.command_line = joined_command_line(argc, argv);
+    enwanda::prune(po);
+  } else if (calib->parsed()) {
+    auto ck = Checkpoint::open(calib_model);
+    auto tok = Tokenizer::load((fs::path(calib_model) / "tokenizer.model").string());
+    auto tokens = load_calibration(co, tok.get(), ck->config().vocab_size);
+    write_token_npy(calib_out, tokens);
+    spdlog::info("wrote {}: {} x {} tokens, sha256 {}", calib_out, tokens.size(0), tokens.size(1), tokens_sha256(tokens));
+  } else if (ppl->parsed()) {
+    ppl_opt.device = ppl_common.device;
+    ppl_opt.dtype = ppl_common.dtype;
+    ppl_opt.batch_size = ppl_common.batch_size;
+    ppl_opt.threads = ppl_common.threads;
+    auto r = evaluate_perplexity(ppl_opt);
+    std::printf("ppl %.6f  windows %lld/%lld  tokens %lld\n", r["ppl"].get<double>(),
+                static_cast<long long>(r["windows"].get<int64_t>()), static_cast<long long>(r["total_windows"].get<int64_t>()),
+                static_cast<long long>(r["predicted_tokens"].get<int64_t>()));
+    if (!ppl_json.empty()) write_json_file(ppl_json, r);
+  } else if (zs->parsed()) {
+    if (zs_tasks.size() != zs_data.size()) throw UsageError("give one --data per --task");
+    std::vector<std::string> choices;
+    for (size_t pos = 0; !zs_choices.empty();) {
+      size_t comma = zs_choices.find(',', pos);
+      choices.push_back(zs_choices.substr(pos, comma - pos));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    for (size_t i = 0; i < zs_tasks.size(); ++i) zs_opt.tasks.push_back({zs_tasks[i], zs_data[i], zs_template, choices});
+    zs_opt.device = zs_common.device;
+    zs_opt.dtype = zs_common.dtype;
+    zs_opt.batch_size = zs_common.batch_size;
+    zs_opt.threads = zs_common.threads;
+    auto r = evaluate_zeroshot(zs_opt);
+    for (auto it = r["tasks"].begin(); it != r["tasks"].end(); ++it) {
+      const auto& t = it.value();
+      std::printf("%-12s acc %.4f ± %.4f", it.key().c_str(), t["acc"].get<double>(), t["acc_stderr"].get<double>());
+      if (t.contains("acc_norm")) std::printf("  acc_norm %.4f ± %.4f", t["acc_norm"].get<double>(), t["acc_norm_stderr"].get<double>());
+      std::printf("  n %lld\n", static_cast<long long>(t["n"].get<int64_t>()));
+    }
+    if (r["tasks"].size() > 1) std::printf("macro acc %.4f\n", r["macro_acc"].get<double>());
+    if (!zs_json.empty()) write_json_file(zs_json, r);
+  } else if (synth_cmd->parsed()) {
+    synth(so);
+  } else if (inspect->parsed()) {
+    auto j = inspect_checkpoint(inspect_model);
+    if (inspect_json) std::cout << j.dump(2) << "\n";
+    else std::cout << format_inspection(j);
+  }
+  check_interrupted();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  install_interrupt_handlers();
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    ErrorReport r = describe_exception(e);
+    std::fprintf(stderr, "enwanda: error: %s\n", r.message.c_str());
+    return static_cast<int>(r.code);
+  } catch (...) {
+    std::fprintf(stderr, "enwanda: error: unknown failure\n");
+    return static_cast<int>(ExitCode::internal);
+  }
+}
