@@ -67,8 +67,13 @@ RotaryTables make_rotary_tables(const LlamaConfig& c, int64_t seqlen, const Runt
   return {emb.cos().to(rt.device, rt.compute_dtype), emb.sin().to(rt.device, rt.compute_dtype)};
 }
 
+namespace {
+// fp32 for half inputs (as transformers does); fp64 stays fp64 so gradient checks can run in fp64.
+torch::ScalarType at_least_fp32(torch::ScalarType t) { return t == torch::kFloat64 ? t : torch::kFloat32; }
+}  // namespace
+
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  auto h = x.to(torch::kFloat32);
+  auto h = x.to(at_least_fp32(x.scalar_type()));
   auto variance = h.pow(2).mean(-1, /*keepdim=*/true);
   h = h * torch::rsqrt(variance + eps);
   return weight * h.to(x.scalar_type());
@@ -108,7 +113,7 @@ torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const
     auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(head_dim));
     auto causal = torch::ones({seqlen, seqlen}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
     scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
-    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+    auto probs = torch::softmax(scores, -1, at_least_fp32(scores.scalar_type())).to(q.scalar_type());
     attn = torch::matmul(probs, v);
   }
   attn = attn.transpose(1, 2).reshape({batch, seqlen, n_heads * head_dim});

@@ -1,6 +1,7 @@
 #include "enwanda/tokenizer.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -122,7 +123,16 @@ void Tokenizer::train(const std::string& input_txt, const std::string& model_pre
                      " --hard_vocab_limit=false --minloglevel=2 --num_threads=1 --input_sentence_size=0"
                      " --shuffle_input_sentence=false --seed_sentencepiece_size=100000";
   char err[1024] = {0};
-  if (api().train(args.c_str(), err, sizeof(err)) != 0) throw IoError("tokenizer training failed: " + std::string(err));
+  // The trainer logs its whole command line to stderr whatever minloglevel says: mute it.
+  std::fflush(stderr);
+  int saved = ::dup(STDERR_FILENO);
+  int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (saved >= 0 && devnull >= 0) ::dup2(devnull, STDERR_FILENO);
+  int rc = api().train(args.c_str(), err, sizeof(err));
+  std::fflush(stderr);
+  if (saved >= 0) ::dup2(saved, STDERR_FILENO), ::close(saved);
+  if (devnull >= 0) ::close(devnull);
+  if (rc != 0) throw IoError("tokenizer training failed: " + std::string(err));
 }
 
 }  // namespace enwanda

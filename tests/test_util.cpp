@@ -10,7 +10,7 @@
 
 namespace fs = std::filesystem;
 
-namespace enwanda::testing {
+namespace enwanda::fixtures {
 
 namespace {
 struct Cleanup {
@@ -62,4 +62,4 @@ bool check_tensor(const torch::Tensor& a, const torch::Tensor& b, double rtol, d
   return ok;
 }
 
-}  // namespace enwanda::testing
+}  // namespace enwanda::fixtures

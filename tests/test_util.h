@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-namespace enwanda::testing {
+namespace enwanda::fixtures {
 
 // A fresh directory under $TMPDIR, removed at process exit.
 std::string temp_dir(const std::string& tag);
@@ -14,4 +14,4 @@ const std::string& tiny_checkpoint();
 // Prints the first values and the largest difference, like llm.c's check_tensor.
 bool check_tensor(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol, const std::string& label);
 
-}  // namespace enwanda::testing
+}  // namespace enwanda::fixtures

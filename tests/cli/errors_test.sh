@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Bad input, faults and interruption through the real CLI. Each case checks the exit code, that
+# stderr is one "enwanda: error:" line naming the culprit, that --out and its temporary sibling
+# do not exist afterwards, and that the input checkpoint is unchanged.
+set -uo pipefail
+ENWANDA=${1:?usage: errors_test.sh path/to/enwanda}
+PY=${ENWANDA_PYTHON:-/usr/bin/python3}
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+pass=0; fail=0
+
+"$ENWANDA" synth --shape tiny --seed 1 --out "$work/good" -q || { echo "synth failed"; exit 1; }
+"$ENWANDA" synth --shape tiny --seed 1 --shard-mib 0 --out "$work/sharded" -q || exit 1
+for i in 1 2 3 4; do cat "${ENWANDA_SOURCE_DIR}/data/tokenizer_corpus.txt"; done > "$work/corpus.txt"
+"$ENWANDA" calib --model "$work/good" --calib "$work/corpus.txt" --nsamples 4 --seqlen 32 --out "$work/calib.npy" -q || exit 1
+
+sums() { find "$1" -type f -print0 | sort -z | xargs -0 md5sum; }
+
+# expect NAME CODE PATTERN MODEL -- ARGS...   (runs `enwanda ARGS`, out dir is $work/out)
+expect() {
+  local name=$1 code=$2 pattern=$3 model=$4; shift 5
+  local before=""; [ -d "$model" ] && before=$(sums "$model")
+  "$ENWANDA" "$@" > "$work/stdout" 2> "$work/stderr"; local rc=$?
+  local err; err=$(grep -v '^[0-9:]* info ' "$work/stderr")
+  local ok=1 why=""
+  [ "$rc" = "$code" ] || { ok=0; why="exit $rc, expected $code"; }
+  [ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] || { ok=0; why="$why; stderr is not one line"; }
+  printf '%s' "$err" | grep -q "^enwanda: error: " || { ok=0; why="$why; no 'enwanda: error:' prefix"; }
+  printf '%s' "$err" | grep -qF -- "$pattern" || { ok=0; why="$why; message lacks '$pattern'"; }
+  printf '%s' "$err" | grep -qiE 'segmentation|terminate called|Exception raised from|frame #' && { ok=0; why="$why; crash text"; }
+  [ -e "$work/out" ] && { ok=0; why="$why; --out left behind"; }
+  ls -a "$work" | grep -q '^\.out\.tmp' && { ok=0; why="$why; temporary directory left behind"; }
+  [ -n "$before" ] && [ "$before" != "$(sums "$model")" ] && { ok=0; why="$why; input modified"; }
+  if [ $ok = 1 ]; then pass=$((pass+1)); echo "ok   $name"; else fail=$((fail+1)); echo "FAIL $name: $why"; echo "     stderr: $err"; fi
+  rm -rf "$work/out"
+}
+
+# a copy of the good model with one change; prints its path
+variant() { rm -rf "$work/$1"; cp -r "$work/${2:-good}" "$work/$1"; echo "$work/$1"; }
+prune_args() { echo prune --model "$1" --calib-tokens "$work/calib.npy" --out "$work/out"; }
+patch_header() {  # model, python expression transforming header dict h -> writes new file keeping data
+  "$PY" - "$1/model.safetensors" "$2" <<'PYEOF'
+import json, struct, sys
+p, expr = sys.argv[1], sys.argv[2]
+b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n]); data = b[8 + n:]
+exec(expr)
+t = json.dumps(h).encode() if not isinstance(h, bytes) else h
+open(p, "wb").write(struct.pack("<Q", len(t)) + t + data)
+PYEOF
+}
+first_tensor='k = [x for x in h if x != "__metadata__"]'
+
+m=$(variant truncated); truncate -s -100 "$m/model.safetensors"
+expect "truncated shard" 3 "truncated" "$m" -- $(prune_args "$m")
+m=$(variant hdrlen); "$PY" -c "import struct,sys; f=open('$m/model.safetensors','r+b'); f.write(struct.pack('<Q', 10**7))"
+expect "header length beyond the file" 3 "runs past the end" "$m" -- $(prune_args "$m")
+m=$(variant hdrbig); "$PY" -c "import struct; f=open('$m/model.safetensors','r+b'); f.write(struct.pack('<Q', 200_000_000))"
+expect "header over 100 MB" 3 "exceeds the 100 MB limit" "$m" -- $(prune_args "$m")
+m=$(variant notjson); patch_header "$m" 'h = b"{this is not json"'
+expect "header not JSON" 3 "not valid UTF-8 JSON" "$m" -- $(prune_args "$m")
+m=$(variant notobj); patch_header "$m" 'h = b"[1,2,3]"'
+expect "header not an object" 3 "does not start with a JSON object" "$m" -- $(prune_args "$m")
+m=$(variant dup); patch_header "$m" 'h = json.dumps(h).encode(); h = h[:-1] + b", \"model.norm.weight\": " + json.dumps(json.loads(h)["model.norm.weight"]).encode() + b"}"'
+expect "duplicate tensor names" 3 "duplicate tensor name" "$m" -- $(prune_args "$m")
+m=$(variant overlap); patch_header "$m" "$first_tensor"'; h["model.norm.weight"]["data_offsets"] = [0, 256]'
+expect "offsets overlapping" 3 "model.safetensors" "$m" -- $(prune_args "$m")
+m=$(variant gap); patch_header "$m" 'e = max((v for k, v in h.items() if k != "__metadata__"), key=lambda v: v["data_offsets"][1]); e["data_offsets"] = [e["data_offsets"][0] + 4, e["data_offsets"][1] + 4]'
+expect "offsets gapped" 3 "gap in the data buffer" "$m" -- $(prune_args "$m")
+m=$(variant order); patch_header "$m" 'e = h["model.norm.weight"]; e["data_offsets"] = e["data_offsets"][::-1]'
+expect "offsets out of order" 3 "end before they begin" "$m" -- $(prune_args "$m")
+m=$(variant pastend); patch_header "$m" 'e = max((v for k, v in h.items() if k != "__metadata__"), key=lambda v: v["data_offsets"][1]); e["shape"][0] *= 2; e["data_offsets"][1] += e["data_offsets"][1] - e["data_offsets"][0]'
+expect "offsets past the end" 3 "truncated download" "$m" -- $(prune_args "$m")
+m=$(variant size); patch_header "$m" 'h["model.norm.weight"]["shape"] = [63]'
+expect "byte size not matching dtype x shape" 3 "needs 252" "$m" -- $(prune_args "$m")
+m=$(variant dtype); patch_header "$m" 'h["model.norm.weight"]["dtype"] = "F12"'
+expect "unknown dtype" 3 "unknown dtype" "$m" -- $(prune_args "$m")
+m=$(variant overflow); patch_header "$m" 'h["model.norm.weight"]["shape"] = [2**40, 2**40]'
+expect "shape product overflows" 3 "overflows" "$m" -- $(prune_args "$m")
+
+m=$(variant missingshard sharded); rm "$m/$(ls "$m" | grep -m1 'model-00002')"
+expect "index names a missing shard" 3 "which does not exist" "$m" -- $(prune_args "$m")
+m=$(variant wrongfile sharded); "$PY" - "$m/model.safetensors.index.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1])); wm = j["weight_map"]
+wm["model.norm.weight"] = wm["model.embed_tokens.weight"]
+json.dump(j, open(sys.argv[1], "w"))
+PYEOF
+expect "tensor mapped to the wrong file" 3 "does not contain it" "$m" -- $(prune_args "$m")
+
+cfg() { "$PY" - "$1/config.json" "$2" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1])); exec(sys.argv[2]); json.dump(c, open(sys.argv[1], "w"))
+PYEOF
+}
+m=$(variant layers); cfg "$m" 'c["num_hidden_layers"] = 3'
+expect "missing layer tensor" 3 "model.layers.2.input_layernorm.weight\" is missing" "$m" -- $(prune_args "$m")
+m=$(variant shape); cfg "$m" 'c["intermediate_size"] = 160'
+expect "wrong tensor shape for the config" 3 "has shape [176, 64], config implies [160, 64]" "$m" -- $(prune_args "$m")
+m=$(variant nofield); cfg "$m" 'del c["hidden_size"]'
+expect "config missing a required field" 3 "\"hidden_size\" is missing" "$m" -- $(prune_args "$m")
+m=$(variant mtype); cfg "$m" 'c["model_type"] = "gpt_neox"'
+expect "unsupported model_type" 3 "unsupported model_type \"gpt_neox\"" "$m" -- $(prune_args "$m")
+m=$(variant heads); cfg "$m" 'c["num_attention_heads"] = 5'
+expect "heads not dividing hidden size" 3 "does not divide hidden_size" "$m" -- $(prune_args "$m")
+m=$(variant kvheads); cfg "$m" 'c["num_key_value_heads"] = 3'
+expect "kv heads not dividing heads" 3 "does not divide num_attention_heads" "$m" -- $(prune_args "$m")
+m=$(variant notok); rm "$m/tokenizer.model"
+expect "missing tokenizer.model" 3 "tokenizer.model is missing" "$m" -- prune --model "$m" --calib "$work/corpus.txt" --nsamples 2 --seqlen 16 --out "$work/out"
+m=$(variant badtok); echo "garbage" > "$m/tokenizer.model"
+expect "corrupt tokenizer.model" 3 "not a valid sentencepiece model" "$m" -- prune --model "$m" --calib "$work/corpus.txt" --nsamples 2 --seqlen 16 --out "$work/out"
+
+g=$work/good
+expect "calibration path missing" 3 "does not exist" "$g" -- prune --model "$g" --calib "$work/nope.txt" --out "$work/out"
+: > "$work/empty.txt"
+expect "calibration text empty" 3 "text is empty" "$g" -- prune --model "$g" --calib "$work/empty.txt" --out "$work/out"
+expect "calibration too short" 3 "needs 262144" "$g" -- prune --model "$g" --calib "$work/corpus.txt" --out "$work/out"
+"$PY" -c "import numpy as np; np.save('$work/f32.npy', np.zeros((2, 8), np.float32)); np.save('$work/r1.npy', np.zeros(8, np.int64)); np.save('$work/big.npy', np.full((2, 8), 100000, np.int64))"
+expect ".npy with wrong dtype" 3 "must be int32 or int64" "$g" -- prune --model "$g" --calib-tokens "$work/f32.npy" --out "$work/out"
+expect ".npy with wrong rank" 3 "rank 2" "$g" -- prune --model "$g" --calib-tokens "$work/r1.npy" --out "$work/out"
+expect ".npy ids >= vocab_size" 3 "found 100000" "$g" -- prune --model "$g" --calib-tokens "$work/big.npy" --out "$work/out"
+
+expect "alpha above 1" 2 "--alpha must lie in [0, 1]" "$g" -- $(prune_args "$g") --alpha 1.5
+expect "alpha below 0" 2 "--alpha must lie in [0, 1]" "$g" -- $(prune_args "$g") --alpha -0.5
+expect "sparsity 1" 2 "--sparsity must lie in [0, 1)" "$g" -- $(prune_args "$g") --sparsity 1
+expect "N:M with N >= M" 2 "need 0 < N < M" "$g" -- $(prune_args "$g") --structure 4:4
+expect "M not dividing in_features" 2 "does not divide in_features=176" "$g" -- $(prune_args "$g") --structure 2:32
+expect "unknown flag" 2 "--no-such-flag" "$g" -- $(prune_args "$g") --no-such-flag
+expect "out equal to model" 2 "is the model directory or inside it" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out "$g"
+mkdir -p "$work/out"; touch "$work/out/precious"
+"$ENWANDA" $(prune_args "$g") -q 2> "$work/stderr"; rc=$?
+if [ $rc = 2 ] && grep -q "already exists; pass --overwrite" "$work/stderr" && [ -e "$work/out/precious" ]; then
+  pass=$((pass+1)); echo "ok   existing --out refused"; else fail=$((fail+1)); echo "FAIL existing --out refused (rc $rc)"; fi
+rm -rf "$work/out"
+
+touch "$work/afile"
+expect "--out not writable" 4 "cannot create" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/afile/out"
+# disk full during the write: the file size limit makes writes fail with EFBIG (SIGXFSZ ignored)
+before=$(sums "$g")
+(ulimit -f 200; "$ENWANDA" $(prune_args "$g") 2> "$work/stderr"); rc=$?
+if [ $rc = 4 ] && grep -q "enwanda: error: .*File too large" "$work/stderr" && [ ! -e "$work/out" ] && ! ls -a "$work" | grep -q '^\.out\.tmp' && [ "$before" = "$(sums "$g")" ]; then
+  pass=$((pass+1)); echo "ok   disk full during the write"; else fail=$((fail+1)); echo "FAIL disk full during the write (rc $rc): $(tail -1 "$work/stderr")"; fi
+
+# interruption: a model slow enough to be caught mid-run
+cat > "$work/slow.json" <<'JSON'
+{"model_type": "llama", "hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 12,
+ "num_attention_heads": 8, "num_key_value_heads": 4, "vocab_size": 512}
+JSON
+"$ENWANDA" synth --shape "$work/slow.json" --out "$work/slow" -q
+"$ENWANDA" calib --model "$work/slow" --calib "$work/corpus.txt" --nsamples 8 --seqlen 256 --out "$work/slow.npy" -q 2>/dev/null || \
+  "$PY" -c "import numpy as np; np.save('$work/slow.npy', np.random.default_rng(0).integers(3, 500, (16, 256)))"
+for sig in INT TERM; do
+  want=$([ $sig = INT ] && echo 130 || echo 143)
+  "$ENWANDA" prune --model "$work/slow" --calib-tokens "$work/slow.npy" --out "$work/out" --threads 1 2> "$work/stderr" &
+  pid=$!
+  for _ in $(seq 100); do grep -q "layer 0" "$work/stderr" 2>/dev/null && break; sleep 0.05; done
+  kill -s $sig $pid; wait $pid; rc=$?
+  if [ $rc = $want ] && [ ! -e "$work/out" ] && ! ls -a "$work" | grep -q '^\.out\.tmp' && grep -q "interrupted by SIG$sig" "$work/stderr"; then
+    pass=$((pass+1)); echo "ok   SIG$sig: exit $rc, nothing left behind"
+  else
+    fail=$((fail+1)); echo "FAIL SIG$sig: exit $rc (want $want); $(tail -1 "$work/stderr")"; fi
+  rm -rf "$work/out"
+done
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

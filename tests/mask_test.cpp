@@ -1,0 +1,81 @@
+// Scores and masks: exact per-row sparsity, N:M structure, magnitude per-matrix count, ties to
+// the lower column, and the elastic-net identities (α=0 modified = wanda; α=1 original = modified).
+#include <gtest/gtest.h>
+
+#include "enwanda/mask.h"
+#include "enwanda/score.h"
+
+using namespace enwanda;
+
+TEST(Mask, UnstructuredPrunesFloorOfSparsityPerRow) {
+  torch::manual_seed(1);
+  auto s = torch::rand({7, 30});
+  for (double sp : {0.0, 0.1, 0.5, 0.77}) {
+    auto m = row_mask_unstructured(s, sp);
+    auto per_row = m.sum(1);
+    EXPECT_TRUE((per_row == static_cast<int64_t>(std::floor(sp * 30))).all().item<bool>()) << sp;
+    // every pruned score is <= every kept score in its row
+    for (int64_t r = 0; r < 7 && sp > 0; ++r) {
+      auto pruned_max = s[r].masked_select(m[r]).max().item<float>();
+      auto kept_min = s[r].masked_select(~m[r]).min().item<float>();
+      EXPECT_LE(pruned_max, kept_min);
+    }
+  }
+}
+
+TEST(Mask, TiesGoToTheLowerColumn) {
+  auto s = torch::tensor({{1.0f, 1.0f, 1.0f, 1.0f}});
+  auto m = row_mask_unstructured(s, 0.5);
+  EXPECT_TRUE(torch::equal(m, torch::tensor({{true, true, false, false}})));
+  auto nm = row_mask_n_m(torch::tensor({{2.0f, 2.0f, 2.0f, 2.0f, 3.0f, 1.0f, 1.0f, 0.0f}}), 2, 4);
+  EXPECT_TRUE(torch::equal(nm, torch::tensor({{true, true, false, false, false, true, false, true}})));
+}
+
+TEST(Mask, NMStructureInEveryGroup) {
+  torch::manual_seed(2);
+  auto s = torch::rand({5, 32});
+  for (auto [n, m] : {std::pair<int64_t, int64_t>{2, 4}, {4, 8}, {1, 4}}) {
+    auto mask = row_mask_n_m(s, n, m).reshape({5, 32 / m, m});
+    EXPECT_TRUE((mask.sum(2) == n).all().item<bool>()) << n << ":" << m;
+  }
+}
+
+TEST(Mask, MagnitudeUsesOneThresholdPerMatrix) {
+  torch::manual_seed(3);
+  auto w = torch::randn({16, 24});
+  auto m = matrix_mask_magnitude(w, 0.5);
+  EXPECT_EQ(m.sum().item<int64_t>(), 16 * 24 / 2);
+  auto pruned_max = w.abs().masked_select(m).max().item<float>();
+  auto kept_min = w.abs().masked_select(~m).min().item<float>();
+  EXPECT_LT(pruned_max, kept_min);
+  // rows are not balanced: per-matrix, not per-row
+  EXPECT_FALSE((m.sum(1) == 12).all().item<bool>());
+}
+
+TEST(Score, ElasticNetIdentities) {
+  torch::manual_seed(4);
+  ChannelStats st{torch::rand({24}, torch::kFloat64) + 0.1, torch::rand({24}, torch::kFloat64) + 0.1};
+  auto w = torch::randn({8, 24});
+  auto mask_of = [&](Method m, Geometry g, double a) {
+    return row_mask_unstructured(score_elastic_net(w, activation_scale(m, g, a, st)), 0.5);
+  };
+  EXPECT_TRUE(torch::equal(mask_of(Method::en, Geometry::modified, 0.0), mask_of(Method::wanda, Geometry::modified, 0.3)));
+  EXPECT_TRUE(torch::equal(mask_of(Method::en, Geometry::original, 1.0), mask_of(Method::en, Geometry::modified, 1.0)));
+  // the formulas themselves
+  auto a = activation_scale(Method::en, Geometry::original, 0.25, st);
+  EXPECT_TRUE(torch::allclose(a.to(torch::kFloat64), 0.25 * st.l1 + 0.75 * st.l2sq, 1e-6));
+  a = activation_scale(Method::en, Geometry::modified, 0.25, st);
+  EXPECT_TRUE(torch::allclose(a.to(torch::kFloat64), 0.25 * st.l1 + 0.75 * st.l2sq.sqrt(), 1e-6));
+  auto s = score_elastic_net(w, a);
+  EXPECT_TRUE(torch::allclose(s, w.abs() * a.unsqueeze(0)));
+  auto g = torch::rand({8, 24});
+  EXPECT_TRUE(torch::allclose(score_elastic_net(w, a, g, 100.0), (100.0 * g + a.unsqueeze(0)) * w.abs()));
+}
+
+TEST(Structure, ParsesAndRejects) {
+  EXPECT_FALSE(parse_structure("unstructured").nm());
+  auto s = parse_structure("2:4");
+  EXPECT_EQ(s.n, 2);
+  EXPECT_EQ(s.m, 4);
+  for (const char* bad : {"4:4", "5:4", "0:4", "2:", "x:y", "2:4:8", "-1:4"}) EXPECT_ANY_THROW(parse_structure(bad)) << bad;
+}

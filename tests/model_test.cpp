@@ -1,0 +1,96 @@
+// The LLaMA forward: GQA equals MHA with duplicated k/v heads; zeroed linears leave only the
+// embedding and head; perplexity windows and slices; streaming groups do not change results.
+#include <gtest/gtest.h>
+
+#include "enwanda/checkpoint.h"
+#include "enwanda/llama_model.h"
+#include "enwanda/perplexity.h"
+#include "test_util.h"
+
+using namespace enwanda;
+
+namespace {
+LlamaConfig small_config(int64_t kv_heads) {
+  return LlamaConfig::from_json({{"model_type", "llama"}, {"hidden_size", 32}, {"intermediate_size", 48},
+                                 {"num_hidden_layers", 1}, {"num_attention_heads", 4}, {"num_key_value_heads", kv_heads},
+                                 {"vocab_size", 10}},
+                                "test");
+}
+LayerWeights random_layer(const LlamaConfig& c) {
+  LayerWeights w;
+  w.input_norm = torch::rand({c.hidden_size}) + 0.5;
+  w.post_norm = torch::rand({c.hidden_size}) + 0.5;
+  w.linears = {torch::randn({c.q_dim(), c.hidden_size}) * 0.2, torch::randn({c.kv_dim(), c.hidden_size}) * 0.2,
+               torch::randn({c.kv_dim(), c.hidden_size}) * 0.2, torch::randn({c.hidden_size, c.q_dim()}) * 0.2,
+               torch::randn({c.intermediate_size, c.hidden_size}) * 0.2, torch::randn({c.intermediate_size, c.hidden_size}) * 0.2,
+               torch::randn({c.hidden_size, c.intermediate_size}) * 0.2};
+  return w;
+}
+}  // namespace
+
+TEST(LlamaLayer, GqaEqualsMhaWithRepeatedKvHeads) {
+  torch::manual_seed(0);
+  auto gqa = small_config(2), mha = small_config(4);
+  auto w = random_layer(gqa);
+  LayerWeights w_mha = w;
+  const int64_t d = gqa.head_dim;
+  // kv head h serves query heads 2h and 2h+1: duplicate its rows in that order
+  auto dup = [&](const torch::Tensor& t) {
+    return t.view({2, 1, d, -1}).expand({2, 2, d, t.size(1)}).reshape({4 * d, t.size(1)});
+  };
+  w_mha.linears[1] = dup(w.linears[1]);
+  w_mha.linears[2] = dup(w.linears[2]);
+  Runtime rt;
+  auto x = torch::randn({2, 9, 32});
+  auto a = layer_forward(w, x, make_rotary_tables(gqa, 9, rt), gqa);
+  auto b = layer_forward(w_mha, x, make_rotary_tables(mha, 9, rt), mha);
+  EXPECT_TRUE(fixtures::check_tensor(a, b, 1e-5, 1e-6, "gqa vs mha"));
+}
+
+TEST(LlamaLayer, CausalPrefixIsIndependentOfLaterTokens) {
+  torch::manual_seed(1);
+  auto c = small_config(2);
+  auto w = random_layer(c);
+  Runtime rt;
+  auto x = torch::randn({1, 12, 32});
+  auto full = layer_forward(w, x, make_rotary_tables(c, 12, rt), c);
+  auto prefix = layer_forward(w, x.slice(1, 0, 5), make_rotary_tables(c, 5, rt), c);
+  EXPECT_TRUE(fixtures::check_tensor(full.slice(1, 0, 5), prefix, 1e-5, 1e-6, "causal prefix"));
+}
+
+TEST(LlamaModel, ZeroedLinearsLeaveEmbeddingAndHead) {
+  auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
+  Runtime rt;
+  LlamaModel model(ck, rt);
+  const auto& c = ck->config();
+  auto tokens = torch::randint(3, c.vocab_size, {2, 10}, torch::kInt64);
+  auto h = model.embed(tokens);
+  auto w = model.layer(0);
+  for (auto& l : w.linears) l.zero_();
+  auto out = model.forward_layer(w, h);
+  EXPECT_TRUE(torch::equal(out, h));  // residual only
+  // head by hand: RMSNorm (weights are ones) then lm_head, log-softmax
+  auto normed = h * torch::rsqrt(h.pow(2).mean(-1, true) + c.rms_norm_eps);
+  auto expected = torch::log_softmax(torch::matmul(normed, ck->tensor("lm_head.weight").t()), -1);
+  EXPECT_TRUE(fixtures::check_tensor(model.log_probs(out), expected, 1e-5, 1e-5, "zeroed model log-probs"));
+}
+
+TEST(LlamaModel, GroupingAndBatchingDoNotChangeLogProbs) {
+  auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
+  auto tokens = torch::randint(3, ck->config().vocab_size, {5, 16}, torch::kInt64);
+  Runtime one;
+  Runtime small = one;
+  small.batch_size = 2;
+  small.activation_budget_bytes = 1;  // forces groups of batch_size rows
+  std::vector<torch::Tensor> a, b;
+  LlamaModel(ck, one).for_each_log_probs(tokens, [&](int64_t, const torch::Tensor& lp) { a.push_back(lp); });
+  LlamaModel(ck, small).for_each_log_probs(tokens, [&](int64_t, const torch::Tensor& lp) { b.push_back(lp); });
+  EXPECT_TRUE(fixtures::check_tensor(torch::cat(a), torch::cat(b), 1e-5, 1e-6, "grouped vs whole"));
+}
+
+TEST(Perplexity, SliceIndicesAreTheDocumentedWindows) {
+  EXPECT_EQ(slice_indices(100, 7), (std::vector<int64_t>{0, 17, 33, 50, 66, 83, 99}));
+  EXPECT_EQ(slice_indices(10, 1), (std::vector<int64_t>{0}));
+  EXPECT_EQ(slice_indices(3, 7), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(slice_indices(5, 0).size(), 5u);
+}

@@ -1,0 +1,352 @@
+#!/usr/bin/python3
+"""Independent reference for enwanda, in plain PyTorch (Debian's python3-torch).
+
+Written from the formulas, not from the C++: its own safetensors reader, a LLaMA forward with
+transformers' semantics (RMSNorm in fp32, rotate_half RoPE, GQA by repeating k/v heads, causal
+softmax in fp32, SiLU-gated MLP), and the pruning loop the way locuslab/wanda runs it: one
+sequence per forward, running statistics updated per sample (scaler_row), stable sort per row.
+
+Usage:
+  reference.py masks    --model DIR --tokens CALIB.npy --method M [--geometry G --alpha A]
+                        [--sparsity S | --structure N:M] --pruned DIR
+  reference.py ppl      --model DIR --tokens WINDOWS.npy  -> prints ppl
+  reference.py zeroshot --model DIR --task T --data FILE --result ENWANDA.json
+  reference.py rgs      --model DIR --tokens CALIB.npy --grads OUT.pt
+"""
+import argparse
+import json
+import math
+import struct
+import sys
+
+import numpy as np
+import torch
+
+DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+LINEARS = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+           "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    data = blob[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        t = torch.frombuffer(bytearray(data[b:e]), dtype=DTYPES[info["dtype"]])
+        out[name] = t.reshape(info["shape"]).clone()
+    return out
+
+
+def load_model(d):
+    import os
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    idx = os.path.join(d, "model.safetensors.index.json")
+    tensors = {}
+    if os.path.exists(idx):
+        for shard in sorted(set(json.load(open(idx))["weight_map"].values())):
+            tensors.update(read_safetensors(os.path.join(d, shard)))
+    else:
+        tensors = read_safetensors(os.path.join(d, "model.safetensors"))
+    return cfg, {k: v.float() for k, v in tensors.items()}
+
+
+class Llama:
+    def __init__(self, cfg, w):
+        self.cfg, self.w = cfg, w
+        self.h = cfg["hidden_size"]
+        self.nh = cfg["num_attention_heads"]
+        self.nkv = cfg.get("num_key_value_heads") or self.nh
+        self.hd = cfg.get("head_dim") or self.h // self.nh
+        self.eps = cfg.get("rms_norm_eps", 1e-6)
+        self.theta = cfg.get("rope_theta", 10000.0)
+
+    def lw(self, i, name):
+        return self.w[f"model.layers.{i}.{name}.weight"]
+
+    def rmsnorm(self, x, weight):
+        var = x.float().pow(2).mean(-1, keepdim=True)
+        return weight * (x.float() * torch.rsqrt(var + self.eps)).to(x.dtype)
+
+    def rope(self, T):
+        inv = 1.0 / (self.theta ** (torch.arange(0, self.hd, 2, dtype=torch.int64).float() / self.hd))
+        f = torch.arange(T).float()[:, None] * inv[None, :]
+        e = torch.cat([f, f], dim=-1)
+        return e.cos(), e.sin()
+
+    @staticmethod
+    def rot(x):
+        a, b = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+        return torch.cat([-b, a], dim=-1)
+
+    def layer(self, i, x, weights=None, hook=None):
+        """x: [B, T, h]. weights: optional dict name->tensor overriding the checkpoint's."""
+        W = (lambda n: weights[n]) if weights is not None else (lambda n: self.lw(i, n))
+        B, T, _ = x.shape
+        a = self.rmsnorm(x, self.lw(i, "input_layernorm"))
+        if hook: hook("qkv", a)
+        q = (a @ W("self_attn.q_proj").T).view(B, T, self.nh, self.hd).transpose(1, 2)
+        k = (a @ W("self_attn.k_proj").T).view(B, T, self.nkv, self.hd).transpose(1, 2)
+        v = (a @ W("self_attn.v_proj").T).view(B, T, self.nkv, self.hd).transpose(1, 2)
+        cos, sin = self.rope(T)
+        q = q * cos + self.rot(q) * sin
+        k = k * cos + self.rot(k) * sin
+        rep = self.nh // self.nkv
+        k = k.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
+        s = s + torch.full((T, T), float("-inf")).triu(1)
+        p = torch.softmax(s.float(), dim=-1).to(q.dtype)
+        o = (p @ v).transpose(1, 2).reshape(B, T, self.nh * self.hd)
+        if hook: hook("o", o)
+        x = x + o @ W("self_attn.o_proj").T
+        m = self.rmsnorm(x, self.lw(i, "post_attention_layernorm"))
+        if hook: hook("mlp", m)
+        g = torch.nn.functional.silu(m @ W("mlp.gate_proj").T) * (m @ W("mlp.up_proj").T)
+        if hook: hook("down", g)
+        return x + g @ W("mlp.down_proj").T
+
+    def embed(self, tokens):
+        return self.w["model.embed_tokens.weight"][tokens]
+
+    def logprobs(self, x):
+        head = self.w.get("lm_head.weight", self.w["model.embed_tokens.weight"])
+        return torch.log_softmax((self.rmsnorm(x, self.w["model.norm.weight"]) @ head.T).float(), dim=-1)
+
+    def forward(self, tokens):
+        x = self.embed(tokens)
+        for i in range(self.cfg["num_hidden_layers"]):
+            x = self.layer(i, x)
+        return self.logprobs(x)
+
+
+INPUT_OF = {"self_attn.q_proj": "qkv", "self_attn.k_proj": "qkv", "self_attn.v_proj": "qkv",
+            "self_attn.o_proj": "o", "mlp.gate_proj": "mlp", "mlp.up_proj": "mlp", "mlp.down_proj": "down"}
+
+
+class RunningStats:
+    """locuslab/wanda's scaler_row, extended with the L1 sum: running means over samples."""
+
+    def __init__(self):
+        self.n, self.l1, self.l2sq = 0, None, None
+
+    def add(self, x):  # x: [1, T, in]
+        inp = x.reshape(-1, x.shape[-1]).t().double()
+        if self.l1 is None:
+            self.l1 = torch.zeros(inp.shape[0], dtype=torch.float64)
+            self.l2sq = torch.zeros(inp.shape[0], dtype=torch.float64)
+        self.l1 *= self.n / (self.n + 1)
+        self.l2sq *= self.n / (self.n + 1)
+        self.n += 1
+        self.l1 += inp.abs().sum(dim=1) / self.n
+        self.l2sq += torch.norm(inp, p=2, dim=1) ** 2 / self.n
+
+
+def scale(args, st):
+    l1, l2sq = st.l1.float().double(), st.l2sq.float().double()
+    if args.method in ("wanda", "wanda++"):
+        return l2sq.sqrt().float()
+    a = args.alpha
+    if args.geometry == "original":
+        return (a * l1 + (1 - a) * l2sq).float()
+    return (a * l1 + (1 - a) * l2sq.sqrt()).float()
+
+
+def make_mask(args, W, metric):
+    if args.structure:
+        n, m = map(int, args.structure.split(":"))
+        mask = torch.zeros_like(W, dtype=torch.bool)
+        for ii in range(0, W.shape[1], m):
+            tmp = metric[:, ii:ii + m]
+            idx = torch.sort(tmp, dim=1, stable=True)[1][:, :n]
+            mask.scatter_(1, ii + idx, True)
+        return mask
+    if args.method == "magnitude":
+        flat = W.abs().flatten()
+        k = int(args.sparsity * flat.numel())
+        if k == 0:
+            return torch.zeros_like(W, dtype=torch.bool)
+        thresh = torch.sort(flat)[0][k - 1]
+        return W.abs() <= thresh
+    idx = torch.sort(metric, dim=-1, stable=True)[1][:, : int(W.shape[1] * args.sparsity)]
+    mask = torch.zeros_like(W, dtype=torch.bool)
+    mask.scatter_(1, idx, True)
+    return mask
+
+
+def gradient_rms(model, i, inps):
+    """Wanda++ RGS: G = sqrt(mean_n (d||f_i(X_n)||_F / dW)^2) on the dense block i."""
+    params = {n: model.lw(i, n).clone().requires_grad_(True) for n in LINEARS}
+    sums = {n: torch.zeros_like(p) for n, p in params.items()}
+    for x in inps:
+        loss = torch.linalg.norm(model.layer(i, x, weights=params))
+        for name, g in zip(params, torch.autograd.grad(loss, list(params.values()))):
+            sums[name] += g ** 2
+    return {n: (s / len(inps)).sqrt() for n, s in sums.items()}
+
+
+def cmd_masks(args):
+    cfg, w = load_model(args.model)
+    model = Llama(cfg, w)
+    tokens = torch.from_numpy(np.load(args.tokens)).long()
+    inps = [model.embed(tokens[n:n + 1]) for n in range(tokens.shape[0])]
+    masks = {}
+    for i in range(cfg["num_hidden_layers"]):
+        stats = {k: RunningStats() for k in ("qkv", "o", "mlp", "down")}
+        grads = gradient_rms(model, i, inps) if args.method in ("wanda++", "en++") else None
+        with torch.no_grad():
+            for x in inps:  # one sequence per forward, hooks collecting statistics
+                model.layer(i, x, hook=lambda which, t: stats[which].add(t))
+            for name in LINEARS:
+                W = model.lw(i, name)
+                a = None if args.method == "magnitude" else scale(args, stats[INPUT_OF[name]])[None, :]
+                if args.method == "magnitude":
+                    metric = W.abs()
+                elif grads is not None:
+                    metric = (args.rgs_scale * grads[name] + a) * W.abs()
+                else:
+                    metric = W.abs() * a
+                mask = make_mask(args, W, metric)
+                W[mask] = 0
+                masks[f"model.layers.{i}.{name}.weight"] = mask
+            inps = [model.layer(i, x) for x in inps]  # sequential: next inputs from the pruned layer
+    _, pruned = load_model(args.pruned)
+    bad = 0
+    for name, mask in masks.items():
+        got = pruned[name] == 0
+        diff = (got != mask).sum().item()
+        if diff:
+            print(f"MISMATCH {name}: {diff} of {mask.numel()} positions differ")
+            bad += 1
+    print(f"masks: {len(masks) - bad}/{len(masks)} linears identical to the reference")
+    return 1 if bad else 0
+
+
+def cmd_ppl(args):
+    cfg, w = load_model(args.model)
+    model = Llama(cfg, w)
+    windows = torch.from_numpy(np.load(args.tokens)).long()
+    nll, count = 0.0, 0
+    with torch.no_grad():
+        for n in range(windows.shape[0]):
+            lp = model.forward(windows[n:n + 1])[0]
+            tgt = windows[n, 1:]
+            nll -= lp[:-1].gather(-1, tgt[:, None]).double().sum().item()
+            count += tgt.numel()
+    print(f"{math.exp(nll / count):.10f}")
+    return 0
+
+
+def encode_pair(sp, context, continuation, bos):
+    n_spaces = len(context) - len(context.rstrip(" "))
+    if n_spaces > 0:
+        continuation = context[-n_spaces:] + continuation
+        context = context[:-n_spaces]
+    whole = [bos] + sp.encode(context + continuation)
+    ctx = [bos] + sp.encode(context)
+    return ctx, whole[len(ctx):]
+
+
+def docs(task, path, template, choices):
+    import re
+    for line in open(path):
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        if task == "boolq":
+            lab = d["label"] if "label" in d else int(bool(d["answer"]))
+            yield f"{d['passage']}\nQuestion: {d['question']}?\nAnswer:", ["no", "yes"], int(lab)
+        elif task == "hellaswag":
+            def pre(t):
+                t = t.strip().replace(" [title]", ". ")
+                t = re.sub("\\[.*?\\]", "", t)
+                return t.replace("  ", " ")
+            ctx = d["ctx_a"] + " " + d["ctx_b"].capitalize()
+            yield pre(d["activity_label"] + ": " + ctx), [pre(e) for e in d["endings"]], int(d["label"])
+        else:
+            if "context" in d:
+                yield d["context"], d["choices"], int(d["label"])
+            else:
+                yield template.replace("{text}", d["text"]), choices, int(d["label"])
+
+
+def cmd_zeroshot(args):
+    import os
+    import sentencepiece as spm
+    cfg, w = load_model(args.model)
+    model = Llama(cfg, w)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(args.model, "tokenizer.model"))
+    result = json.load(open(args.result))
+    got = result["tasks"][args.task]["examples"]
+    worst, correct = 0.0, 0
+    choices = args.choices.split(",") if args.choices else None
+    with torch.no_grad():
+        for e, (ctx, opts, label) in enumerate(docs(args.task, args.data, args.template, choices)):
+            ll = []
+            for c in opts:
+                cenc, cont = encode_pair(sp, ctx, " " + c, sp.bos_id())
+                inp = torch.tensor([(cenc + cont)[:-1]])
+                lp = model.forward(inp)[0]
+                ll.append(sum(lp[len(cenc) - 1 + k, t].item() for k, t in enumerate(cont)))
+            for a, b in zip(ll, got[e]["logliks"]):
+                worst = max(worst, abs(a - b))
+            correct += int(max(range(len(ll)), key=lambda k: ll[k]) == label)
+    acc = correct / len(got)
+    print(f"zeroshot {args.task}: max |loglik diff| {worst:.3e}, reference acc {acc:.4f}, enwanda acc "
+          f"{result['tasks'][args.task]['acc']:.4f}")
+    return 0 if worst <= 1e-4 and abs(acc - result["tasks"][args.task]["acc"]) < 1e-12 else 1
+
+
+def write_safetensors(path, tensors):
+    header, offset, blobs = {}, 0, []
+    for name, t in tensors.items():
+        b = t.detach().float().contiguous().numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def cmd_rgs(args):
+    """Wanda++ regional gradient RMS of layer 0 on the dense model, written as safetensors."""
+    cfg, w = load_model(args.model)
+    model = Llama(cfg, w)
+    tokens = torch.from_numpy(np.load(args.tokens)).long()
+    inps = [model.embed(tokens[n:n + 1]) for n in range(tokens.shape[0])]
+    write_safetensors(args.grads, gradient_rms(model, 0, inps))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("command", choices=["masks", "ppl", "zeroshot", "rgs"])
+    ap.add_argument("--model")
+    ap.add_argument("--tokens")
+    ap.add_argument("--pruned")
+    ap.add_argument("--method", default="en")
+    ap.add_argument("--geometry", default="modified")
+    ap.add_argument("--alpha", type=float, default=0.5)
+    ap.add_argument("--sparsity", type=float, default=0.5)
+    ap.add_argument("--structure", default="")
+    ap.add_argument("--task")
+    ap.add_argument("--data")
+    ap.add_argument("--result")
+    ap.add_argument("--template", default="")
+    ap.add_argument("--choices", default="")
+    ap.add_argument("--grads")
+    ap.add_argument("--rgs-scale", type=float, default=100.0)
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    sys.exit({"masks": cmd_masks, "ppl": cmd_ppl, "zeroshot": cmd_zeroshot, "rgs": cmd_rgs}[args.command](args))
+
+
+if __name__ == "__main__":
+    main()

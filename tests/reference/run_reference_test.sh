@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Agreement of enwanda with the independent Python reference (tests/reference/reference.py) on a
+# tiny GQA checkpoint: every mask of every method/geometry (α ∈ {0, 0.5, 1}, unstructured and 2:4),
+# perplexity within 1e-5 relative, zero-shot log-likelihoods within 1e-4 for each task format.
+set -euo pipefail
+ENWANDA=${1:?usage: run_reference_test.sh path/to/enwanda}
+PY=${ENWANDA_PYTHON:-/usr/bin/python3}
+REF="$(dirname "$0")/reference.py"
+SRC=${ENWANDA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+
+"$ENWANDA" synth --shape tiny --seed 3 --out "$work/model" -q
+for i in 1 2 3 4 5 6; do cat "$SRC/data/tokenizer_corpus.txt"; done > "$work/corpus.txt"
+"$ENWANDA" calib --model "$work/model" --calib "$work/corpus.txt" --nsamples 6 --seqlen 48 --seed 1 --out "$work/calib.npy" -q
+
+check_masks() {  # name, enwanda flags..., -- reference flags...
+  local name=$1; shift
+  local eflags=() rflags=()
+  while [ "$1" != "--" ]; do eflags+=("$1"); shift; done; shift
+  rflags=("$@")
+  "$ENWANDA" prune --model "$work/model" --calib-tokens "$work/calib.npy" --out "$work/p-$name" -q "${eflags[@]}"
+  if out=$("$PY" "$REF" masks --model "$work/model" --tokens "$work/calib.npy" --pruned "$work/p-$name" "${rflags[@]}"); then
+    echo "ok   masks $name: $out"
+  else
+    echo "FAIL masks $name: $out"; fail=1
+  fi
+  rm -rf "$work/p-$name"
+}
+
+for structure in unstructured 2:4; do
+  s_e=(--structure "$structure"); s_r=(); [ "$structure" = 2:4 ] && s_r=(--structure 2:4)
+  for geometry in original modified; do
+    for alpha in 0 0.5 1; do
+      check_masks "en-$geometry-$alpha-${structure/:/of}" --method en --geometry "$geometry" --alpha "$alpha" "${s_e[@]}" \
+        -- --method en --geometry "$geometry" --alpha "$alpha" "${s_r[@]}"
+    done
+  done
+  check_masks "wanda-${structure/:/of}" --method wanda "${s_e[@]}" -- --method wanda "${s_r[@]}"
+  check_masks "magnitude-${structure/:/of}" --method magnitude "${s_e[@]}" -- --method magnitude "${s_r[@]}"
+done
+check_masks "en-modified-0.5-s0.3" --sparsity 0.3 -- --sparsity 0.3
+# Wanda++ regional-gradient scores (RGS only; RO changes weights and is tested in regional_test)
+check_masks "wanda++-rgs" --method wanda++ --no-ro -- --method wanda++
+check_masks "en++-original-0.5-rgs" --method en++ --geometry original --alpha 0.5 --no-ro --rgs-scale 30 \
+  -- --method en++ --geometry original --alpha 0.5 --rgs-scale 30
+
+# perplexity on the same windows
+"$ENWANDA" eval ppl --model "$work/model" --data-tokens "$work/calib.npy" --json "$work/ppl.json" -q > /dev/null
+ref_ppl=$("$PY" "$REF" ppl --model "$work/model" --tokens "$work/calib.npy")
+ours=$("$PY" -c "import json; print(json.load(open('$work/ppl.json'))['ppl'])")
+if "$PY" -c "import sys; a,b=float('$ours'),float('$ref_ppl'); sys.exit(0 if abs(a-b)/b <= 1e-5 else 1)"; then
+  echo "ok   ppl: enwanda $ours, reference $ref_ppl"
+else
+  echo "FAIL ppl: enwanda $ours, reference $ref_ppl"; fail=1
+fi
+
+# zero-shot: one small file per format
+"$PY" - "$work" <<'PYEOF'
+import json, sys
+w = sys.argv[1]
+words = "the river rose slowly through the night and by morning the lower fields were under water".split()
+with open(f"{w}/boolq.jsonl", "w") as f:
+    for i in range(6):
+        f.write(json.dumps({"passage": " ".join(words[i:i + 8]), "question": "is the " + words[i + 1] + " wet",
+                            "label": i % 2}) + "\n")
+with open(f"{w}/hellaswag.jsonl", "w") as f:
+    for i in range(4):
+        f.write(json.dumps({"activity_label": "Baking bread", "ctx_a": "A man mixes flour [title] and water.",
+                            "ctx_b": "then he " + words[i], "endings": [" ".join(words[i + k:i + k + 4]) for k in range(4)],
+                            "label": str(i % 4)}) + "\n")
+with open(f"{w}/mc.jsonl", "w") as f:
+    for i in range(4):
+        f.write(json.dumps({"context": "Question: what rose? Answer:", "choices": ["the river", "the sky", "a bird"],
+                            "label": i % 3}) + "\n")
+with open(f"{w}/phish.jsonl", "w") as f:
+    for i in range(4):
+        f.write(json.dumps({"text": " ".join(words[i:i + 6]), "label": i % 2}) + "\n")
+PYEOF
+run_zs() {  # task data [template choices]
+  local task=$1 data=$2 extra=()
+  [ $# -ge 4 ] && extra=(--template "$3" --choices "$4")
+  "$ENWANDA" eval zeroshot --model "$work/model" --task "$task" --data "$work/$data" "${extra[@]}" --json "$work/zs.json" -q > /dev/null
+  local rextra=(); [ $# -ge 4 ] && rextra=(--template "$3" --choices "$4")
+  if out=$("$PY" "$REF" zeroshot --model "$work/model" --task "$task" --data "$work/$data" --result "$work/zs.json" "${rextra[@]}"); then
+    echo "ok   $out ($data)"
+  else
+    echo "FAIL $out ($data)"; fail=1
+  fi
+}
+run_zs boolq boolq.jsonl
+run_zs hellaswag hellaswag.jsonl
+run_zs mc mc.jsonl
+run_zs mc phish.jsonl "Email: {text}
+Is this email a phishing attempt? Answer:" "no,yes"
+
+[ $fail = 0 ] && echo "reference agreement: all checks passed" || echo "reference agreement: FAILURES"
+exit $fail

@@ -1,0 +1,48 @@
+// The tokenizer module works inside a process that also links libtorch (the protobuf clash
+// the dlopen isolation exists for), and encodes like sentencepiece with BOS prepended.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "enwanda/errors.h"
+#include "enwanda/synth.h"
+#include "enwanda/tokenizer.h"
+#include "test_util.h"
+
+using namespace enwanda;
+
+TEST(Tokenizer, TrainedAtTestTimeEncodesWithBosAndRoundTripsPieces) {
+  auto t_torch = torch::ones({2, 2}).sum();  // libtorch (and its protobuf) is live in this process
+  EXPECT_EQ(t_torch.item<float>(), 4.0f);
+  std::string dir = fixtures::temp_dir("tok");
+  Tokenizer::train(default_tokenizer_corpus(), dir + "/t", 400);
+  auto tok = Tokenizer::load(dir + "/t.model");
+  EXPECT_GE(tok->vocab_size(), 259);  // 256 byte pieces + unk/bos/eos at least
+  EXPECT_EQ(tok->bos_id(), 1);
+  EXPECT_EQ(tok->eos_id(), 2);
+  auto ids = tok->encode("The river rose.");
+  ASSERT_GE(ids.size(), 3u);
+  EXPECT_EQ(ids[0], 1);
+  auto no_bos = tok->encode("The river rose.", false);
+  EXPECT_EQ(std::vector<int64_t>(ids.begin() + 1, ids.end()), no_bos);
+  // pieces reassemble the text (with sentencepiece's ▁ for spaces)
+  std::string joined;
+  for (auto id : no_bos) joined += tok->piece(id);
+  EXPECT_EQ(joined, "\xe2\x96\x81The\xe2\x96\x81river\xe2\x96\x81rose.");
+  // byte fallback: characters unseen in training still encode, to byte pieces
+  auto unseen = tok->encode("\xe6\xbc\xa2", false);
+  EXPECT_EQ(tok->piece(unseen.back()).rfind("<0x", 0), 0u);
+}
+
+TEST(Tokenizer, MissingOrCorruptModelIsAnInputError) {
+  std::string dir = fixtures::temp_dir("tokbad");
+  EXPECT_THROW(Tokenizer::load(dir + "/absent.model"), InputError);
+  std::ofstream(dir + "/bad.model") << "this is not a sentencepiece model";
+  try {
+    Tokenizer::load(dir + "/bad.model");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.model"), std::string::npos);
+  }
+}
