@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "enwanda/errors.h"
+#include "enwanda/shard_index.h"
 
 namespace fs = std::filesystem;
 
@@ -32,23 +33,11 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& dir) {
   if (fs::exists(index_path)) {
     ck->sharded_ = true;
     std::ifstream in(index_path);
-    nlohmann::json j;
-    try {
-      in >> j;
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(index_path.string() + ": not valid JSON: " + e.what());
-    }
-    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-      throw InputError(index_path.string() + ": missing \"weight_map\" object");
-    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-      if (!it.value().is_string()) throw InputError(index_path.string() + ": weight_map value for \"" + it.key() + "\" is not a file name");
-      std::string shard = it.value().get<std::string>();
-      if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
-        throw InputError(index_path.string() + ": weight_map names an invalid shard file \"" + shard + "\"");
-      index_map[it.key()] = shard;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    index_map = parse_shard_index(text, index_path.string());
+    for (const auto& [tensor, shard] : index_map)
       if (std::find(ck->shard_names_.begin(), ck->shard_names_.end(), shard) == ck->shard_names_.end())
         ck->shard_names_.push_back(shard);
-    }
     std::sort(ck->shard_names_.begin(), ck->shard_names_.end());
   } else if (fs::exists(single_path)) {
     ck->shard_names_.push_back("model.safetensors");
