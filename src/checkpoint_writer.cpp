@@ -46,6 +46,7 @@ void CheckpointWriter::put(const std::string& name, const torch::Tensor& t) {
 void CheckpointWriter::copy(const std::string& name) {
   const TensorInfo& info = in_->info(name);
   shards_.at(in_->shard_of(name))->write_bytes(name, in_->file_of(name).data(info), info.nbytes());
+  in_->release(name);
   bytes_written_ += info.nbytes();
 }
 

@@ -12,7 +12,10 @@ LinearInput input_of_linear(int linear_index) {
 
 LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
   auto to_device = [&](const std::string& suffix) {
-    return ck.tensor(layer_tensor_name(i, suffix)).to(rt.device, rt.compute_dtype, /*non_blocking=*/false, /*copy=*/true);
+    const std::string name = layer_tensor_name(i, suffix);
+    auto t = ck.tensor(name).to(rt.device, rt.compute_dtype, /*non_blocking=*/false, /*copy=*/true);
+    ck.release(name);  // the copy is ours: let the mapped pages go
+    return t;
   };
   LayerWeights w;
   w.input_norm = to_device("input_layernorm");

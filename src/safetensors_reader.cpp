@@ -93,4 +93,14 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
   return torch::from_blob(const_cast<uint8_t*>(p), t.shape, [self](void*) {}, opts);
 }
 
+void SafetensorsFile::release(const std::string& name) const {
+  const TensorInfo& t = at(name);
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(data(t));
+  uintptr_t end = begin + t.nbytes();
+  begin = (begin + page - 1) / page * page;  // whole pages inside the tensor only
+  end = end / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 }  // namespace enwanda

@@ -37,6 +37,9 @@ class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
   // A tensor over the mapped bytes (read-only memory: clone() before modifying). Copies only when
   // the bytes are not aligned to the element size. Keeps the file mapped while alive.
   torch::Tensor tensor(const std::string& name) const;
+  // Drops the tensor's resident pages (MADV_DONTNEED); they are re-read if touched again. Keeps
+  // peak RSS independent of the number of layers when layers are streamed.
+  void release(const std::string& name) const;
 
  private:
   SafetensorsFile() = default;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# CPU benchmark of `enwanda prune`: synthetic checkpoints of 2 and 8 layers (hidden 1024,
+# intermediate 2816, 16 heads), EN-Modified α=0.5 at 50%, 32 x 512 calibration tokens.
+# Prints wall time per phase and peak RSS, and checks streaming: peak RSS at 8 layers must be
+# within 1.15x of that at 2 layers. Also times --save-stats/--load-stats reuse (sweep issue).
+#   scripts/bench_cpu.sh [--threads N] [--keep DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads=$(nproc); keep=""
+while [ $# -gt 0 ]; do case $1 in --threads) threads=$2; shift 2 ;; --keep) keep=$2; shift 2 ;; *) echo "unknown $1" >&2; exit 2 ;; esac; done
+enw=build/enwanda
+[ -x $enw ] || { echo "build first: cmake --build build" >&2; exit 1; }
+work=${keep:-$(mktemp -d)}
+[ -z "$keep" ] && trap 'rm -rf "$work"' EXIT
+mkdir -p "$work"
+cat > "$work/shape.json" <<'JSON'
+{"model_type": "llama", "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 8,
+ "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 512, "max_position_embeddings": 2048}
+JSON
+for i in $(seq 60); do cat data/tokenizer_corpus.txt; done > "$work/corpus.txt"
+py=/usr/bin/python3
+field() { $py -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
+printf '%-28s %8s %8s %8s %8s %8s %8s %10s\n' run load calib stats score write total "peakRSS MiB"
+declare -A rss
+for layers in 2 8; do
+  $enw synth --shape "$work/shape.json" --layers $layers --out "$work/m$layers" -q --overwrite
+  [ -f "$work/calib.npy" ] || $enw calib --model "$work/m$layers" --calib "$work/corpus.txt" --nsamples 32 --seqlen 512 --out "$work/calib.npy" -q
+  for mode in sequential stats-save stats-load; do
+    extra=(); name="$layers layers, $mode"
+    case $mode in
+      stats-save) extra=(--no-sequential --save-stats "$work/stats$layers.safetensors") ;;
+      stats-load) extra=(--no-sequential --load-stats "$work/stats$layers.safetensors") ;;
+    esac
+    $enw prune --model "$work/m$layers" --calib-tokens "$work/calib.npy" --method en --geometry modified --alpha 0.5 \
+      --sparsity 0.5 --threads "$threads" --out "$work/p" --overwrite -q "${extra[@]}"
+    r="$work/p/enwanda_report.json"
+    printf '%-28s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %10.0f\n' "$name" \
+      "$(field "$r" "r['seconds']['load']")" "$(field "$r" "r['seconds']['calibration']")" "$(field "$r" "r['seconds']['statistics']")" \
+      "$(field "$r" "r['seconds']['scoring']")" "$(field "$r" "r['seconds']['writing']")" "$(field "$r" "r['seconds']['total']")" \
+      "$(field "$r" "r['peak_rss_mib']")"
+    [ $mode = sequential ] && rss[$layers]=$(field "$r" "r['peak_rss_mib']")
+  done
+done
+ratio=$($py -c "print(f'{${rss[8]}/${rss[2]}:.3f}')")
+echo "peak RSS 8 layers / 2 layers: $ratio (streaming target <= 1.15)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads $threads"
+$py -c "import sys; sys.exit(0 if $ratio <= 1.15 else 1)"
