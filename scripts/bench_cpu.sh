@@ -17,7 +17,7 @@ cat > "$work/shape.json" <<'JSON'
 {"model_type": "llama", "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 8,
  "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 512, "max_position_embeddings": 2048}
 JSON
-for i in $(seq 60); do cat data/tokenizer_corpus.txt; done > "$work/corpus.txt"
+for _ in $(seq 60); do cat data/tokenizer_corpus.txt; done > "$work/corpus.txt"
 py=/usr/bin/python3
 field() { $py -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
 printf '%-28s %8s %8s %8s %8s %8s %8s %10s\n' run load calib stats score write total "peakRSS MiB"

@@ -10,7 +10,7 @@ enw=build/enwanda
 demo=${DEMO_DIR:-build/demo}
 rm -rf "$demo"; mkdir -p "$demo"
 # a corpus from the shipped text: calibration from one half, evaluation on the other
-for i in $(seq 12); do cat data/tokenizer_corpus.txt; done > "$demo/corpus.txt"
+for _ in $(seq 12); do cat data/tokenizer_corpus.txt; done > "$demo/corpus.txt"
 head -n 300 "$demo/corpus.txt" > "$demo/calib.txt"
 tail -n 300 "$demo/corpus.txt" > "$demo/eval.txt"
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 scripts/install_deps.sh --with-fuzz
 out=build-fuzz; mkdir -p "$out"
-flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude)
+flags=(-std=c++17 -O1 -g "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undefined -Iinclude)
 declare -A sources=(
   [safetensors_header]="src/safetensors_header.cpp"
   [shard_index]="src/shard_index.cpp"
@@ -16,7 +16,7 @@ declare -A sources=(
 )
 status=0
 for target in safetensors_header shard_index llama_config; do
-  clang++ "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" ${sources[$target]} -o "$out/fuzz_$target"
+  clang++ "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${sources[$target]}" -o "$out/fuzz_$target"
   mkdir -p "$out/corpus/$target" "$out/findings/$target"
   echo "== fuzz_$target for $seconds s"
   if ! "$out/fuzz_$target" "$out/corpus/$target" "tests/fuzz/corpus/$target" -max_total_time="$seconds" -max_len=4096 \

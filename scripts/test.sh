@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build; flags=(-DCMAKE_BUILD_TYPE=Release)
 if [ "${1:-}" = "--sanitize" ]; then
-  build=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DENWANDA_SANITIZE=ON)
+  build="build-asan"; flags=("-DCMAKE_BUILD_TYPE=RelWithDebInfo" "-DENWANDA_SANITIZE=ON")
   # libtorch is not built with ASan: its allocator and ours must not be mixed up by leak checks
   export ASAN_OPTIONS=detect_leaks=0:protect_shadow_gap=0:alloc_dealloc_mismatch=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -19,6 +19,7 @@
 #include "enwanda/npy.h"
 #include "enwanda/perplexity.h"
 #include "enwanda/pruner.h"
+#include "enwanda/sweep_report.h"
 #include "enwanda/synth.h"
 #include "enwanda/tokenizer.h"
 #include "enwanda/zeroshot.h"
@@ -227,6 +228,15 @@ int run(int argc, char** argv) {
   inspect->add_flag("--json", inspect_json, "print JSON instead of a table");
   add_logging(inspect);
 
+  // report -----------------------------------------------------------------------------
+  ReportOptions ro;
+  bool no_figures = false;
+  auto* report = app.add_subcommand("report", "tables and figures from an alpha sweep's results directory");
+  report->add_option("results_dir", ro.results_dir, "RESULTS_DIR of scripts/sweep_alpha.sh")->required();
+  report->add_option("--title", ro.title, "figure title");
+  report->add_flag("--no-figures", no_figures, "tables only (no gnuplot)");
+  add_logging(report);
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
@@ -295,6 +305,11 @@ int run(int argc, char** argv) {
     if (!zs_json.empty()) write_json_file(zs_json, r);
   } else if (synth_cmd->parsed()) {
     synth(so);
+  } else if (report->parsed()) {
+    ro.figures = !no_figures;
+    build_sweep_report(ro);
+    std::ifstream md(fs::path(ro.results_dir) / "summary.md");
+    std::cout << md.rdbuf();
   } else if (inspect->parsed()) {
     auto j = inspect_checkpoint(inspect_model);
     if (inspect_json) std::cout << j.dump(2) << "\n";

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# α sweep of elastic-net Wanda: prune and evaluate every (sparsity, geometry, α) cell.
+#
+#   scripts/sweep_alpha.sh --model DIR --calib PATH --eval-data FILE --out RESULTS_DIR
+#       [--alphas 0,0.25,0.5,0.75,1] [--geometries original,modified] [--sparsities 0.5]
+#       [--zeroshot TASK=FILE ...] [--keep-models] [--no-sequential]
+#       [--nsamples 128] [--seqlen 2048] [--eval-seqlen 2048] [--slices 0] [--seed 0]
+#       [--prune-args "..."] [--enwanda PATH]
+#
+# Phases (the Slurm wrapper runs them as separate jobs; locally they run in order):
+#   --phase prepare   draw the calibration set once (calib.npy), evaluate the dense model once,
+#                     and with --no-sequential gather the statistics once (stats.safetensors)
+#   --phase cell --cell K   run cell K (0-based) of the grid; --phase cells runs them all
+#   --phase report    results.csv, results.json, summary.md and the figures (enwanda report)
+#   --phase all       (default) prepare, cells, report
+# Resumable: a cell whose cells/NAME.json exists is skipped; a failed cell is logged in
+# RESULTS_DIR/failed.log and the sweep goes on. `--phase count` prints the number of cells.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+enwanda=${ENWANDA:-$here/../build/enwanda}
+model="" calib="" eval_data="" out="" alphas="0,0.25,0.5,0.75,1" geometries="original,modified" sparsities="0.5"
+zeroshot=() keep=0 sequential=1 nsamples=128 seqlen=2048 eval_seqlen=2048 slices=0 seed=0 prune_args="" phase=all cell=""
+
+die() { echo "sweep_alpha.sh: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --model) model=$2; shift 2 ;;
+    --calib) calib=$2; shift 2 ;;
+    --eval-data) eval_data=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --alphas) alphas=$2; shift 2 ;;
+    --geometries) geometries=$2; shift 2 ;;
+    --sparsities) sparsities=$2; shift 2 ;;
+    --zeroshot) zeroshot+=("$2"); shift 2 ;;
+    --keep-models) keep=1; shift ;;
+    --no-sequential) sequential=0; shift ;;
+    --nsamples) nsamples=$2; shift 2 ;;
+    --seqlen) seqlen=$2; shift 2 ;;
+    --eval-seqlen) eval_seqlen=$2; shift 2 ;;
+    --slices) slices=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --prune-args) prune_args=$2; shift 2 ;;
+    --enwanda) enwanda=$2; shift 2 ;;
+    --phase) phase=$2; shift 2 ;;
+    --cell) cell=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+if [ -z "$model" ] || [ -z "$calib" ] || [ -z "$eval_data" ] || [ -z "$out" ]; then
+  die "--model, --calib, --eval-data and --out are required"
+fi
+[ -x "$enwanda" ] || die "enwanda not found at $enwanda (build it, or pass --enwanda)"
+
+IFS=, read -r -a alpha_list <<< "$alphas"
+IFS=, read -r -a geometry_list <<< "$geometries"
+IFS=, read -r -a sparsity_list <<< "$sparsities"
+ncells=$(( ${#alpha_list[@]} * ${#geometry_list[@]} * ${#sparsity_list[@]} ))
+
+log() { echo "[sweep $(date +%H:%M:%S)] $*"; }
+
+# cell K -> sparsity, geometry, alpha (sparsity outermost, α innermost)
+cell_params() {
+  local k=$1 na=${#alpha_list[@]} ng=${#geometry_list[@]}
+  c_alpha=${alpha_list[$(( k % na ))]}
+  c_geometry=${geometry_list[$(( (k / na) % ng ))]}
+  c_sparsity=${sparsity_list[$(( k / (na * ng) ))]}
+  c_name="en-${c_geometry}-a${c_alpha}-s${c_sparsity}"
+}
+
+evaluate() {  # model_dir result_dir
+  local m=$1 d=$2 spec task file
+  "$enwanda" eval ppl --model "$m" --data "$eval_data" --seqlen "$eval_seqlen" --slices "$slices" --json "$d/ppl.json" -q > /dev/null || return 1
+  if [ ${#zeroshot[@]} -gt 0 ]; then
+    local args=()
+    for spec in "${zeroshot[@]}"; do task=${spec%%=*}; file=${spec#*=}; args+=(--task "$task" --data "$file"); done
+    "$enwanda" eval zeroshot --model "$m" "${args[@]}" --json "$d/zeroshot.json" -q > /dev/null || return 1
+  fi
+}
+
+phase_prepare() {
+  mkdir -p "$out/cells" "$out/dense"
+  printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "alphas": "%s", "geometries": "%s", "sparsities": "%s", "sequential": %s}\n' \
+    "$model" "$calib" "$eval_data" "$alphas" "$geometries" "$sparsities" "$([ $sequential = 1 ] && echo true || echo false)" > "$out/sweep.json"
+  if [ ! -f "$out/calib.npy" ]; then
+    log "drawing the calibration set once: $nsamples x $seqlen"
+    if ! "$enwanda" calib --model "$model" --calib "$calib" --nsamples "$nsamples" --seqlen "$seqlen" --seed "$seed" \
+         --out "$out/calib.npy.tmp" -q; then
+      log "calibration failed"; return 1
+    fi
+    mv "$out/calib.npy.tmp" "$out/calib.npy"
+  fi
+  if [ ! -f "$out/dense/ppl.json" ]; then
+    log "evaluating the dense model"
+    evaluate "$model" "$out/dense" || { log "dense evaluation failed"; return 1; }
+  fi
+  if [ $sequential = 0 ] && [ ! -f "$out/stats.safetensors" ]; then
+    log "gathering activation statistics once (--no-sequential)"
+    # shellcheck disable=SC2086  # prune_args is a user-supplied flag list
+    "$enwanda" prune --model "$model" --calib-tokens "$out/calib.npy" --no-sequential --save-stats "$out/stats.safetensors" \
+      --out "$out/stats-model" --overwrite -q $prune_args || { log "statistics failed"; return 1; }
+    rm -rf "$out/stats-model"
+  fi
+}
+
+phase_cell() {
+  local k=$1
+  cell_params "$k"
+  local d="$out/cells/$c_name" pruned="$out/models/$c_name"
+  if [ -f "$out/cells/$c_name.json" ]; then log "cell $k $c_name: done already, skipped"; return 0; fi
+  log "cell $k/$ncells $c_name: pruning"
+  mkdir -p "$d" "$out/models"
+  local stats=()
+  [ $sequential = 0 ] && stats=(--no-sequential --load-stats "$out/stats.safetensors")
+  # shellcheck disable=SC2086  # prune_args is a user-supplied flag list
+  if ! "$enwanda" prune --model "$model" --calib-tokens "$out/calib.npy" --method en --geometry "$c_geometry" \
+       --alpha "$c_alpha" --sparsity "$c_sparsity" "${stats[@]}" --out "$pruned" --overwrite -q $prune_args \
+     || ! cp "$pruned/enwanda_report.json" "$d/" || ! evaluate "$pruned" "$d"; then
+    echo "$(date -Is) cell $k $c_name failed" >> "$out/failed.log"
+    log "cell $k $c_name: FAILED (see failed.log); going on"
+    [ $keep = 1 ] || rm -rf "$pruned"
+    return 1
+  fi
+  [ $keep = 1 ] || rm -rf "$pruned"
+  printf '{"method": "en", "geometry": "%s", "alpha": %s, "sparsity": %s, "dir": "%s"}\n' \
+    "$c_geometry" "$c_alpha" "$c_sparsity" "$c_name" > "$out/cells/$c_name.json.tmp" && mv "$out/cells/$c_name.json.tmp" "$out/cells/$c_name.json"
+  log "cell $k $c_name: ppl $(grep -o '"ppl": [0-9.e+-]*' "$d/ppl.json" | cut -d' ' -f2)"
+}
+
+phase_report() { "$enwanda" report "$out" -q; }
+
+case $phase in
+  count) echo "$ncells" ;;
+  prepare) phase_prepare ;;
+  cell) [ -n "$cell" ] || die "--phase cell needs --cell K"; phase_prepare && phase_cell "$cell" ;;
+  cells) for ((k = 0; k < ncells; k++)); do phase_cell "$k"; done ;;
+  report) phase_report ;;
+  all)
+    phase_prepare || exit 1
+    failed=0
+    for ((k = 0; k < ncells; k++)); do phase_cell "$k" || failed=$((failed + 1)); done
+    rmdir "$out/models" 2> /dev/null
+    phase_report || exit 1
+    log "$ncells cells, $failed failed; results in $out (results.csv, summary.md, ppl_vs_alpha.png)"
+    ;;
+  *) die "unknown --phase $phase" ;;
+esac

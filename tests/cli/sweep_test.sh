@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The α sweep on the tiny model: 2 α × 2 geometries, CSV rows, resumption (a rerun prunes nothing),
+# a failing cell logged while the sweep goes on, valid PNG/SVG figures, the --no-sequential path
+# with shared statistics, and shellcheck on the scripts.
+set -uo pipefail
+ENWANDA=${1:?usage: sweep_test.sh path/to/enwanda}
+SRC=${ENWANDA_SOURCE_DIR:?}
+PY=${ENWANDA_PYTHON:-/usr/bin/python3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0; fail=0
+check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
+
+"$ENWANDA" synth --shape tiny --seed 2 --out "$work/model" -q
+for _ in 1 2 3 4 5; do cat "$SRC/data/tokenizer_corpus.txt"; done > "$work/text.txt"
+"$PY" -c "
+import json
+with open('$work/mc.jsonl', 'w') as f:
+    for i in range(4): f.write(json.dumps({'context': 'The river rose. Did it rise? Answer:', 'choices': ['no', 'yes'], 'label': i % 2}) + '\n')"
+sweep=("$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model "$work/model" --calib "$work/text.txt" --eval-data "$work/text.txt"
+       --alphas 0,0.5 --geometries original,modified --nsamples 4 --seqlen 32 --eval-seqlen 32 --zeroshot "mc=$work/mc.jsonl")
+
+"${sweep[@]}" --out "$work/r" > "$work/log1" 2>&1
+rc1=$?
+check "first run exits 0" '[ $rc1 = 0 ]'
+check "4 cell rows + dense row in results.csv" '[ "$(tail -n +2 "$work/r/results.csv" | wc -l)" = 5 ] && head -1 "$work/r/results.csv" | grep -q "^method,geometry,alpha,sparsity,ppl,mc_acc,macro_acc,prune_seconds$"'
+check "dense row first" 'sed -n 2p "$work/r/results.csv" | grep -q "^dense,"'
+check "each cell in the CSV" 'for g in original modified; do for a in 0 0.5; do grep -q "^en,$g,$a,0.5," "$work/r/results.csv" || exit 1; done; done'
+check "results.json and summary.md" '"$PY" -c "import json; d=json.load(open(\"$work/r/results.json\")); assert len(d[\"cells\"]) == 4" && grep -q "^| dense |" "$work/r/summary.md"'
+check "ppl_vs_alpha.png is a PNG" '[ "$(head -c 8 "$work/r/ppl_vs_alpha.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
+check "ppl_vs_alpha.svg is an SVG" 'grep -q "<svg" "$work/r/ppl_vs_alpha.svg"'
+check "acc_vs_alpha.png exists with zero-shot results" '[ -s "$work/r/acc_vs_alpha.png" ]'
+check "pruned models deleted without --keep-models" '[ ! -d "$work/r/models" ]'
+
+"${sweep[@]}" --out "$work/r" > "$work/log2" 2>&1
+check "rerun prunes nothing" '[ "$(grep -c "pruning" "$work/log2")" = 0 ] && [ "$(grep -c "skipped" "$work/log2")" = 4 ]'
+
+# a failing cell (sparsity 1 is refused) is logged and the rest go on
+"$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model "$work/model" --calib "$work/text.txt" --eval-data "$work/text.txt" \
+  --alphas 0.5 --geometries modified --sparsities 1,0.5 --nsamples 4 --seqlen 32 --eval-seqlen 32 --out "$work/f" > "$work/log3" 2>&1
+check "failed cell logged, other cell done" 'grep -q "en-modified-a0.5-s1 failed" "$work/f/failed.log" && [ -f "$work/f/cells/en-modified-a0.5-s0.5.json" ]'
+
+# --no-sequential: statistics gathered once, loaded by every cell
+"$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model "$work/model" --calib "$work/text.txt" --eval-data "$work/text.txt" \
+  --alphas 0,1 --geometries modified --no-sequential --nsamples 4 --seqlen 32 --eval-seqlen 32 --out "$work/n" > "$work/log4" 2>&1
+check "--no-sequential cells load the shared statistics" '[ -f "$work/n/stats.safetensors" ] && grep -q "\"load_stats\": \".*stats.safetensors\"" "$work/n/cells/en-modified-a1-s0.5/enwanda_report.json"'
+
+if command -v shellcheck > /dev/null; then
+  check "shellcheck scripts/ and .ci/run" 'shellcheck "$SRC"/scripts/*.sh "$SRC/.ci/run"'
+fi
+check "bash -n sweep_slurm.sh" 'bash -n "$SRC/scripts/sweep_slurm.sh"'
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
