@@ -13,7 +13,7 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 scripts/install_deps.sh --with-tests --with-sweep
 jobs=$(nproc)
-cmake -S . -B "$build" "${flags[@]}" > /dev/null
+cmake -S . -B "$build" "${flags[@]}" -DENWANDA_BUILD_TESTS=ON > /dev/null
 cmake --build "$build" -j "$jobs"
 cd "$build"
 ctest -j "$jobs" --output-on-failure

@@ -1,6 +1,7 @@
 #include "enwanda/llama_config.h"
 
 #include <fstream>
+#include <type_traits>
 
 #include "enwanda/errors.h"
 
@@ -10,23 +11,35 @@ namespace {
 int64_t required_int(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.contains(key) || j[key].is_null())
     throw InputError(where + ": required field \"" + key + "\" is missing");
-  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0)
+  if (!j[key].is_number_integer() || (j[key].is_number_unsigned() && j[key].get<uint64_t>() > (uint64_t(1) << 40)) ||
+      (!j[key].is_number_unsigned() && j[key].get<int64_t>() <= 0))
     throw InputError(where + ": field \"" + key + "\" must be a positive integer, got " + j[key].dump());
   return j[key].get<int64_t>();
+}
+// An integer JSON number that fits int64 (a float, or an unsigned above INT64_MAX, is refused:
+// converting those is undefined behaviour, found by fuzzing).
+int64_t checked_int(const nlohmann::json& v, const char* key, const std::string& where) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) return v.get<int64_t>();
+  if (v.is_number_integer() && !v.is_number_unsigned()) return v.get<int64_t>();
+  throw InputError(where + ": field \"" + key + "\" must be an integer, got " + v.dump());
 }
 template <typename T>
 T optional(const nlohmann::json& j, const char* key, T fallback, const std::string& where) {
   if (!j.contains(key) || j[key].is_null()) return fallback;
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw InputError(where + ": field \"" + key + "\" has the wrong type: " + j[key].dump());
+  if constexpr (std::is_same_v<T, int64_t>) {
+    return checked_int(j[key], key, where);
+  } else {
+    try {
+      return j[key].get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw InputError(where + ": field \"" + key + "\" has the wrong type: " + j[key].dump());
+    }
   }
 }
-int64_t first_id(const nlohmann::json& j, const char* key, int64_t fallback) {
+int64_t first_id(const nlohmann::json& j, const char* key, int64_t fallback, const std::string& where) {
   if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (j[key].is_array()) return j[key].empty() ? fallback : j[key][0].get<int64_t>();
-  return j[key].get<int64_t>();
+  if (j[key].is_array()) return j[key].empty() ? fallback : checked_int(j[key][0], key, where);
+  return checked_int(j[key], key, where);
 }
 }  // namespace
 
@@ -64,12 +77,12 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   c.rope_theta = optional<double>(j, "rope_theta", 10000.0, where);
   c.tie_word_embeddings = optional<bool>(j, "tie_word_embeddings", false, where);
   c.torch_dtype = optional<std::string>(j, "torch_dtype", "float32", where);
-  c.bos_token_id = first_id(j, "bos_token_id", 1);
-  c.eos_token_id = first_id(j, "eos_token_id", 2);
+  c.bos_token_id = first_id(j, "bos_token_id", 1, where);
+  c.eos_token_id = first_id(j, "eos_token_id", 2, where);
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
     const auto& r = j["rope_scaling"];
     if (!r.is_object()) throw InputError(where + ": rope_scaling must be an object or null");
-    std::string type = r.contains("rope_type") ? r["rope_type"].get<std::string>()
+    std::string type = r.contains("rope_type") ? optional<std::string>(r, "rope_type", "", where)
                                                : optional<std::string>(r, "type", "", where);
     if (type != "linear" && type != "dynamic" && type != "llama3" && type != "default")
       throw InputError(where + ": rope_scaling type \"" + type + "\" unsupported (linear, dynamic, llama3)");

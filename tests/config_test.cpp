@@ -75,3 +75,19 @@ TEST(LlamaConfig, RejectionsNameTheField) {
   j["sliding_window"] = nullptr;
   EXPECT_EQ(rejection(j), "");
 }
+
+TEST(LlamaConfig, NonIntegerNumbersAreRefusedNotConverted) {
+  // found by fuzzing: a float too large for int64 in eos_token_id was converted (undefined behaviour)
+  auto j = base();
+  j["eos_token_id"] = {5.5e23, 2};
+  EXPECT_NE(rejection(j).find("\"eos_token_id\" must be an integer"), std::string::npos);
+  j = base();
+  j["max_position_embeddings"] = 1e300;
+  EXPECT_NE(rejection(j).find("\"max_position_embeddings\" must be an integer"), std::string::npos);
+  j = base();
+  j["hidden_size"] = 1e30;
+  EXPECT_NE(rejection(j).find("\"hidden_size\" must be a positive integer"), std::string::npos);
+  j = base();
+  j["vocab_size"] = 18446744073709551615ull;
+  EXPECT_NE(rejection(j).find("\"vocab_size\" must be a positive integer"), std::string::npos);
+}
