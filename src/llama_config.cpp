@@ -11,8 +11,8 @@ namespace {
 int64_t required_int(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.contains(key) || j[key].is_null())
     throw InputError(where + ": required field \"" + key + "\" is missing");
-  if (!j[key].is_number_integer() || (j[key].is_number_unsigned() && j[key].get<uint64_t>() > (uint64_t(1) << 40)) ||
-      (!j[key].is_number_unsigned() && j[key].get<int64_t>() <= 0))
+  // nlohmann stores 0 and positive literals as unsigned: check the range on that form.
+  if (!j[key].is_number_unsigned() || j[key].get<uint64_t>() == 0 || j[key].get<uint64_t>() > (uint64_t(1) << 40))
     throw InputError(where + ": field \"" + key + "\" must be a positive integer, got " + j[key].dump());
   return j[key].get<int64_t>();
 }

@@ -88,6 +88,12 @@ TEST(LlamaConfig, NonIntegerNumbersAreRefusedNotConverted) {
   j["hidden_size"] = 1e30;
   EXPECT_NE(rejection(j).find("\"hidden_size\" must be a positive integer"), std::string::npos);
   j = base();
+  j["num_key_value_heads"] = 0;  // found by fuzzing: 0 slipped through and divided by zero
+  EXPECT_NE(rejection(j).find("\"num_key_value_heads\" must be a positive integer"), std::string::npos);
+  j = base();
+  j["num_attention_heads"] = -4;
+  EXPECT_NE(rejection(j).find("\"num_attention_heads\" must be a positive integer"), std::string::npos);
+  j = base();
   j["vocab_size"] = 18446744073709551615ull;
   EXPECT_NE(rejection(j).find("\"vocab_size\" must be a positive integer"), std::string::npos);
 }
