@@ -15,17 +15,7 @@ namespace fs = std::filesystem;
 using namespace enwanda;
 
 namespace {
-std::string calib_tokens() {
-  static std::string path = [] {
-    auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
-    torch::manual_seed(11);
-    auto t = torch::randint(3, ck->config().vocab_size, {6, 32}, torch::kInt64);
-    std::string p = fixtures::temp_dir("calib") + "/calib.npy";
-    write_token_npy(p, t);
-    return p;
-  }();
-  return path;
-}
+const std::string& calib_tokens() { return fixtures::tiny_calib_tokens(6, 32, 11); }
 
 PruneOptions base_options(const std::string& out) {
   PruneOptions o;

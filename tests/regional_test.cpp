@@ -17,16 +17,7 @@ namespace fs = std::filesystem;
 using namespace enwanda;
 
 namespace {
-std::string calib_tokens() {
-  static std::string path = [] {
-    auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
-    torch::manual_seed(5);
-    std::string p = fixtures::temp_dir("rcalib") + "/calib.npy";
-    write_token_npy(p, torch::randint(3, ck->config().vocab_size, {4, 24}, torch::kInt64));
-    return p;
-  }();
-  return path;
-}
+const std::string& calib_tokens() { return fixtures::tiny_calib_tokens(4, 24, 5); }
 }  // namespace
 
 TEST(RegionalGradient, MatchesFiniteDifferencesInFp64) {

@@ -205,3 +205,24 @@ TEST(Checkpoint, IndexErrorsNameTheShardAndTensor) {
     EXPECT_NE(std::string(e.what()).find("does not contain it"), std::string::npos) << e.what();
   }
 }
+
+TEST(Synth, DeterministicForASeed) {
+  std::string dir = fixtures::temp_dir("synth");
+  auto make = [&](const std::string& name, uint64_t seed) {
+    SynthOptions o;
+    o.shape = "tiny";
+    o.seed = seed;
+    o.tokenizer = fixtures::tiny_checkpoint() + "/tokenizer.model";
+    o.out = dir + "/" + name;
+    synth(o);
+    return read_file(o.out + "/model.safetensors");
+  };
+  std::string a = make("a", 4), b = make("b", 4), c = make("c", 5);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  auto ck = Checkpoint::open(dir + "/a");
+  auto q = ck->tensor(layer_tensor_name(0, "self_attn.q_proj"));
+  EXPECT_NEAR(q.std().item<double>(), 0.02, 0.002);  // std 0.02 normal weights
+  EXPECT_TRUE(torch::equal(ck->tensor("model.norm.weight"), torch::ones({64})));  // norms at 1
+  EXPECT_EQ(ck->config().num_key_value_heads, 2);
+}

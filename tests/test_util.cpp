@@ -6,6 +6,11 @@
 #include <filesystem>
 #include <vector>
 
+#include <map>
+#include <tuple>
+
+#include "enwanda/checkpoint.h"
+#include "enwanda/npy.h"
 #include "enwanda/synth.h"
 
 namespace fs = std::filesystem;
@@ -49,6 +54,18 @@ const std::string& tiny_checkpoint() {
     return d;
   }();
   return dir;
+}
+
+const std::string& tiny_calib_tokens(int64_t rows, int64_t cols, uint64_t seed) {
+  static std::map<std::tuple<int64_t, int64_t, uint64_t>, std::string> made;
+  auto key = std::make_tuple(rows, cols, seed);
+  auto it = made.find(key);
+  if (it != made.end()) return it->second;
+  auto ck = Checkpoint::open(tiny_checkpoint());
+  torch::manual_seed(seed);
+  std::string p = temp_dir("calib") + "/calib.npy";
+  write_token_npy(p, torch::randint(3, ck->config().vocab_size, {rows, cols}, torch::kInt64));
+  return made.emplace(key, p).first->second;
 }
 
 bool check_tensor(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol, const std::string& label) {

@@ -11,6 +11,9 @@ namespace enwanda::fixtures {
 std::string temp_dir(const std::string& tag);
 // A tiny GQA checkpoint (2 layers, hidden 64, 4 heads / 2 kv heads) made once per process.
 const std::string& tiny_checkpoint();
+// A .npy of random token ids [rows, cols] in the tiny checkpoint's vocabulary, made once per
+// (rows, cols, seed) per process.
+const std::string& tiny_calib_tokens(int64_t rows, int64_t cols, uint64_t seed);
 // Prints the first values and the largest difference, like llm.c's check_tensor.
 bool check_tensor(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol, const std::string& label);
 

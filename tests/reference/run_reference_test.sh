@@ -56,6 +56,29 @@ else
   echo "FAIL ppl: enwanda $ours, reference $ref_ppl"; fail=1
 fi
 
+# perplexity of a pruned model, and of one whose linears are all zero (written by the reference)
+"$ENWANDA" prune --model "$work/model" --calib-tokens "$work/calib.npy" --out "$work/pruned" -q
+"$PY" - "$work/model" "$work/zeroed" "$REF" <<'PYEOF'
+import importlib.util, os, shutil, sys
+spec = importlib.util.spec_from_file_location("reference", sys.argv[3]); ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+t = ref.read_safetensors(os.path.join(src, "model.safetensors"))
+ref.write_safetensors(os.path.join(dst, "model.safetensors"),
+                      {k: (v * 0 if k.endswith("_proj.weight") else v) for k, v in t.items()})
+PYEOF
+for m in pruned zeroed; do
+  "$ENWANDA" eval ppl --model "$work/$m" --data-tokens "$work/calib.npy" --json "$work/ppl-$m.json" -q > /dev/null
+  ref_ppl=$("$PY" "$REF" ppl --model "$work/$m" --tokens "$work/calib.npy")
+  ours=$("$PY" -c "import json; print(json.load(open('$work/ppl-$m.json'))['ppl'])")
+  if "$PY" -c "import sys; a,b=float('$ours'),float('$ref_ppl'); sys.exit(0 if abs(a-b)/b <= 1e-5 else 1)"; then
+    echo "ok   ppl ($m model): enwanda $ours, reference $ref_ppl"
+  else
+    echo "FAIL ppl ($m model): enwanda $ours, reference $ref_ppl"; fail=1
+  fi
+done
+
 # zero-shot: one small file per format
 "$PY" - "$work" <<'PYEOF'
 import json, sys
