@@ -11,8 +11,13 @@ namespace {
 int64_t required_int(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.contains(key) || j[key].is_null())
     throw InputError(where + ": required field \"" + key + "\" is missing");
-  // nlohmann stores 0 and positive literals as unsigned: check the range on that form.
-  if (!j[key].is_number_unsigned() || j[key].get<uint64_t>() == 0 || j[key].get<uint64_t>() > (uint64_t(1) << 40))
+  // Parsed text stores 0 and positive integers as unsigned, C++-built JSON as signed: check either form.
+  const auto& v = j[key];
+  constexpr uint64_t kMax = uint64_t(1) << 40;
+  const bool ok = v.is_number_unsigned() ? (v.get<uint64_t>() > 0 && v.get<uint64_t>() <= kMax)
+                  : v.is_number_integer() ? (v.get<int64_t>() > 0 && static_cast<uint64_t>(v.get<int64_t>()) <= kMax)
+                                          : false;
+  if (!ok)
     throw InputError(where + ": field \"" + key + "\" must be a positive integer, got " + j[key].dump());
   return j[key].get<int64_t>();
 }
