@@ -184,14 +184,27 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
       for (size_t r = r0; r < r1; ++r)
         std::copy(requests[r].input.begin(), requests[r].input.end(), tokens[static_cast<int64_t>(r - r0)].data_ptr<int64_t>());
       model.for_each_log_probs(tokens, [&](int64_t first, const torch::Tensor& lp) {
-        auto lp_cpu = lp.to(torch::kCPU, torch::kFloat64);
-        for (int64_t b = 0; b < lp_cpu.size(0); ++b) {
+        // Gather only the continuation positions on the device; token k of the continuation is
+        // predicted at position n_in - n_cont + k.
+        std::vector<int64_t> rows, positions, targets;
+        for (int64_t b = 0; b < lp.size(0); ++b) {
           const Request& rq = requests[r0 + static_cast<size_t>(first + b)];
           const int64_t n_in = static_cast<int64_t>(rq.input.size());
           const int64_t n_cont = static_cast<int64_t>(rq.continuation.size());
+          for (int64_t k = 0; k < n_cont; ++k) {
+            rows.push_back(b);
+            positions.push_back(n_in - n_cont + k);
+            targets.push_back(rq.continuation[static_cast<size_t>(k)]);
+          }
+        }
+        auto opts = torch::TensorOptions().dtype(torch::kInt64).device(lp.device());
+        auto picked = lp.index({torch::tensor(rows, opts), torch::tensor(positions, opts), torch::tensor(targets, opts)})
+                          .to(torch::kCPU, torch::kFloat64);
+        const double* p = picked.data_ptr<double>();
+        for (int64_t b = 0, i = 0; b < lp.size(0); ++b) {
+          const Request& rq = requests[r0 + static_cast<size_t>(first + b)];
           double sum = 0;
-          for (int64_t k = 0; k < n_cont; ++k)  // token k of the continuation is predicted at n_in - n_cont + k
-            sum += lp_cpu[b][n_in - n_cont + k][rq.continuation[static_cast<size_t>(k)]].item<double>();
+          for (size_t k = 0; k < rq.continuation.size(); ++k) sum += p[i++];
           logliks[rq.example][rq.choice] = sum;
         }
       });
