@@ -46,6 +46,10 @@ std::string temp_dir(const std::string& tag) {
 const std::string& tiny_checkpoint() {
   static std::string dir = [] {
     std::string d = temp_dir("tiny") + "/model";
+    if (const char* premade = std::getenv("ENWANDA_TEST_TINY_MODEL")) {
+      fs::copy(premade, d, fs::copy_options::recursive);
+      return d;
+    }
     SynthOptions o;
     o.shape = "tiny";
     o.seed = 7;
