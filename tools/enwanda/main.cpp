@@ -237,6 +237,10 @@ int run(int argc, char** argv) {
   report->add_flag("--no-figures", no_figures, "tables only (no gnuplot)");
   add_logging(report);
 
+  if (args.empty()) {  // no subcommand: show what there is
+    std::cerr << app.help();
+    return static_cast<int>(ExitCode::usage);
+  }
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
