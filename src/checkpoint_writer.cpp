@@ -1,7 +1,6 @@
 #include "enwanda/checkpoint_writer.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "enwanda/errors.h"
 
@@ -12,13 +11,6 @@ namespace enwanda {
 namespace {
 const char* kCopiedFiles[] = {"config.json", "generation_config.json", "tokenizer.model", "tokenizer.json",
                               "tokenizer_config.json", "special_tokens_map.json"};
-
-void write_json(const std::string& path, const nlohmann::json& j) {
-  std::ofstream out(path);
-  out << j.dump(2) << "\n";
-  out.close();
-  if (!out) throw IoError("cannot write " + path + " (disk full or not writable?)");
-}
 }  // namespace
 
 CheckpointWriter::CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
@@ -58,10 +50,7 @@ void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra
     nlohmann::ordered_json map = nlohmann::ordered_json::object();
     for (const auto& name : in_->tensor_names()) map[name] = in_->shard_of(name);
     index["weight_map"] = map;
-    std::ofstream out(fs::path(out_.path()) / "model.safetensors.index.json");
-    out << index.dump(2) << "\n";
-    out.close();
-    if (!out) throw IoError("cannot write the shard index (disk full?)");
+    write_text_file((fs::path(out_.path()) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
   for (const char* f : kCopiedFiles) {
     fs::path src = fs::path(in_->dir()) / f;
@@ -70,7 +59,7 @@ void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra
     fs::copy_file(src, fs::path(out_.path()) / f, ec);
     if (ec) throw IoError("cannot copy " + src.string() + ": " + ec.message());
   }
-  for (const auto& [name, j] : extra_files) write_json((fs::path(out_.path()) / name).string(), j);
+  for (const auto& [name, j] : extra_files) write_text_file((fs::path(out_.path()) / name).string(), j.dump(2) + "\n");
   out_.commit();
 }
 

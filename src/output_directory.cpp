@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "enwanda/errors.h"
 
@@ -28,6 +30,19 @@ void fsync_path(const std::string& path) {
   int rc = ::fsync(fd);
   ::close(fd);
   if (rc != 0) throw IoError(errno_message("fsync " + path));
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw IoError("cannot write " + path + " (disk full or not writable?)");
+}
+
+void write_text_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  write_text_file(tmp, text);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno_message("cannot rename " + tmp + " to " + path));
 }
 
 OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, const std::string& protected_dir)

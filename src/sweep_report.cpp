@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/output_directory.h"
 
 namespace fs = std::filesystem;
 
@@ -47,13 +48,6 @@ std::string fmt(const nlohmann::json& v, const char* f = "%.4f") {
   return buf;
 }
 
-void write_text(const fs::path& p, const std::string& s) {
-  std::ofstream out(p);
-  out << s;
-  out.close();
-  if (!out) throw IoError("cannot write " + p.string());
-}
-
 std::string quoted(const std::string& s) {  // a gnuplot double-quoted string
   std::string out = "\"";
   for (char c : s) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
@@ -81,7 +75,7 @@ void draw(const fs::path& dir, const nlohmann::json& rows, const nlohmann::json&
     fs::path data = data_dir / (stem + "_" + std::to_string(k) + ".dat");
     std::ostringstream d;
     for (auto& [a, v] : pts) d << a << " " << v << "\n";
-    write_text(data, d.str());
+    write_text_file(data.string(), d.str());
     plot << (k ? ", " : "") << quoted(data.string()) << " using 1:2 with linespoints lw 2 pt 7 title " << quoted(name);
     ++k;
   }
@@ -95,7 +89,7 @@ void draw(const fs::path& dir, const nlohmann::json& rows, const nlohmann::json&
     gp << "set ylabel " << quoted(ylabel) << "\nset key outside right\nset grid\nset xrange [-0.05:1.05]\n";
     gp << "plot " << plot.str() << "\n";
     fs::path script = dir / "plot_data" / (stem + "_" + term + ".gp");
-    write_text(script, gp.str());
+    write_text_file(script.string(), gp.str());
     std::string cmd = "gnuplot " + quoted(script.string()) + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     std::string out;
@@ -144,10 +138,10 @@ nlohmann::json build_sweep_report(const ReportOptions& opt) {
   };
   if (!dense.is_null()) csv_row(dense);
   for (const auto& r : rows) csv_row(r);
-  write_text(dir / "results.csv", csv.str());
+  write_text_file((dir / "results.csv").string(), csv.str());
 
   nlohmann::json all = {{"dense", dense}, {"cells", rows}};
-  write_text(dir / "results.json", all.dump(2) + "\n");
+  write_text_file((dir / "results.json").string(), all.dump(2) + "\n");
 
   // summary.md, like the paper's table
   std::string title = opt.title;
@@ -167,7 +161,7 @@ nlohmann::json build_sweep_report(const ReportOptions& opt) {
   };
   if (!dense.is_null()) md_row(dense);
   for (const auto& r : rows) md_row(r);
-  write_text(dir / "summary.md", md.str());
+  write_text_file((dir / "summary.md").string(), md.str());
 
   if (opt.figures) {
     if (title.empty()) {

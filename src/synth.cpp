@@ -1,7 +1,6 @@
 #include "enwanda/synth.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -154,11 +153,11 @@ void synth(const SynthOptions& opt) {
   }
   if (n_shards > 1) {
     nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-    std::ofstream(dir / "model.safetensors.index.json") << index.dump(2) << "\n";
+    write_text_file((dir / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
-  std::ofstream(dir / "config.json") << c.to_json().dump(2) << "\n";
+  write_text_file((dir / "config.json").string(), c.to_json().dump(2) + "\n");
   nlohmann::json gen = {{"bos_token_id", c.bos_token_id}, {"eos_token_id", c.eos_token_id}, {"_from_model_config", true}};
-  std::ofstream(dir / "generation_config.json") << gen.dump(2) << "\n";
+  write_text_file((dir / "generation_config.json").string(), gen.dump(2) + "\n");
   out.commit();
   spdlog::info("synthesised {}-shaped checkpoint: {} layers, {} bytes in {} shard(s) -> {}", opt.shape, c.num_hidden_layers,
                total, n_shards, opt.out);

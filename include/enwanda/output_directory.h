@@ -28,5 +28,9 @@ class OutputDirectory {
 };
 
 void fsync_path(const std::string& path);  // file or directory; throws IoError
+// Writes `text` to `path`, throwing IoError (naming the file) if anything fails, e.g. disk full.
+void write_text_file(const std::string& path, const std::string& text);
+// The same through "path.tmp" and a rename, so readers never see a half-written file.
+void write_text_file_atomic(const std::string& path, const std::string& text);
 
 }  // namespace enwanda

@@ -17,6 +17,7 @@
 #include "enwanda/errors.h"
 #include "enwanda/inspect.h"
 #include "enwanda/npy.h"
+#include "enwanda/output_directory.h"
 #include "enwanda/perplexity.h"
 #include "enwanda/pruner.h"
 #include "enwanda/sweep_report.h"
@@ -86,16 +87,7 @@ void setup_logging(bool verbose, bool quiet, const std::string& log_file) {
   spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::warn : spdlog::level::info);
 }
 
-void write_json_file(const std::string& path, const nlohmann::json& j) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    out.close();
-    if (!out) throw IoError("cannot write " + path);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno_message("cannot rename " + tmp));
-}
+void write_json_file(const std::string& path, const nlohmann::json& j) { write_text_file_atomic(path, j.dump(2) + "\n"); }
 
 struct Common {
   std::string device = "auto", dtype = "auto";
