@@ -1,6 +1,7 @@
 #include "enwanda/llama_model.h"
 
 #include "enwanda/errors.h"
+#include "enwanda/layer_prefetcher.h"
 
 namespace enwanda {
 
@@ -41,6 +42,26 @@ torch::Tensor LlamaModel::forward_layer(const LayerWeights& w, const torch::Tens
   return out;
 }
 
+void LlamaModel::forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe) const {
+  torch::NoGradGuard no_grad;
+  const auto& rope = rotary(hidden.size(1));
+  for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
+    int64_t e = std::min(hidden.size(0), b + rt_.batch_size);
+    auto rows = hidden.slice(0, b, e);
+    auto out = layer_forward(w, rows, rope, config(), observe);  // a new tensor: rows are read before the copy
+    rows.copy_(out);
+  }
+}
+
+void LlamaModel::observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const {
+  torch::NoGradGuard no_grad;
+  const auto& rope = rotary(hidden.size(1));
+  for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
+    int64_t e = std::min(hidden.size(0), b + rt_.batch_size);
+    layer_forward(w, hidden.slice(0, b, e), rope, config(), &observe);
+  }
+}
+
 void LlamaModel::for_each_log_probs(const torch::Tensor& tokens,
                                     const std::function<void(int64_t, const torch::Tensor&)>& consume) const {
   torch::NoGradGuard no_grad;
@@ -58,9 +79,10 @@ void LlamaModel::for_each_log_probs(const torch::Tensor& tokens,
 }
 
 torch::Tensor LlamaModel::forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer) const {
+  LayerPrefetcher layers(*this, rt_.overlap_io);
   for (int64_t i = 0; i < config().num_hidden_layers; ++i) {
     check_interrupted();
-    hidden = forward_layer(layer(i), hidden);
+    forward_layer_in_place(layers.take(i), hidden);
     if (on_layer) on_layer(i);
   }
   return hidden;

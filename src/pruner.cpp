@@ -9,9 +9,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "enwanda/background_writer.h"
 #include "enwanda/checkpoint.h"
 #include "enwanda/checkpoint_writer.h"
 #include "enwanda/errors.h"
+#include "enwanda/layer_prefetcher.h"
 #include "enwanda/llama_model.h"
 #include "enwanda/stats_file.h"
 #include "enwanda/tokenizer.h"
@@ -85,6 +87,7 @@ nlohmann::json prune(PruneOptions opt) {
   auto ck = Checkpoint::open(opt.model_dir);
   const LlamaConfig& cfg = ck->config();
   Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
+  rt.overlap_io = opt.overlap_io;
   LlamaModel model(ck, rt);
   if (opt.structure.nm())
     for (int64_t in : {cfg.hidden_size, cfg.q_dim(), cfg.intermediate_size})
@@ -123,6 +126,9 @@ nlohmann::json prune(PruneOptions opt) {
                                                    {"enwanda.method", method_name(opt.method)},
                                                    {"enwanda.sparsity", std::to_string(opt.sparsity)}};
   CheckpointWriter writer(ck, opt.out_dir, opt.overwrite, provenance);
+  // Declared after the writer, so on an error or interrupt they stop before it removes the output.
+  BackgroundWriter writes(writer, opt.overlap_io);
+  LayerPrefetcher layers(model, opt.overlap_io);
 
   torch::Tensor hidden;  // [N, T, H] on the device: the current layer's inputs
   if (needs_activations) hidden = model.embed(tokens);
@@ -134,16 +140,19 @@ nlohmann::json prune(PruneOptions opt) {
     check_interrupted();
     const auto t_layer = Clock::now();
     t = Clock::now();
-    LayerWeights w = model.layer(i);
+    LayerWeights w = layers.take(i);
     phases["load"] = phases["load"].get<double>() + seconds_since(t);
 
-    // dense pass: statistics of every linear input (and the dense outputs)
+    // dense pass: statistics of every linear input; the dense outputs are kept only where they
+    // are needed: as Wanda++'s reconstruction targets, or as the next inputs without --sequential
     t = Clock::now();
     ActivationStats stats;
     torch::Tensor dense_out;
     if (needs_activations) {
       InputObserver observe = stats.observer();
-      dense_out = model.forward_layer(w, hidden, &observe);
+      if (uses_regional_gradients(opt.method)) dense_out = model.forward_layer(w, hidden, &observe);
+      else if (!opt.sequential) model.forward_layer_in_place(w, hidden, &observe);
+      else model.observe_layer(w, hidden, observe);
     }
     phases["statistics"] = phases["statistics"].get<double>() + seconds_since(t);
 
@@ -201,26 +210,26 @@ nlohmann::json prune(PruneOptions opt) {
     }
     phases["scoring"] = phases["scoring"].get<double>() + seconds_since(t);
 
-    // write the pruned layer
+    // write the pruned layer (on the writer's thread, once the previous layer is out)
     t = Clock::now();
+    writes.wait();
     nlohmann::json lin = nlohmann::json::object();
     for (size_t j = 0; j < kLinearNames.size(); ++j) {
       const std::string name = layer_tensor_name(i, kLinearNames[j]);
-      writer.put(name, w.linears[j]);
+      writes.put(name, w.linears[j]);
       const int64_t zeros = (w.linears[j] == 0).sum().item<int64_t>();
       lin[kLinearNames[j]] = static_cast<double>(zeros) / static_cast<double>(w.linears[j].numel());
       pruned_total += zeros;
       weights_total += w.linears[j].numel();
     }
-    writer.copy(layer_tensor_name(i, "input_layernorm"));
-    writer.copy(layer_tensor_name(i, "post_attention_layernorm"));
+    writes.copy(layer_tensor_name(i, "input_layernorm"));
+    writes.copy(layer_tensor_name(i, "post_attention_layernorm"));
     phases["writing"] = phases["writing"].get<double>() + seconds_since(t);
 
-    // next layer's inputs: through the pruned layer (sequential) or the dense one
+    // next layer's inputs: through the pruned layer (sequential); without --sequential the dense
+    // pass already left them in `hidden`
     t = Clock::now();
-    if (needs_activations) {
-      hidden = opt.sequential ? model.forward_layer(w, hidden) : dense_out;
-    }
+    if (needs_activations && opt.sequential) model.forward_layer_in_place(w, hidden);
     phases["statistics"] = phases["statistics"].get<double>() + seconds_since(t);
 
     nlohmann::json entry = {{"layer", i}, {"sparsity", lin}, {"seconds", seconds_since(t_layer)}};
@@ -237,7 +246,8 @@ nlohmann::json prune(PruneOptions opt) {
   // embeddings, final norm, lm_head: byte for byte
   t = Clock::now();
   for (const auto& name : ck->tensor_names())
-    if (name.rfind("model.layers.", 0) != 0) writer.copy(name);
+    if (name.rfind("model.layers.", 0) != 0) writes.copy(name);
+  writes.wait();
   if (!opt.save_stats.empty()) stats_out.write(opt.save_stats, stats_key);
 
   nlohmann::json report = {
@@ -250,7 +260,7 @@ nlohmann::json prune(PruneOptions opt) {
         {"nsamples", tokens.defined() ? tokens.size(0) : 0}, {"seqlen", tokens.defined() ? tokens.size(1) : 0},
         {"seed", opt.calib.seed}, {"calib_mult", opt.calib.calib_mult}, {"device", rt.device.str()},
         {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}, {"batch_size", rt.batch_size},
-        {"threads", rt.threads}, {"load_stats", opt.load_stats}, {"save_stats", opt.save_stats}}},
+        {"threads", rt.threads}, {"overlap_io", opt.overlap_io}, {"load_stats", opt.load_stats}, {"save_stats", opt.save_stats}}},
       {"calibration_sha256", calib_sha},
       {"achieved_sparsity", static_cast<double>(pruned_total) / std::max<int64_t>(weights_total, 1)},
       {"layers", layers_report},
@@ -262,6 +272,7 @@ nlohmann::json prune(PruneOptions opt) {
   phases["writing"] = phases["writing"].get<double>() + seconds_since(t);
   report["seconds"] = phases;
   report["seconds"]["total"] = seconds_since(t_start);
+  report["seconds"]["writer_thread_busy"] = writes.busy_seconds();
   report["peak_rss_mib"] = peak_rss_mib();
   report["bytes_written"] = writer.bytes_written();
   check_interrupted();

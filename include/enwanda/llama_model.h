@@ -33,12 +33,17 @@ class LlamaModel {
   // Runs `hidden` [N, T, H] through `w` in micro-batches of rt.batch_size sequences.
   torch::Tensor forward_layer(const LayerWeights& w, const torch::Tensor& hidden,
                               const InputObserver* observe = nullptr) const;
+  // The same, writing each micro-batch's output over its input: no second [N, T, H] tensor.
+  void forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe = nullptr) const;
+  // Only the observer's view of the dense pass: outputs are computed and dropped per micro-batch.
+  void observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const;
   // Token rows [N, L] through the whole network: rows are taken in groups whose activations fit
   // the runtime's budget; each group passes layer by layer; then `consume(first_row, log_probs)`
   // receives fp32 log-probabilities [b, L, vocab] micro-batch by micro-batch.
   void for_each_log_probs(const torch::Tensor& tokens,
                           const std::function<void(int64_t, const torch::Tensor&)>& consume) const;
-  // All layers, streamed; `on_layer(i)` is called after each (progress, interruption).
+  // All layers, streamed (layer i+1 read while layer i runs when rt.overlap_io); `on_layer(i)`
+  // is called after each (progress, interruption).
   torch::Tensor forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer = {}) const;
 
  private:

@@ -34,6 +34,7 @@ struct PruneOptions {
   int64_t batch_size = 0;
   int threads = 0;
   bool overwrite = false;
+  bool overlap_io = true;  // read layer i+1 and write layer i-1 on background threads while layer i computes
   std::string save_stats;
   std::string load_stats;
   RegionalOptions regional;

@@ -144,6 +144,7 @@ int run(int argc, char** argv) {
   prune->add_option("--stat-norm", stat_norm, "sequences|tokens: divide the sums by")->capture_default_str();
   prune->add_flag("--sequential,!--no-sequential", po.sequential, "next layer's inputs from the pruned layer (default)");
   prune->add_flag("--overwrite", po.overwrite, "replace an existing --out");
+  prune->add_flag("!--no-overlap", po.overlap_io, "read and write layers on the main thread (no background I/O)");
   prune->add_option("--save-stats", po.save_stats, "write activation statistics (needs --no-sequential)");
   prune->add_option("--load-stats", po.load_stats, "reuse activation statistics (needs --no-sequential)");
   prune->add_option("--rgs-scale", po.regional.gamma, "Wanda++ gradient weight γ")->capture_default_str();
