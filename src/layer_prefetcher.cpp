@@ -15,9 +15,16 @@ LayerWeights LayerPrefetcher::take(int64_t i) {
     pending_ = {};
     w = model_.layer(i);
   }
-  if (enabled_ && i + 1 < model_.config().num_hidden_layers) {
-    pending_index_ = i + 1;
-    pending_ = std::async(std::launch::async, [this, next = i + 1] { return model_.layer(next); });
+  const int64_t next = i + 1;
+  if (!enabled_ || next >= model_.config().num_hidden_layers) return w;
+  if (model_.runtime().cuda()) {
+    pending_index_ = next;
+    pending_ = std::async(std::launch::async, [this, next] { return model_.layer(next); });
+  } else {
+    const Checkpoint& ck = model_.checkpoint();
+    for (const auto& linear : kLinearNames) ck.prefetch(layer_tensor_name(next, linear));
+    ck.prefetch(layer_tensor_name(next, "input_layernorm"));
+    ck.prefetch(layer_tensor_name(next, "post_attention_layernorm"));
   }
   return w;
 }

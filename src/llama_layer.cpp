@@ -13,7 +13,16 @@ LinearInput input_of_linear(int linear_index) {
 LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
   auto to_device = [&](const std::string& suffix) {
     const std::string name = layer_tensor_name(i, suffix);
-    auto t = ck.tensor(name).to(rt.device, rt.compute_dtype, /*non_blocking=*/false, /*copy=*/true);
+    auto mapped = ck.tensor(name);
+    torch::Tensor t;
+    if (rt.cuda()) {
+      // through pinned host memory: the upload is a DMA copy that does not stall the host
+      auto staged = torch::empty(mapped.sizes(), mapped.options().pinned_memory(true));
+      staged.copy_(mapped);
+      t = staged.to(rt.device, rt.compute_dtype);
+    } else {
+      t = mapped.to(rt.device, rt.compute_dtype, /*non_blocking=*/false, /*copy=*/true);
+    }
     ck.release(name);  // the copy is ours: let the mapped pages go
     return t;
   };

@@ -12,6 +12,7 @@
 #include "enwanda/background_writer.h"
 #include "enwanda/checkpoint.h"
 #include "enwanda/checkpoint_writer.h"
+#include "enwanda/device_memory.h"
 #include "enwanda/errors.h"
 #include "enwanda/layer_prefetcher.h"
 #include "enwanda/llama_model.h"
@@ -88,14 +89,12 @@ nlohmann::json prune(PruneOptions opt) {
   const LlamaConfig& cfg = ck->config();
   Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
   rt.overlap_io = opt.overlap_io;
-  LlamaModel model(ck, rt);
+  reset_peak_device_memory(rt.device);
   if (opt.structure.nm())
     for (int64_t in : {cfg.hidden_size, cfg.q_dim(), cfg.intermediate_size})
       if (in % opt.structure.m != 0)
         throw UsageError("--structure " + opt.structure.str() + ": M=" + std::to_string(opt.structure.m) +
                          " does not divide in_features=" + std::to_string(in));
-  spdlog::info("model {}: {} layers, hidden {}, {} heads ({} kv), {}; running on {}", opt.model_dir, cfg.num_hidden_layers,
-               cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, dtype_name(ck->weight_dtype()), rt.describe());
   phases["load"] = seconds_since(t);
 
   // calibration tokens
@@ -109,8 +108,16 @@ nlohmann::json prune(PruneOptions opt) {
     tokens = load_calibration(opt.calib, tok.get(), cfg.vocab_size);
     calib_sha = tokens_sha256(tokens);
     spdlog::info("calibration: {} sequences x {} tokens, sha256 {}", tokens.size(0), tokens.size(1), calib_sha.substr(0, 16));
+    // micro-batches sized to the free device memory unless --batch-size says otherwise
+    if (rt.cuda() && opt.batch_size <= 0) rt.batch_size = default_cuda_micro_batch(rt, cfg, tokens.size(1), tokens.size(0));
   }
   phases["calibration"] = seconds_since(t);
+
+  t = Clock::now();
+  LlamaModel model(ck, rt);
+  spdlog::info("model {}: {} layers, hidden {}, {} heads ({} kv), {}; running on {}", opt.model_dir, cfg.num_hidden_layers,
+               cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, dtype_name(ck->weight_dtype()), rt.describe());
+  phases["load"] = phases["load"].get<double>() + seconds_since(t);
 
   StatsKey stats_key{calib_sha, opt.stat_norm == StatNorm::sequences ? "sequences" : "tokens", cfg.num_hidden_layers,
                      cfg.hidden_size, model_weights_summary(*ck)};
@@ -274,6 +281,11 @@ nlohmann::json prune(PruneOptions opt) {
   report["seconds"]["total"] = seconds_since(t_start);
   report["seconds"]["writer_thread_busy"] = writes.busy_seconds();
   report["peak_rss_mib"] = peak_rss_mib();
+  if (rt.cuda()) {
+    const PeakMemory peak = peak_device_memory(rt.device);
+    report["peak_device_memory_mib"] = {{"allocated", peak.allocated_bytes / 1048576.0},
+                                        {"reserved", peak.reserved_bytes / 1048576.0}};
+  }
   report["bytes_written"] = writer.bytes_written();
   check_interrupted();
   writer.commit({{"enwanda_report.json", report}});

@@ -103,4 +103,12 @@ void SafetensorsFile::release(const std::string& name) const {
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+void SafetensorsFile::prefetch(const std::string& name) const {
+  const TensorInfo& t = at(name);
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(data(t)) / page * page;  // madvise wants an aligned start
+  uintptr_t end = reinterpret_cast<uintptr_t>(data(t)) + t.nbytes();
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_WILLNEED);
+}
+
 }  // namespace enwanda

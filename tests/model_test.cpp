@@ -2,7 +2,9 @@
 // embedding and head; perplexity windows and slices; streaming groups do not change results.
 #include <gtest/gtest.h>
 
+#include "enwanda/activation_stats.h"
 #include "enwanda/checkpoint.h"
+#include "enwanda/device_memory.h"
 #include "enwanda/llama_model.h"
 #include "enwanda/perplexity.h"
 #include "test_util.h"
@@ -86,6 +88,47 @@ TEST(LlamaModel, GroupingAndBatchingDoNotChangeLogProbs) {
   LlamaModel(ck, one).for_each_log_probs(tokens, [&](int64_t, const torch::Tensor& lp) { a.push_back(lp); });
   LlamaModel(ck, small).for_each_log_probs(tokens, [&](int64_t, const torch::Tensor& lp) { b.push_back(lp); });
   EXPECT_TRUE(fixtures::check_tensor(torch::cat(a), torch::cat(b), 1e-5, 1e-6, "grouped vs whole"));
+}
+
+TEST(LlamaModel, InPlaceAndObservingPassesMatchTheCopyingPass) {
+  auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
+  Runtime rt;
+  rt.batch_size = 2;  // 5 sequences: micro-batches 2, 2, 1
+  LlamaModel model(ck, rt);
+  auto h = model.embed(torch::randint(3, ck->config().vocab_size, {5, 16}, torch::kInt64));
+  auto w = model.layer(0);
+  ActivationStats copied, observed, in_place;
+  InputObserver c = copied.observer(), o = observed.observer(), p = in_place.observer();
+  auto expected = model.forward_layer(w, h, &c);
+  model.observe_layer(w, h, o);
+  auto h2 = h.clone();
+  model.forward_layer_in_place(w, h2, &p);
+  EXPECT_TRUE(torch::equal(h2, expected));
+  for (int j = 0; j < kNumLinearInputs; ++j) {
+    auto which = static_cast<LinearInput>(j);
+    auto ref = copied.channel_stats(which, StatNorm::sequences);
+    for (auto* s : {&observed, &in_place}) {
+      auto got = s->channel_stats(which, StatNorm::sequences);
+      EXPECT_TRUE(torch::equal(got.l1, ref.l1) && torch::equal(got.l2sq, ref.l2sq)) << "input " << j;
+    }
+  }
+}
+
+TEST(DeviceMemory, MicroBatchFitsTheBudget) {
+  EXPECT_EQ(micro_batch_for_budget(1000, 300, 64), 3);
+  EXPECT_EQ(micro_batch_for_budget(100, 300, 64), 1);   // never below one sequence
+  EXPECT_EQ(micro_batch_for_budget(1 << 30, 300, 8), 8);  // never more than there are
+  auto c = LlamaConfig::from_json({{"model_type", "llama"}, {"hidden_size", 4096}, {"intermediate_size", 11008},
+                                   {"num_hidden_layers", 32}, {"num_attention_heads", 32}, {"vocab_size", 32000}},
+                                  "7b");
+  const int64_t fused = layer_workspace_bytes_per_sequence(c, 2048, torch::kFloat16, true);
+  const int64_t unfused = layer_workspace_bytes_per_sequence(c, 2048, torch::kFloat16, false);
+  // at least the SwiGLU intermediates (4 x T x I halves), and the unfused scores add 3 x fp32 heads x T x T
+  EXPECT_GE(fused, int64_t(4) * 2048 * 11008 * 2);
+  EXPECT_EQ(unfused - fused, int64_t(3) * 4 * 32 * 2048 * 2048);
+  auto cpu = device_memory(torch::kCPU);
+  EXPECT_GT(cpu.free_bytes, 0);
+  EXPECT_GE(cpu.total_bytes, cpu.free_bytes);
 }
 
 TEST(Perplexity, SliceIndicesAreTheDocumentedWindows) {

@@ -37,6 +37,7 @@ class Checkpoint {
   bool has(const std::string& tensor) const { return location_.count(tensor) != 0; }
   torch::Tensor tensor(const std::string& name) const;  // read-only view
   void release(const std::string& name) const { file_of(name).release(name); }
+  void prefetch(const std::string& name) const { file_of(name).prefetch(name); }
   Dtype weight_dtype() const;  // storage dtype of the decoder weights
   uint64_t total_bytes() const;
 

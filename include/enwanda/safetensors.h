@@ -40,6 +40,8 @@ class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
   // Drops the tensor's resident pages (MADV_DONTNEED); they are re-read if touched again. Keeps
   // peak RSS independent of the number of layers when layers are streamed.
   void release(const std::string& name) const;
+  // Asks the kernel to start reading the tensor's pages now (MADV_WILLNEED): no wait, no RSS.
+  void prefetch(const std::string& name) const;
 
  private:
   SafetensorsFile() = default;
