@@ -197,7 +197,7 @@ def main():
             if weight_map is None or weight_map.get(name) == s:
                 mapped[name] = (s,) + entry
     compute = torch.float32 if dev.type == "cpu" else DTYPES[mapped["model.layers.0.self_attn.q_proj.weight"][1]]
-    w = {name: e[3].to(dev, compute) for name, e in mapped.items()}
+    w = {name: e[3].to(dev, compute, copy=True) for name, e in mapped.items()}  # never write into the mapping
     layers = [DecoderLayer(cfg, w, i) for i in range(cfg["num_hidden_layers"])]
     sync(dev)
     seconds["load"] = time.time() - t
