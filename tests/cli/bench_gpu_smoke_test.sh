@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# scripts/bench_gpu.sh's steps on the CPU at toy size, so the GPU session finds them working:
+# synth, matmul rate and disk bandwidth, enwanda prune, the locuslab-style PyTorch reference
+# (an independent implementation: its masks must equal enwanda's), the floor and the JSON.
+set -uo pipefail
+ENWANDA=${1:?usage: bench_gpu_smoke_test.sh path/to/enwanda}
+SRC=${ENWANDA_SOURCE_DIR:?}
+PY=${ENWANDA_PYTHON:-/usr/bin/python3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0; fail=0
+check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
+
+"$SRC/scripts/bench_gpu.sh" --enwanda "$ENWANDA" --device cpu --shape tiny --layers 2 --nsamples 6 --seqlen 48 \
+  --large-shape none --work "$work/w" --results "$work/results" > "$work/out.txt" 2> "$work/err.txt"
+rc=$?
+cat "$work/out.txt"
+check "bench_gpu.sh exits 0" "[ $rc = 0 ] || { tail -5 '$work/err.txt'; false; }"
+json=$(find "$work/results" -name "gpu-*.json" 2> /dev/null | head -1)
+check "results JSON written" "[ -n '$json' ]"
+field() { "$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$json" "$1"; }
+check "reference masks equal enwanda's (14/14 linears)" \
+  "[ \"\$(field \"r['reference']['masks']['identical_linears']\")/\$(field \"r['reference']['masks']['linears']\")\" = 14/14 ]"
+check "no differing mask entry" "[ \"\$(field \"r['reference']['masks']['differing_entries']\")\" = 0 ]"
+check "floor is positive and enwanda/floor is reported" \
+  "field \"r['floor']['total_s'] > 0 and r['enwanda']['over_floor'] > 0\" | grep -q True"
+check "matmul rate measured" "field \"r['measured']['matmul_tflops'] > 0\" | grep -q True"
+check "phase seconds from enwanda's report" "field \"all(k in r['enwanda']['seconds'] for k in ('load','statistics','scoring','writing','total'))\" | grep -q True"
+other=$("$PY" -W ignore "$SRC/scripts/locuslab_style_reference.py" --model "$work/w/model" --tokens "$work/w/calib.npy" \
+  --device cpu --alpha 0.1 --compare "$work/w/enwanda" 2> /dev/null | grep '^masks vs')
+echo "$other"
+check "with another α the comparison reports differing entries (it can fail)" \
+  "[[ '$other' =~ \ [1-9][0-9]*\ of\  ]]"
+command -v shellcheck > /dev/null && check "shellcheck bench_gpu.sh" "shellcheck '$SRC/scripts/bench_gpu.sh'"
+echo "bench_gpu smoke: $pass passed, $fail failed"
+[ $fail = 0 ]
