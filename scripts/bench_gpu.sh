@@ -7,18 +7,19 @@
 #   4. time scripts/locuslab_style_reference.py (whole model resident, one sequence per forward,
 #      hooks, full stable sort) on the same checkpoint and calibration set, and compare masks;
 #   5. prune 2 layers of a llama2-70b-shaped checkpoint for its per-layer peak GPU memory;
+#   6. Wanda++ (RGS + RO, defaults) on 2 layers of the same shape: seconds per block (issue: Wanda++);
 # and write everything to bench/results/gpu-<device>-<date>.json plus a table on stdout.
 #
 #   scripts/bench_gpu.sh [--enwanda build-cuda/enwanda] [--device cuda] [--shape llama2-7b] [--layers 32]
 #                        [--nsamples 128] [--seqlen 2048] [--large-shape llama2-70b|none] [--large-layers 2]
-#                        [--work DIR] [--results DIR] [--no-reference]
+#                        [--wandapp-layers 2] [--work DIR] [--results DIR] [--no-reference]
 # A CPU smoke run of the same steps (what CI-less checking here can do):
 #   scripts/bench_gpu.sh --enwanda build/enwanda --device cpu --shape tiny --layers 2 --nsamples 4 \
 #                        --seqlen 64 --large-shape none --results /tmp/bench-smoke
 set -euo pipefail
 cd "$(dirname "$0")/.."
 enw=build-cuda/enwanda device=cuda shape=llama2-7b layers=32 nsamples=128 seqlen=2048
-large_shape=llama2-70b large_layers=2 work="" results=bench/results reference=1
+large_shape=llama2-70b large_layers=2 wandapp_layers=2 work="" results=bench/results reference=1
 while [ $# -gt 0 ]; do
   case $1 in
     --enwanda) enw=$2; shift 2 ;;
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
     --seqlen) seqlen=$2; shift 2 ;;
     --large-shape) large_shape=$2; shift 2 ;;
     --large-layers) large_layers=$2; shift 2 ;;
+    --wandapp-layers) wandapp_layers=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --no-reference) reference=0; shift ;;
@@ -104,6 +106,15 @@ if [ "$large_shape" != none ]; then
   rm -rf "$work/large"
 fi
 
+# 6. Wanda++ per block
+if [ "$wandapp_layers" -gt 0 ]; then
+  log "synth $shape, $wandapp_layers layers; prune --method wanda++"
+  "$enw" synth --shape "$shape" --layers "$wandapp_layers" --dtype "$dtype" --out "$work/wpp" --overwrite -q
+  "$enw" prune --model "$work/wpp" --calib-tokens "$work/calib.npy" --method wanda++ --sparsity 0.5 --device "$device" \
+    --out "$work/wpp-pruned" --overwrite -q
+  rm -rf "$work/wpp"
+fi
+
 # summary
 gpu=$($py -c "import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')")
 $py - "$work" "$results" "$gpu" "$device" "$synth_s" "$write_gbs" "$read_gbs" "${cold_enw}" "${cold_ref:-}" "$large_shape" << 'PY'
@@ -147,6 +158,12 @@ if os.path.exists(f"{work}/large-pruned/enwanda_report.json"):
     out["large"] = {"shape": large_shape, "layers": len(lr["layers"]), "seconds": lr["seconds"],
                     "peak_device_memory_mib": lr.get("peak_device_memory_mib"), "peak_rss_mib": lr["peak_rss_mib"],
                     "batch_size": lr["settings"]["batch_size"]}
+if os.path.exists(f"{work}/wpp-pruned/enwanda_report.json"):
+    wr = json.load(open(f"{work}/wpp-pruned/enwanda_report.json"))
+    per_block = [l["seconds"] for l in wr["layers"]]
+    out["wandapp"] = {"layers": len(per_block), "seconds_per_block": per_block, "seconds": wr["seconds"],
+                      "regional": wr["settings"]["regional"], "peak_device_memory_mib": wr.get("peak_device_memory_mib"),
+                      "projected_seconds_for_all_layers": sum(per_block) / len(per_block) * L}
 name = re.sub(r"[^A-Za-z0-9]+", "-", gpu).strip("-").lower()
 path = f"{results}/gpu-{name}-{out['date']}.json"
 json.dump(out, open(path, "w"), indent=2)
@@ -166,5 +183,9 @@ if "large" in out:
     peak = (g["peak_device_memory_mib"] or {}).get("reserved")
     fits = f"; fits 24 GiB: {peak < 24 * 1024}" if peak else ""
     print(f"{large_shape}, {g['layers']} layers: peak device memory {g['peak_device_memory_mib']} MiB, total {g['seconds']['total']:.2f} s{fits}")
+if "wandapp" in out:
+    w = out["wandapp"]
+    print(f"wanda++ (RGS+RO) seconds per block: {', '.join(f'{x:.2f}' for x in w['seconds_per_block'])}; "
+          f"projected for {L} layers: {w['projected_seconds_for_all_layers']:.1f} s")
 print(f"wrote {path}")
 PY

@@ -22,9 +22,16 @@ def run(*args):
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
-def hf_ppl(model_dir, windows, dtype, device):
+def load_hf(model_dir, dtype):
     from transformers import LlamaForCausalLM
-    model = LlamaForCausalLM.from_pretrained(model_dir, torch_dtype=dtype).to(device).eval()
+    try:  # transformers >= 4.56 names it dtype; older ones torch_dtype
+        return LlamaForCausalLM.from_pretrained(model_dir, dtype=dtype)
+    except TypeError:
+        return LlamaForCausalLM.from_pretrained(model_dir, torch_dtype=dtype)
+
+
+def hf_ppl(model_dir, windows, dtype, device):
+    model = load_hf(model_dir, dtype).to(device).eval()
     nll, count = 0.0, 0
     with torch.no_grad():
         for w in windows:
@@ -40,6 +47,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--enwanda", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--json", help="write the figures here too (e.g. bench/results/hf-parity-DATE.json)")
     args = ap.parse_args()
     enw, work = args.enwanda, args.work
     os.makedirs(work, exist_ok=True)
@@ -58,22 +66,33 @@ def main():
         rel = abs(ours - theirs) / theirs
         results.append({"shape": shape, "dtype": dtype, "enwanda": ours, "transformers": theirs, "rel": rel, "ok": rel <= tol})
         print(results[-1], flush=True)
-    # zeros of a pruned checkpoint, through from_pretrained
+    # zeros of a pruned checkpoint, through from_pretrained: the same positions as in the written
+    # shards, and the fractions `enwanda inspect` reports
+    from safetensors.torch import load_file
     m = f"{work}/tiny-fp32"
     np.save(f"{work}/calib.npy", np.random.default_rng(1).integers(3, 500, (8, 64)).astype(np.int64))
-    run(enw, "prune", "--model", m, "--calib-tokens", f"{work}/calib.npy", "--out", f"{work}/pruned", "--overwrite", "-q")
+    run(enw, "prune", "--model", m, "--calib-tokens", f"{work}/calib.npy", "--device", device, "--out", f"{work}/pruned",
+        "--overwrite", "-q")
     inspect = json.loads(run(enw, "inspect", "--model", f"{work}/pruned", "--json"))
-    from transformers import LlamaForCausalLM
-    hf = LlamaForCausalLM.from_pretrained(f"{work}/pruned")
-    worst = 0.0
+    written = {}
+    for f in os.listdir(f"{work}/pruned"):
+        if f.endswith(".safetensors"):
+            written.update(load_file(f"{work}/pruned/{f}"))
+    hf = load_hf(f"{work}/pruned", torch.float32)
+    worst, misplaced = 0.0, 0
     for row in inspect["layers"]:
         layer = hf.model.layers[row["layer"]]
         for name in ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                      "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]:
             w = layer.get_submodule(name).weight
+            misplaced += int(((w == 0) != (written[f"model.layers.{row['layer']}.{name}.weight"] == 0)).sum())
             worst = max(worst, abs((w == 0).float().mean().item() - row[name]))
-    results.append({"check": "pruned zeros via from_pretrained vs inspect", "max_abs_diff": worst, "ok": worst == 0.0})
+    results.append({"check": "pruned zeros via from_pretrained vs the shards and inspect", "misplaced_zeros": misplaced,
+                    "max_abs_fraction_diff": worst, "ok": misplaced == 0 and worst == 0.0})
     print(json.dumps(results, indent=2))
+    if args.json:
+        json.dump({"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+                   "torch": torch.__version__, "results": results}, open(args.json, "w"), indent=2)
     raise SystemExit(0 if all(r["ok"] for r in results) else 1)
 
 

@@ -31,6 +31,7 @@ other=$("$PY" -W ignore "$SRC/scripts/locuslab_style_reference.py" --model "$wor
 echo "$other"
 check "with another α the comparison reports differing entries (it can fail)" \
   "[[ '$other' =~ \ [1-9][0-9]*\ of\  ]]"
+check "wanda++ seconds per block reported" "field \"len(r['wandapp']['seconds_per_block']) == 2\" | grep -q True"
 command -v shellcheck > /dev/null && check "shellcheck bench_gpu.sh" "shellcheck '$SRC/scripts/bench_gpu.sh'"
 echo "bench_gpu smoke: $pass passed, $fail failed"
 [ $fail = 0 ]
