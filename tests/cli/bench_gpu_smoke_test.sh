@@ -8,8 +8,8 @@ SRC=${ENWANDA_SOURCE_DIR:?}
 PY=${ENWANDA_PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
-check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
+# shellcheck source=tests/cli/check.sh
+source "$SRC/tests/cli/check.sh"
 
 "$SRC/scripts/bench_gpu.sh" --enwanda "$ENWANDA" --device cpu --shape tiny --layers 2 --nsamples 6 --seqlen 48 \
   --large-shape none --work "$work/w" --results "$work/results" > "$work/out.txt" 2> "$work/err.txt"
@@ -33,5 +33,4 @@ check "with another α the comparison reports differing entries (it can fail)" \
   "[[ '$other' =~ \ [1-9][0-9]*\ of\  ]]"
 check "wanda++ seconds per block reported" "field \"len(r['wandapp']['seconds_per_block']) == 2\" | grep -q True"
 command -v shellcheck > /dev/null && check "shellcheck bench_gpu.sh" "shellcheck '$SRC/scripts/bench_gpu.sh'"
-echo "bench_gpu smoke: $pass passed, $fail failed"
-[ $fail = 0 ]
+finish

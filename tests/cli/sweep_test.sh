@@ -8,8 +8,8 @@ SRC=${ENWANDA_SOURCE_DIR:?}
 PY=${ENWANDA_PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
-check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
+# shellcheck source=tests/cli/check.sh
+source "$SRC/tests/cli/check.sh"
 
 "$ENWANDA" synth --shape tiny --seed 2 --out "$work/model" -q
 for _ in 1 2 3 4 5; do cat "$SRC/data/tokenizer_corpus.txt"; done > "$work/text.txt"
@@ -49,5 +49,4 @@ if command -v shellcheck > /dev/null; then
   check "shellcheck scripts/ and .ci/run" 'shellcheck "$SRC"/scripts/*.sh "$SRC/.ci/run"'
 fi
 check "bash -n sweep_slurm.sh" 'bash -n "$SRC/scripts/sweep_slurm.sh"'
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish
