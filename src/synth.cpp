@@ -1,6 +1,8 @@
 #include "enwanda/synth.h"
 
+#include <deque>
 #include <filesystem>
+#include <future>
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -8,6 +10,7 @@
 #include "enwanda/checkpoint.h"
 #include "enwanda/errors.h"
 #include "enwanda/output_directory.h"
+#include "enwanda/runtime.h"
 #include "enwanda/safetensors.h"
 #include "enwanda/tokenizer.h"
 
@@ -130,6 +133,27 @@ void synth(const SynthOptions& opt) {
     std::snprintf(buf, sizeof(buf), "model-%05zu-of-%05zu.safetensors", s + 1, n_shards);
     return std::string(buf);
   };
+  // Tensors are generated on worker threads, a few ahead of the writer (a 7B checkpoint is 6.7e9
+  // normal draws, and one generator is serial). Each tensor has its own seed, so the bytes do not
+  // depend on which thread draws them.
+  auto make_tensor = [&](size_t k) {
+    const auto& sp = specs[k];
+    if (sp.norm) return torch::ones(sp.shape, torch::kFloat32).to(to_torch(dtype));
+    auto gen = at::detail::createCPUGenerator(tensor_seed(opt.seed, sp.name));
+    return at::normal(0.0, 0.02, sp.shape, gen, torch::TensorOptions().dtype(torch::kFloat32)).to(to_torch(dtype)).contiguous();
+  };
+  std::vector<size_t> order;
+  for (const auto& shard : shards) order.insert(order.end(), shard.begin(), shard.end());
+  std::deque<std::future<torch::Tensor>> pending;
+  size_t launched = 0;
+  auto next_tensor = [&] {
+    while (launched < order.size() && pending.size() < static_cast<size_t>(available_cores()))
+      pending.push_back(std::async(std::launch::async, make_tensor, order[launched++]));
+    auto t = pending.front().get();
+    pending.pop_front();
+    return t;
+  };
+
   nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
   for (size_t s = 0; s < n_shards; ++s) {
     std::vector<SafetensorsWriter::Entry> entries;
@@ -138,14 +162,7 @@ void synth(const SynthOptions& opt) {
     for (size_t k : shards[s]) {
       check_interrupted();
       const auto& sp = specs[k];
-      torch::Tensor t;
-      if (sp.norm) {
-        t = torch::ones(sp.shape, torch::kFloat32);
-      } else {
-        auto gen = at::detail::createCPUGenerator(tensor_seed(opt.seed, sp.name));
-        t = at::normal(0.0, 0.02, sp.shape, gen, torch::TensorOptions().dtype(torch::kFloat32));
-      }
-      w.write(sp.name, t.to(to_torch(dtype)).contiguous());
+      w.write(sp.name, next_tensor());
       weight_map[sp.name] = shard_name(s);
     }
     w.finish();
