@@ -30,36 +30,33 @@ const RotaryTables& LlamaModel::rotary(int64_t seqlen) const {
   return it->second;
 }
 
+namespace {
+// Calls fn(rows) with each micro-batch of `size` sequences of `hidden` [N, T, H] (views, in order).
+template <class Fn>
+void for_each_micro_batch(const torch::Tensor& hidden, int64_t size, Fn fn) {
+  for (int64_t b = 0; b < hidden.size(0); b += size) fn(hidden.slice(0, b, std::min(hidden.size(0), b + size)));
+}
+}  // namespace
+
 torch::Tensor LlamaModel::forward_layer(const LayerWeights& w, const torch::Tensor& hidden,
                                         const InputObserver* observe) const {
-  torch::NoGradGuard no_grad;
-  auto out = torch::empty_like(hidden);
-  const auto& rope = rotary(hidden.size(1));
-  for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
-    int64_t e = std::min(hidden.size(0), b + rt_.batch_size);
-    out.slice(0, b, e).copy_(layer_forward(w, hidden.slice(0, b, e), rope, config(), observe));
-  }
+  auto out = hidden.clone();
+  forward_layer_in_place(w, out, observe);
   return out;
 }
 
 void LlamaModel::forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe) const {
   torch::NoGradGuard no_grad;
   const auto& rope = rotary(hidden.size(1));
-  for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
-    int64_t e = std::min(hidden.size(0), b + rt_.batch_size);
-    auto rows = hidden.slice(0, b, e);
-    auto out = layer_forward(w, rows, rope, config(), observe);  // a new tensor: rows are read before the copy
-    rows.copy_(out);
-  }
+  for_each_micro_batch(hidden, rt_.batch_size, [&](torch::Tensor rows) {
+    rows.copy_(layer_forward(w, rows, rope, config(), observe));  // a new tensor: rows are read before the copy
+  });
 }
 
 void LlamaModel::observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const {
   torch::NoGradGuard no_grad;
   const auto& rope = rotary(hidden.size(1));
-  for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
-    int64_t e = std::min(hidden.size(0), b + rt_.batch_size);
-    layer_forward(w, hidden.slice(0, b, e), rope, config(), &observe);
-  }
+  for_each_micro_batch(hidden, rt_.batch_size, [&](const torch::Tensor& rows) { layer_forward(w, rows, rope, config(), &observe); });
 }
 
 void LlamaModel::for_each_log_probs(const torch::Tensor& tokens,
