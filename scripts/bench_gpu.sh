@@ -7,7 +7,8 @@
 #   4. time scripts/locuslab_style_reference.py (whole model resident, one sequence per forward,
 #      hooks, full stable sort) on the same checkpoint and calibration set, and compare masks;
 #   5. prune 2 layers of a llama2-70b-shaped checkpoint for its per-layer peak GPU memory;
-#   6. Wanda++ (RGS + RO, defaults) on 2 layers of the same shape: seconds per block (issue: Wanda++);
+#   6. Wanda++ (RGS + RO, defaults) on 2 layers of the same shape: seconds per block (issue: Wanda++),
+#      on CUDA also with --regional-tf32 (seconds, RO losses, and how many mask entries differ from fp32);
 # and write everything to bench/results/gpu-<device>-<date>.json plus a table on stdout.
 #
 #   scripts/bench_gpu.sh [--enwanda build-cuda/enwanda] [--device cuda] [--shape llama2-7b] [--layers 32]
@@ -112,13 +113,19 @@ if [ "$wandapp_layers" -gt 0 ]; then
   "$enw" synth --shape "$shape" --layers "$wandapp_layers" --dtype "$dtype" --out "$work/wpp" --overwrite -q
   "$enw" prune --model "$work/wpp" --calib-tokens "$work/calib.npy" --method wanda++ --sparsity 0.5 --device "$device" \
     --out "$work/wpp-pruned" --overwrite -q
+  if [ "$device" = cuda ]; then
+    log "prune --method wanda++ --regional-tf32"
+    "$enw" prune --model "$work/wpp" --calib-tokens "$work/calib.npy" --method wanda++ --sparsity 0.5 --device "$device" \
+      --regional-tf32 --out "$work/wpp-tf32-pruned" --overwrite -q
+  fi
   rm -rf "$work/wpp"
 fi
 
 # summary
 gpu=$($py -c "import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')")
 $py - "$work" "$results" "$gpu" "$device" "$synth_s" "$write_gbs" "$read_gbs" "${cold_enw}" "${cold_ref:-}" "$large_shape" << 'PY'
-import datetime, json, os, re, sys
+import datetime, json, os, re, struct, sys
+import numpy as np
 work, results, gpu, device, synth_s, write_bw, read_bw, cold_enw, cold_ref, large_shape = sys.argv[1:]
 def gbs(s):  # dd's "1.2 GB/s" / "800 MB/s"
     v, unit = s.split()
@@ -158,12 +165,35 @@ if os.path.exists(f"{work}/large-pruned/enwanda_report.json"):
     out["large"] = {"shape": large_shape, "layers": len(lr["layers"]), "seconds": lr["seconds"],
                     "peak_device_memory_mib": lr.get("peak_device_memory_mib"), "peak_rss_mib": lr["peak_rss_mib"],
                     "batch_size": lr["settings"]["batch_size"]}
-if os.path.exists(f"{work}/wpp-pruned/enwanda_report.json"):
-    wr = json.load(open(f"{work}/wpp-pruned/enwanda_report.json"))
+def zero_masks(d):  # {tensor name: bool array of zeros} over the linears of a checkpoint directory
+    masks = {}
+    dtypes = {"F16": np.float16, "BF16": np.uint16, "F32": np.float32}
+    for f in sorted(os.listdir(d)):
+        if not f.endswith(".safetensors"):
+            continue
+        raw = open(f"{d}/{f}", "rb").read()
+        n = struct.unpack("<Q", raw[:8])[0]
+        for name, t in json.loads(raw[8:8 + n]).items():
+            if name == "__metadata__" or not name.endswith("proj.weight"):
+                continue
+            a, b = t["data_offsets"]
+            bits = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=dtypes[t["dtype"]])
+            masks[name] = (bits & 0x7FFF) == 0 if t["dtype"] == "BF16" else bits == 0
+    return masks
+def wandapp(d):
+    wr = json.load(open(f"{d}/enwanda_report.json"))
     per_block = [l["seconds"] for l in wr["layers"]]
-    out["wandapp"] = {"layers": len(per_block), "seconds_per_block": per_block, "seconds": wr["seconds"],
-                      "regional": wr["settings"]["regional"], "peak_device_memory_mib": wr.get("peak_device_memory_mib"),
-                      "projected_seconds_for_all_layers": sum(per_block) / len(per_block) * L}
+    return {"layers": len(per_block), "seconds_per_block": per_block, "seconds": wr["seconds"],
+            "regional": wr["settings"]["regional"], "peak_device_memory_mib": wr.get("peak_device_memory_mib"),
+            "loss_per_block": [l.get("regional") for l in wr["layers"]],
+            "projected_seconds_for_all_layers": sum(per_block) / len(per_block) * L}
+if os.path.exists(f"{work}/wpp-pruned/enwanda_report.json"):
+    out["wandapp"] = wandapp(f"{work}/wpp-pruned")
+if os.path.exists(f"{work}/wpp-tf32-pruned/enwanda_report.json"):
+    out["wandapp_tf32"] = wandapp(f"{work}/wpp-tf32-pruned")
+    m32, mtf = zero_masks(f"{work}/wpp-pruned"), zero_masks(f"{work}/wpp-tf32-pruned")
+    out["wandapp_tf32"]["mask_entries_differing_from_fp32"] = int(sum((m32[k] != mtf[k]).sum() for k in m32))
+    out["wandapp_tf32"]["mask_entries"] = int(sum(m.size for m in m32.values()))
 name = re.sub(r"[^A-Za-z0-9]+", "-", gpu).strip("-").lower()
 path = f"{results}/gpu-{name}-{out['date']}.json"
 json.dump(out, open(path, "w"), indent=2)
@@ -186,6 +216,11 @@ if "large" in out:
 if "wandapp" in out:
     w = out["wandapp"]
     print(f"wanda++ (RGS+RO) seconds per block: {', '.join(f'{x:.2f}' for x in w['seconds_per_block'])}; "
-          f"projected for {L} layers: {w['projected_seconds_for_all_layers']:.1f} s")
+          f"projected for {L} layers: {w['projected_seconds_for_all_layers']:.1f} s; RO loss per block {w['loss_per_block']}")
+if "wandapp_tf32" in out:
+    w = out["wandapp_tf32"]
+    print(f"wanda++ --regional-tf32 seconds per block: {', '.join(f'{x:.2f}' for x in w['seconds_per_block'])}; "
+          f"projected for {L} layers: {w['projected_seconds_for_all_layers']:.1f} s; RO loss per block {w['loss_per_block']}; "
+          f"masks vs fp32: {w['mask_entries_differing_from_fp32']} of {w['mask_entries']} entries differ")
 print(f"wrote {path}")
 PY

@@ -75,6 +75,8 @@ void validate_prune_options(PruneOptions& opt) {
     throw UsageError("--method " + method_name(opt.method) + " is sequential by definition; drop --no-sequential");
   if (opt.regional.ro_iters < 0 || opt.regional.ro_samples <= 0 || opt.regional.rgs_samples < 0 || !(opt.regional.ro_lr > 0))
     throw UsageError("--ro-iters must be >= 0, --ro-samples and --ro-lr positive, --rgs-samples >= 0");
+  if (opt.regional.tf32 && !uses_regional_gradients(opt.method))
+    throw UsageError("--regional-tf32 applies to --method wanda++ and en++ only");
 }
 
 nlohmann::json prune(PruneOptions opt) {
@@ -89,6 +91,8 @@ nlohmann::json prune(PruneOptions opt) {
   const LlamaConfig& cfg = ck->config();
   Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
   rt.overlap_io = opt.overlap_io;
+  if (opt.regional.tf32 && !rt.cuda())
+    throw UsageError("--regional-tf32 needs --device cuda (on the CPU the regional matmuls are plain fp32)");
   reset_peak_device_memory(rt.device);
   if (opt.structure.nm())
     for (int64_t in : {cfg.hidden_size, cfg.q_dim(), cfg.intermediate_size})
@@ -191,6 +195,7 @@ nlohmann::json prune(PruneOptions opt) {
       const int64_t n = hidden.size(0);
       const int64_t rgs_n = opt.regional.rgs_samples > 0 ? std::min(opt.regional.rgs_samples, n) : n;
       const auto& rope = model.rotary(hidden.size(1));
+      Tf32Matmuls tf32(opt.regional.tf32);
       LayerWeights master = fp32_master(w);
       auto grad_rms = regional_gradient_rms(master, hidden, rgs_n, rope, cfg);
       prune_with(master, &grad_rms);
@@ -275,7 +280,8 @@ nlohmann::json prune(PruneOptions opt) {
   if (uses_regional_gradients(opt.method))
     report["settings"]["regional"] = {{"rgs_scale", opt.regional.gamma}, {"rgs_samples", opt.regional.rgs_samples},
                                       {"ro", opt.regional.ro}, {"ro_iters", opt.regional.ro_iters},
-                                      {"ro_samples", opt.regional.ro_samples}, {"ro_lr", opt.regional.ro_lr}};
+                                      {"ro_samples", opt.regional.ro_samples}, {"ro_lr", opt.regional.ro_lr},
+                                      {"tf32", opt.regional.tf32}};
   phases["writing"] = phases["writing"].get<double>() + seconds_since(t);
   report["seconds"] = phases;
   report["seconds"]["total"] = seconds_since(t_start);

@@ -4,6 +4,14 @@
 
 namespace enwanda {
 
+Tf32Matmuls::Tf32Matmuls(bool enable) : previous_(at::globalContext().allowTF32CuBLAS()), enabled_(enable) {
+  if (enabled_) at::globalContext().setAllowTF32CuBLAS(true);
+}
+
+Tf32Matmuls::~Tf32Matmuls() {
+  if (enabled_) at::globalContext().setAllowTF32CuBLAS(previous_);
+}
+
 LayerWeights fp32_master(const LayerWeights& w) {
   LayerWeights m;
   m.input_norm = w.input_norm.detach().to(torch::kFloat32);

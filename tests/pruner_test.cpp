@@ -178,6 +178,7 @@ TEST(Prune, ValidatesOptions) {
   bad([](PruneOptions& o) { o.sparsity = -0.2; });
   bad([](PruneOptions& o) { o.save_stats = "x"; });  // needs --no-sequential
   bad([](PruneOptions& o) { o.calib.tokens_path.clear(); });
+  bad([](PruneOptions& o) { o.regional.tf32 = true; });  // only for wanda++ / en++
   auto o = base_options("/tmp/never-written");
   o.structure = parse_structure("2:4");
   validate_prune_options(o);
@@ -186,4 +187,10 @@ TEST(Prune, ValidatesOptions) {
   auto o2 = base_options(fixtures::temp_dir("p6") + "/out");
   o2.structure = parse_structure("4:32");
   EXPECT_THROW(prune(o2), UsageError);
+  // TF32 is a CUDA setting: refused on the CPU before anything is written
+  auto o3 = base_options(fixtures::temp_dir("p7") + "/out");
+  o3.method = Method::wanda_pp;
+  o3.regional.tf32 = true;
+  EXPECT_THROW(prune(o3), UsageError);
+  EXPECT_FALSE(fs::exists(o3.out_dir));
 }

@@ -120,3 +120,17 @@ TEST(WandaPlusPlus, RegionalOptimisationLowersErrorKeepsStructure) {
       }
   }
 }
+
+TEST(RegionalGradient, Tf32GuardRestoresTheGlobalSetting) {
+  auto& ctx = at::globalContext();
+  const bool before = ctx.allowTF32CuBLAS();
+  {
+    Tf32Matmuls off(false);
+    EXPECT_EQ(ctx.allowTF32CuBLAS(), before);
+  }
+  {
+    Tf32Matmuls on(true);
+    EXPECT_TRUE(ctx.allowTF32CuBLAS());
+  }
+  EXPECT_EQ(ctx.allowTF32CuBLAS(), before);
+}

@@ -125,6 +125,8 @@ expect "alpha below 0" 2 "--alpha must lie in [0, 1]" "$g" -- $(prune_args "$g")
 expect "sparsity 1" 2 "--sparsity must lie in [0, 1)" "$g" -- $(prune_args "$g") --sparsity 1
 expect "N:M with N >= M" 2 "need 0 < N < M" "$g" -- $(prune_args "$g") --structure 4:4
 expect "M not dividing in_features" 2 "does not divide in_features=176" "$g" -- $(prune_args "$g") --structure 2:32
+expect "TF32 on the CPU" 2 "--regional-tf32 needs --device cuda" "$g" -- $(prune_args "$g") --method wanda++ --regional-tf32 --device cpu
+expect "TF32 without Wanda++" 2 "--regional-tf32 applies to --method wanda++ and en++ only" "$g" -- $(prune_args "$g") --regional-tf32
 expect "unknown flag" 2 "--no-such-flag" "$g" -- $(prune_args "$g") --no-such-flag
 expect "out equal to model" 2 "is the model directory or inside it" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out "$g"
 mkdir -p "$work/out"; touch "$work/out/precious"
