@@ -5,7 +5,10 @@ and the zeros of a pruned checkpoint loaded with from_pretrained where `enwanda 
 
   python3 scripts/hf_parity.py --enwanda build-cuda/enwanda --work /tmp/parity
 
-STATUS: written without a GPU session; not yet run. Run it in a session that is lent a GPU.
+STATUS: never run against transformers (no session has had a GPU). Its plumbing — synth, eval ppl
+on --data-tokens, prune, inspect --json, the shard comparison, --json — was dry-run on the CPU on
+2026-11-22 with a throw-away stand-in for transformers.LlamaForCausalLM and safetensors.torch built on
+tests/reference/reference.py (all four checks ok; not part of the project).
 """
 import argparse
 import json
