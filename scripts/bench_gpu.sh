@@ -3,6 +3,7 @@
 # scripts/device_build.sh:
 #   1. synthesise a llama2-7b-shaped fp16 checkpoint (32 layers) and 128 x 2048 calibration tokens;
 #   2. measure the floor's inputs: the fp16 matmul rate and the disk's read and write bandwidth;
+#      and time scripts/bench_masks.py (row masks by sort vs by k-th value) on the device;
 #   3. prune it with EN-Modified α=0.5 at 50% (phase times, peak GPU memory, peak host RSS);
 #   4. time scripts/locuslab_style_reference.py (whole model resident, one sequence per forward,
 #      hooks, full stable sort) on the same checkpoint and calibration set, and compare masks;
@@ -81,6 +82,9 @@ write_gbs=$(dd_rate if=/dev/zero of="$work/dd.bin" bs=1M count=$dd_mb oflag=dire
 read_gbs=$(dd_rate if="$work/dd.bin" of=/dev/null bs=1M iflag=direct) ||
   { drop_caches > /dev/null; read_gbs=$(dd_rate if="$work/dd.bin" of=/dev/null bs=1M); }
 rm -f "$work/dd.bin"
+# mask construction on the device: sort vs k-th value (enwanda uses the k-th value on CUDA)
+shrink=1; [ "$device" = cpu ] && shrink=16
+$py scripts/bench_masks.py --device "$device" --shrink $shrink --json "$work/masks.json" > /dev/null
 
 # 3. enwanda
 cold_enw=$(drop_caches)
@@ -156,6 +160,7 @@ out = {
                 "peak_device_memory_mib": rep.get("peak_device_memory_mib"), "batch_size": rep["settings"]["batch_size"],
                 "page_cache_dropped": cold_enw == "true", "over_floor": enw_total / floor["total_s"]},
 }
+out["masks"] = json.load(open(f"{work}/masks.json"))
 if os.path.exists(f"{work}/reference.json"):
     ref = json.load(open(f"{work}/reference.json"))
     out["reference"] = ref | {"page_cache_dropped": cold_ref == "true"}
@@ -208,6 +213,9 @@ if "reference" in out:
     print(f"reference total {r['seconds']['total']:8.2f} s  ({', '.join(f'{k} {v:.2f}' for k, v in r['seconds'].items() if k != 'total')}); "
           f"speed-up {out['speedup_vs_reference']:.2f}x; masks: {r['masks']['identical_linears']}/{r['masks']['linears']} linears identical, "
           f"{r['masks']['differing_entries']} of {r['masks']['entries']} entries differ")
+for r in out["masks"]["rows"]:
+    print(f"mask {r['shape'][0]}x{r['shape'][1]}: sort {r['sort_s'] * 1e3:.2f} ms, k-th value {r['kth_value_s'] * 1e3:.2f} ms, "
+          f"equal {r['masks_equal']}")
 if "large" in out:
     g = out["large"]
     peak = (g["peak_device_memory_mib"] or {}).get("reserved")

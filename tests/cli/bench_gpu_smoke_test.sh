@@ -31,6 +31,8 @@ other=$("$PY" -W ignore "$SRC/scripts/locuslab_style_reference.py" --model "$wor
 echo "$other"
 check "with another α the comparison reports differing entries (it can fail)" \
   "[[ '$other' =~ \ [1-9][0-9]*\ of\  ]]"
+check "mask timings: sort and k-th value give equal masks on 3 shapes" \
+  "field \"len(r['masks']['rows']) == 3 and all(x['masks_equal'] and x['sort_s'] > 0 for x in r['masks']['rows'])\" | grep -q True"
 check "wanda++ seconds per block reported" "field \"len(r['wandapp']['seconds_per_block']) == 2\" | grep -q True"
 command -v shellcheck > /dev/null && check "shellcheck bench_gpu.sh" "shellcheck '$SRC/scripts/bench_gpu.sh'"
 finish
