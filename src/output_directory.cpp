@@ -60,7 +60,10 @@ OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, c
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec) throw IoError("cannot create " + parent.string() + ": " + ec.message());
-  temp_ = (parent / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
+  std::string hidden_name = ".";  // built step by step: GCC 12's -Wstringop-overflow misfires on "." + string&&
+  hidden_name += out.filename().string();
+  hidden_name += ".tmp-" + std::to_string(::getpid());
+  temp_ = (parent / hidden_name).string();
   fs::remove_all(temp_, ec);
   if (!fs::create_directory(temp_, ec) || ec)
     throw IoError("--out " + final_dir + " is not writable: cannot create " + temp_ + ": " + ec.message());
