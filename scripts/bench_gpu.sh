@@ -221,14 +221,13 @@ if "large" in out:
     peak = (g["peak_device_memory_mib"] or {}).get("reserved")
     fits = f"; fits 24 GiB: {peak < 24 * 1024}" if peak else ""
     print(f"{large_shape}, {g['layers']} layers: peak device memory {g['peak_device_memory_mib']} MiB, total {g['seconds']['total']:.2f} s{fits}")
-if "wandapp" in out:
-    w = out["wandapp"]
-    print(f"wanda++ (RGS+RO) seconds per block: {', '.join(f'{x:.2f}' for x in w['seconds_per_block'])}; "
-          f"projected for {L} layers: {w['projected_seconds_for_all_layers']:.1f} s; RO loss per block {w['loss_per_block']}")
-if "wandapp_tf32" in out:
-    w = out["wandapp_tf32"]
-    print(f"wanda++ --regional-tf32 seconds per block: {', '.join(f'{x:.2f}' for x in w['seconds_per_block'])}; "
-          f"projected for {L} layers: {w['projected_seconds_for_all_layers']:.1f} s; RO loss per block {w['loss_per_block']}; "
-          f"masks vs fp32: {w['mask_entries_differing_from_fp32']} of {w['mask_entries']} entries differ")
+for key, label in [("wandapp", "wanda++ (RGS+RO)"), ("wandapp_tf32", "wanda++ --regional-tf32")]:
+    if key not in out:
+        continue
+    w = out[key]
+    vs_fp32 = (f"; masks vs fp32: {w['mask_entries_differing_from_fp32']} of {w['mask_entries']} entries differ"
+               if "mask_entries" in w else "")
+    print(f"{label} seconds per block: {', '.join(f'{x:.2f}' for x in w['seconds_per_block'])}; "
+          f"projected for {L} layers: {w['projected_seconds_for_all_layers']:.1f} s; RO loss per block {w['loss_per_block']}{vs_fp32}")
 print(f"wrote {path}")
 PY
