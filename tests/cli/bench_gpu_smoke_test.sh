@@ -5,9 +5,6 @@
 set -uo pipefail
 ENWANDA=${1:?usage: bench_gpu_smoke_test.sh path/to/enwanda}
 SRC=${ENWANDA_SOURCE_DIR:?}
-PY=${ENWANDA_PYTHON:-/usr/bin/python3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 # shellcheck source=tests/cli/check.sh
 source "$SRC/tests/cli/check.sh"
 
