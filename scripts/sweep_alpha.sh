@@ -3,7 +3,7 @@
 #
 #   scripts/sweep_alpha.sh --model DIR --calib PATH --eval-data FILE --out RESULTS_DIR
 #       [--alphas 0,0.25,0.5,0.75,1] [--geometries original,modified] [--sparsities 0.5]
-#       [--zeroshot TASK=FILE ...] [--keep-models] [--no-sequential]
+#       [--zeroshot TASK=FILE ...] [--zeroshot-args "--no-bos"] [--keep-models] [--no-sequential]
 #       [--nsamples 128] [--seqlen 2048] [--eval-seqlen 2048] [--slices 0] [--seed 0]
 #       [--prune-args "..."] [--enwanda PATH]
 #
@@ -20,7 +20,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 enwanda=${ENWANDA:-$here/../build/enwanda}
 model="" calib="" eval_data="" out="" alphas="0,0.25,0.5,0.75,1" geometries="original,modified" sparsities="0.5"
-zeroshot=() keep=0 sequential=1 nsamples=128 seqlen=2048 eval_seqlen=2048 slices=0 seed=0 prune_args="" phase=all cell=""
+zeroshot=() keep=0 sequential=1 nsamples=128 seqlen=2048 eval_seqlen=2048 slices=0 seed=0 prune_args="" zeroshot_args="" phase=all cell=""
 
 die() { echo "sweep_alpha.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -41,6 +41,7 @@ while [ $# -gt 0 ]; do
     --slices) slices=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --prune-args) prune_args=$2; shift 2 ;;
+    --zeroshot-args) zeroshot_args=$2; shift 2 ;;
     --enwanda) enwanda=$2; shift 2 ;;
     --phase) phase=$2; shift 2 ;;
     --cell) cell=$2; shift 2 ;;
@@ -75,7 +76,8 @@ evaluate() {  # model_dir result_dir
   if [ ${#zeroshot[@]} -gt 0 ]; then
     local args=()
     for spec in "${zeroshot[@]}"; do task=${spec%%=*}; file=${spec#*=}; args+=(--task "$task" --data "$file"); done
-    "$enwanda" eval zeroshot --model "$m" "${args[@]}" --json "$d/zeroshot.json" -q > /dev/null || return 1
+    # shellcheck disable=SC2086  # zeroshot_args is a user-supplied flag list
+    "$enwanda" eval zeroshot --model "$m" "${args[@]}" --json "$d/zeroshot.json" -q $zeroshot_args > /dev/null || return 1
   fi
 }
 

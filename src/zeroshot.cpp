@@ -123,15 +123,21 @@ std::vector<Example> load_task(const TaskSpec& spec, int64_t limit) {
 }
 
 std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenizer& tok, std::string context,
-                                                                  std::string continuation) {
+                                                                  std::string continuation, bool bos) {
   const size_t kept = context.find_last_not_of(' ');
   const size_t n_spaces = kept == std::string::npos ? context.size() : context.size() - kept - 1;
   if (n_spaces > 0) {
     continuation = context.substr(context.size() - n_spaces) + continuation;
     context = context.substr(0, context.size() - n_spaces);
   }
-  auto whole = tok.encode(context + continuation, /*add_bos=*/true);
-  auto ctx = tok.encode(context, /*add_bos=*/true);
+  // lm-eval gives an empty context its prefix token (BOS) and encodes the continuation alone;
+  // with BOS prepended that is what the general rule below gives too
+  if (context.empty()) {
+    auto cont = tok.encode(continuation, /*add_bos=*/false);
+    return {{tok.bos_id()}, cont};
+  }
+  auto whole = tok.encode(context + continuation, bos);
+  auto ctx = tok.encode(context, bos);
   std::vector<int64_t> cont(whole.begin() + static_cast<std::ptrdiff_t>(std::min(ctx.size(), whole.size())), whole.end());
   return {ctx, cont};
 }
@@ -155,14 +161,14 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     std::vector<int64_t> continuation;
   };
 
-  nlohmann::json result = {{"model", opt.model_dir}, {"tasks", nlohmann::json::object()}};
+  nlohmann::json result = {{"model", opt.model_dir}, {"bos", opt.bos}, {"tasks", nlohmann::json::object()}};
   double macro = 0;
   for (const auto& spec : opt.tasks) {
     auto examples = load_task(spec, opt.limit);
     std::vector<Request> requests;
     for (size_t e = 0; e < examples.size(); ++e)
       for (size_t c = 0; c < examples[e].continuations.size(); ++c) {
-        auto [ctx, cont] = encode_pair(*tok, examples[e].context, examples[e].continuations[c]);
+        auto [ctx, cont] = encode_pair(*tok, examples[e].context, examples[e].continuations[c], opt.bos);
         std::vector<int64_t> all = ctx;
         all.insert(all.end(), cont.begin(), cont.end());
         if (static_cast<int64_t>(all.size()) > max_len + 1) all.erase(all.begin(), all.end() - (max_len + 1));

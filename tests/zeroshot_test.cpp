@@ -38,10 +38,26 @@ TEST(ZeroShot, McTemplateForm) {
 TEST(ZeroShot, EncodePairMovesTrailingSpacesAndTakesTheTail) {
   ENWANDA_SKIP_IF_NO_TOKENIZER();
   auto tok = Tokenizer::load(fixtures::tiny_checkpoint() + "/tokenizer.model");
-  auto [ctx, cont] = encode_pair(*tok, "The river ", "rose");
-  auto whole = tok->encode("The river rose");
-  auto ctx_expected = tok->encode("The river");
-  EXPECT_EQ(ctx, ctx_expected);
-  EXPECT_EQ(std::vector<int64_t>(whole.begin() + static_cast<long>(ctx.size()), whole.end()), cont);
-  EXPECT_FALSE(cont.empty());
+  for (bool bos : {true, false}) {
+    auto [ctx, cont] = encode_pair(*tok, "The river ", "rose", bos);
+    auto whole = tok->encode("The river rose", bos);
+    auto ctx_expected = tok->encode("The river", bos);
+    EXPECT_EQ(ctx, ctx_expected);
+    EXPECT_EQ(ctx.front() == tok->bos_id(), bos);
+    EXPECT_EQ(std::vector<int64_t>(whole.begin() + static_cast<long>(ctx.size()), whole.end()), cont);
+    EXPECT_FALSE(cont.empty());
+  }
+}
+
+TEST(ZeroShot, EmptyContextIsBosAloneWithOrWithoutBos) {
+  ENWANDA_SKIP_IF_NO_TOKENIZER();
+  auto tok = Tokenizer::load(fixtures::tiny_checkpoint() + "/tokenizer.model");
+  // a context of spaces only is empty once its spaces move to the continuation
+  const std::vector<std::pair<std::string, std::string>> cases = {{"", " the river"}, {"  ", "the river"}};
+  for (bool bos : {true, false})
+    for (const auto& [context, continuation] : cases) {
+      auto [ctx, cont] = encode_pair(*tok, context, continuation, bos);
+      EXPECT_EQ(ctx, std::vector<int64_t>{tok->bos_id()});
+      EXPECT_EQ(cont, tok->encode(context + continuation, /*add_bos=*/false));
+    }
 }

@@ -3,7 +3,9 @@
 // given the context; prediction = argmax. Tokenisation follows lm-eval for SentencePiece
 // models: trailing spaces of the context move to the continuation, context+continuation is
 // encoded whole, and the continuation's tokens are the tail beyond the context's own encoding.
-// BOS is prepended to every sequence (HF LlamaTokenizer's default).
+// BOS is prepended to every sequence (HF LlamaTokenizer's default, and lm-eval's since its PR #3347
+// delegated BOS to the tokenizer); with `bos` false nothing is prepended, as older lm-eval (the 0.3
+// harness of the Wanda code, 0.4 before that PR) encodes LLaMA. An empty context is BOS alone in both.
 #pragma once
 
 #include <string>
@@ -40,19 +42,21 @@ std::vector<Example> load_task(const TaskSpec& spec, int64_t limit);
 
 // (context tokens, continuation tokens) the lm-eval way.
 std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenizer& tok, std::string context,
-                                                                  std::string continuation);
+                                                                  std::string continuation, bool bos);
 
 struct ZeroShotOptions {
   std::string model_dir;
   std::vector<TaskSpec> tasks;
   int64_t limit = 0;  // 0: all examples
+  bool bos = true;    // false: --no-bos
   std::string device = "auto";
   std::string dtype = "auto";
   int64_t batch_size = 0;
   int threads = 0;
 };
 
-// {"tasks": {name: {acc, acc_stderr, [acc_norm, acc_norm_stderr], n, examples: [{logliks, label}]}},
+// {"model": dir, "bos": bool,
+//  "tasks": {name: {acc, acc_stderr, [acc_norm, acc_norm_stderr], n, examples: [{logliks, label}]}},
 //  "macro_acc": ...}
 nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt);
 

@@ -28,6 +28,7 @@ check "ppl_vs_alpha.png is a PNG" '[ "$(head -c 8 "$work/r/ppl_vs_alpha.png" | o
 check "ppl_vs_alpha.svg is an SVG" 'grep -q "<svg" "$work/r/ppl_vs_alpha.svg"'
 check "acc_vs_alpha.png exists with zero-shot results" '[ -s "$work/r/acc_vs_alpha.png" ]'
 check "pruned models deleted without --keep-models" '[ ! -d "$work/r/models" ]'
+check "zero-shot with BOS by default" 'grep -q "\"bos\": true" "$work/r/dense/zeroshot.json"'
 
 "${sweep[@]}" --out "$work/r" > "$work/log2" 2>&1
 check "rerun prunes nothing" '[ "$(grep -c "pruning" "$work/log2")" = 0 ] && [ "$(grep -c "skipped" "$work/log2")" = 4 ]'
@@ -39,8 +40,10 @@ check "failed cell logged, other cell done" 'grep -q "en-modified-a0.5-s1 failed
 
 # --no-sequential: statistics gathered once, loaded by every cell
 "$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model "$work/model" --calib "$work/text.txt" --eval-data "$work/text.txt" \
-  --alphas 0,1 --geometries modified --no-sequential --nsamples 4 --seqlen 32 --eval-seqlen 32 --out "$work/n" > "$work/log4" 2>&1
+  --alphas 0,1 --geometries modified --no-sequential --nsamples 4 --seqlen 32 --eval-seqlen 32 --out "$work/n" \
+  --zeroshot "mc=$work/mc.jsonl" --zeroshot-args "--no-bos --limit 3" > "$work/log4" 2>&1
 check "--no-sequential cells load the shared statistics" '[ -f "$work/n/stats.safetensors" ] && grep -q "\"load_stats\": \".*stats.safetensors\"" "$work/n/cells/en-modified-a1-s0.5/enwanda_report.json"'
+check "--zeroshot-args reach eval zeroshot" '"$PY" -c "import json; d=json.load(open(\"$work/n/dense/zeroshot.json\")); assert d[\"bos\"] is False and d[\"tasks\"][\"mc\"][\"n\"] == 3"'
 
 if command -v shellcheck > /dev/null; then
   check "shellcheck scripts/ and .ci/run" 'shellcheck "$SRC"/scripts/*.sh "$SRC/.ci/run"'

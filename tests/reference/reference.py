@@ -10,7 +10,7 @@ Usage:
   reference.py masks    --model DIR --tokens CALIB.npy --method M [--geometry G --alpha A]
                         [--sparsity S | --structure N:M] --pruned DIR
   reference.py ppl      --model DIR --tokens WINDOWS.npy  -> prints ppl
-  reference.py zeroshot --model DIR --task T --data FILE --result ENWANDA.json
+  reference.py zeroshot --model DIR --task T --data FILE --result ENWANDA.json [--no-bos]
   reference.py rgs      --model DIR --tokens CALIB.npy --grads OUT.pt
 """
 import argparse
@@ -242,13 +242,16 @@ def cmd_ppl(args):
     return 0
 
 
-def encode_pair(sp, context, continuation, bos):
+def encode_pair(sp, context, continuation, prefix):
+    """prefix: [BOS] or [] (--no-bos); an empty context is BOS alone, the continuation encoded by itself"""
     n_spaces = len(context) - len(context.rstrip(" "))
     if n_spaces > 0:
         continuation = context[-n_spaces:] + continuation
         context = context[:-n_spaces]
-    whole = [bos] + sp.encode(context + continuation)
-    ctx = [bos] + sp.encode(context)
+    if not context:
+        return [sp.bos_id()], sp.encode(continuation)
+    whole = prefix + sp.encode(context + continuation)
+    ctx = prefix + sp.encode(context)
     return ctx, whole[len(ctx):]
 
 
@@ -289,7 +292,7 @@ def cmd_zeroshot(args):
         for e, (ctx, opts, label) in enumerate(docs(args.task, args.data, args.template, choices)):
             ll = []
             for c in opts:
-                cenc, cont = encode_pair(sp, ctx, " " + c, sp.bos_id())
+                cenc, cont = encode_pair(sp, ctx, " " + c, [] if args.no_bos else [sp.bos_id()])
                 inp = torch.tensor([(cenc + cont)[:-1]])
                 lp = model.forward(inp)[0]
                 ll.append(sum(lp[len(cenc) - 1 + k, t].item() for k, t in enumerate(cont)))
@@ -341,6 +344,7 @@ def main():
     ap.add_argument("--result")
     ap.add_argument("--template", default="")
     ap.add_argument("--choices", default="")
+    ap.add_argument("--no-bos", action="store_true")
     ap.add_argument("--grads")
     ap.add_argument("--rgs-scale", type=float, default=100.0)
     args = ap.parse_args()

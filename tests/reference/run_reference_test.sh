@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Agreement of enwanda with the independent Python reference (tests/reference/reference.py) on a
 # tiny GQA checkpoint: every mask of every method/geometry (α ∈ {0, 0.5, 1}, unstructured and 2:4),
-# perplexity within 1e-5 relative, zero-shot log-likelihoods within 1e-4 for each task format.
+# perplexity within 1e-5 relative, zero-shot log-likelihoods within 1e-4 for each task format (with
+# BOS, and with --no-bos for boolq and mc).
 set -euo pipefail
 ENWANDA=${1:?usage: run_reference_test.sh path/to/enwanda}
 PY=${ENWANDA_PYTHON:-/usr/bin/python3}
@@ -88,19 +89,20 @@ with open(f"{w}/mc.jsonl", "w") as f:
     for i in range(4):
         f.write(json.dumps({"context": "Question: what rose? Answer:", "choices": ["the river", "the sky", "a bird"],
                             "label": i % 3}) + "\n")
+    f.write(json.dumps({"context": "", "choices": ["the river", "the sky"], "label": 0}) + "\n")
 with open(f"{w}/phish.jsonl", "w") as f:
     for i in range(4):
         f.write(json.dumps({"text": " ".join(words[i:i + 6]), "label": i % 2}) + "\n")
 PYEOF
+zs_flags=()  # given to both: --no-bos
 run_zs() {  # task data [template choices]
-  local task=$1 data=$2 extra=()
-  [ $# -ge 4 ] && extra=(--template "$3" --choices "$4")
+  local task=$1 data=$2 extra=("${zs_flags[@]}")
+  [ $# -ge 4 ] && extra+=(--template "$3" --choices "$4")
   "$ENWANDA" eval zeroshot --model "$work/model" --task "$task" --data "$work/$data" "${extra[@]}" --json "$work/zs.json" -q > /dev/null
-  local rextra=(); [ $# -ge 4 ] && rextra=(--template "$3" --choices "$4")
-  if out=$("$PY" "$REF" zeroshot --model "$work/model" --task "$task" --data "$work/$data" --result "$work/zs.json" "${rextra[@]}"); then
-    echo "ok   $out ($data)"
+  if out=$("$PY" "$REF" zeroshot --model "$work/model" --task "$task" --data "$work/$data" --result "$work/zs.json" "${extra[@]}"); then
+    echo "ok   $out ($data${zs_flags[*]:+, ${zs_flags[*]}})"
   else
-    echo "FAIL $out ($data)"; fail=1
+    echo "FAIL $out ($data${zs_flags[*]:+, ${zs_flags[*]}})"; fail=1
   fi
 }
 run_zs boolq boolq.jsonl
@@ -108,6 +110,9 @@ run_zs hellaswag hellaswag.jsonl
 run_zs mc mc.jsonl
 run_zs mc phish.jsonl "Email: {text}
 Is this email a phishing attempt? Answer:" "no,yes"
+zs_flags=(--no-bos)
+run_zs boolq boolq.jsonl
+run_zs mc mc.jsonl
 
 [ $fail = 0 ] && echo "reference agreement: all checks passed" || echo "reference agreement: FAILURES"
 exit $fail

@@ -197,6 +197,8 @@ int run(int argc, char** argv) {
   zs->add_option("--template", zs_template, "for mc {\"text\",\"label\"} data: prompt with {text}");
   zs->add_option("--choices", zs_choices, "for mc {\"text\",\"label\"} data: comma-separated choices");
   zs->add_option("--limit", zs_opt.limit, "first N examples per task");
+  bool zs_no_bos = false;
+  zs->add_flag("--no-bos", zs_no_bos, "prepend no BOS (lm-eval before its PR #3347, e.g. the Wanda code's harness)");
   zs->add_option("--json", zs_json, "write the result as JSON");
   zs_common.add(zs);
   add_logging(zs);
@@ -288,6 +290,7 @@ int run(int argc, char** argv) {
       pos = comma + 1;
     }
     for (size_t i = 0; i < zs_tasks.size(); ++i) zs_opt.tasks.push_back({zs_tasks[i], zs_data[i], zs_template, choices});
+    zs_opt.bos = !zs_no_bos;
     zs_opt.device = zs_common.device;
     zs_opt.dtype = zs_common.dtype;
     zs_opt.batch_size = zs_common.batch_size;
