@@ -141,7 +141,8 @@ int run(int argc, char** argv) {
   prune->add_option("--seqlen", po.calib.seqlen, "tokens per calibration sequence")->capture_default_str();
   prune->add_option("--seed", po.calib.seed, "calibration sampling seed")->capture_default_str();
   prune->add_option("--calib-mult", po.calib.calib_mult, "draw nsamples x this many windows")->capture_default_str();
-  prune->add_option("--stat-norm", stat_norm, "sequences|tokens: divide the sums by")->capture_default_str();
+  prune->add_option("--stat-norm", stat_norm, "divisor of the activation sums: sequences (as Wanda) or tokens")
+      ->capture_default_str();
   prune->add_flag("--sequential,!--no-sequential", po.sequential, "next layer's inputs from the pruned layer (default)");
   prune->add_flag("--overwrite", po.overwrite, "replace an existing --out");
   prune->add_flag("!--no-overlap", po.overlap_io, "read and write layers on the main thread (no background I/O)");
