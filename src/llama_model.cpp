@@ -18,10 +18,22 @@ torch::Tensor LlamaModel::embed(const torch::Tensor& tokens) const {
   return rows.view({tokens.size(0), tokens.size(1), -1}).to(rt_.device, rt_.compute_dtype);
 }
 
-torch::Tensor LlamaModel::log_probs(const torch::Tensor& hidden) const {
-  auto h = rms_norm(hidden, norm_, config().rms_norm_eps);
-  auto logits = torch::matmul(h, head_.t());
-  return torch::log_softmax(logits.to(torch::kFloat32), -1);
+torch::Tensor LlamaModel::target_log_probs(const torch::Tensor& hidden, const torch::Tensor& targets) const {
+  const int64_t rows = hidden.size(0) * hidden.size(1);
+  auto flat = hidden.reshape({rows, hidden.size(2)});
+  auto flat_targets = targets.to(hidden.device()).reshape({rows});
+  auto asked = torch::nonzero(flat_targets >= 0).reshape({-1});
+  auto out = torch::zeros({rows}, hidden.options().dtype(torch::kFloat32));
+  // per position: the fp32 logits and logsumexp's temporary of the same size
+  const int64_t chunk = std::max<int64_t>(1, rt_.logits_budget_bytes / (head_.size(0) * 4 * 2));
+  for (int64_t p = 0; p < asked.size(0); p += chunk) {
+    auto at = asked.slice(0, p, std::min(asked.size(0), p + chunk));
+    auto h = rms_norm(flat.index_select(0, at), norm_, config().rms_norm_eps);
+    auto logits = torch::matmul(h, head_.t()).to(torch::kFloat32);  // [chunk, vocab]
+    auto target_logit = logits.gather(-1, flat_targets.index_select(0, at).unsqueeze(-1)).squeeze(-1);
+    out.index_copy_(0, at, target_logit - torch::logsumexp(logits, -1));
+  }
+  return out.view({hidden.size(0), hidden.size(1)});
 }
 
 const RotaryTables& LlamaModel::rotary(int64_t seqlen) const {
@@ -59,9 +71,10 @@ void LlamaModel::observe_layer(const LayerWeights& w, const torch::Tensor& hidde
   for_each_micro_batch(hidden, rt_.batch_size, [&](const torch::Tensor& rows) { layer_forward(w, rows, rope, config(), &observe); });
 }
 
-void LlamaModel::for_each_log_probs(const torch::Tensor& tokens,
-                                    const std::function<void(int64_t, const torch::Tensor&)>& consume) const {
+void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const torch::Tensor& targets,
+                                           const std::function<void(int64_t, const torch::Tensor&)>& consume) const {
   torch::NoGradGuard no_grad;
+  if (targets.sizes() != tokens.sizes()) throw Error(ExitCode::internal, "targets and tokens differ in shape");
   const int64_t rows = tokens.size(0), len = tokens.size(1);
   const int64_t row_bytes = len * config().hidden_size * static_cast<int64_t>(c10::elementSize(rt_.compute_dtype));
   const int64_t group = std::max<int64_t>(rt_.batch_size, rt_.activation_budget_bytes / std::max<int64_t>(row_bytes, 1));
@@ -70,7 +83,7 @@ void LlamaModel::for_each_log_probs(const torch::Tensor& tokens,
     auto hidden = forward_layers(embed(tokens.slice(0, g, ge)));
     for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
       const int64_t be = std::min(hidden.size(0), b + rt_.batch_size);
-      consume(g + b, log_probs(hidden.slice(0, b, be)));
+      consume(g + b, target_log_probs(hidden.slice(0, b, be), targets.slice(0, g + b, g + be)));
     }
   }
 }

@@ -56,12 +56,12 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
 
   double nll = 0.0;
   int64_t predicted = 0;
-  auto targets = windows.slice(1, 1).to(rt.device);  // [n, T-1]
-  model.for_each_log_probs(windows, [&](int64_t first, const torch::Tensor& lp) {
-    auto tgt = targets.slice(0, first, first + lp.size(0)).unsqueeze(-1);
-    auto picked_lp = lp.slice(1, 0, lp.size(1) - 1).gather(-1, tgt).squeeze(-1);  // [b, T-1]
-    nll -= picked_lp.to(torch::kFloat64).sum().item<double>();
-    predicted += picked_lp.numel();
+  // position t predicts token t+1; the last position predicts nothing
+  auto targets = torch::full_like(windows, -1);
+  targets.slice(1, 0, -1).copy_(windows.slice(1, 1));
+  model.for_each_target_log_probs(windows, targets, [&](int64_t, const torch::Tensor& lp) {
+    nll -= lp.to(torch::kFloat64).sum().item<double>();
+    predicted += lp.size(0) * (lp.size(1) - 1);
     check_interrupted();
   });
   const double ppl = std::exp(nll / static_cast<double>(predicted));

@@ -169,6 +169,10 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     for (size_t e = 0; e < examples.size(); ++e)
       for (size_t c = 0; c < examples[e].continuations.size(); ++c) {
         auto [ctx, cont] = encode_pair(*tok, examples[e].context, examples[e].continuations[c], opt.bos);
+        if (static_cast<int64_t>(cont.size()) > max_len)
+          throw InputError(spec.data + ": example " + std::to_string(e + 1) + ", choice " + std::to_string(c + 1) + " is " +
+                           std::to_string(cont.size()) + " tokens, longer than the model's context window (" +
+                           std::to_string(max_len) + ")");
         std::vector<int64_t> all = ctx;
         all.insert(all.end(), cont.begin(), cont.end());
         if (static_cast<int64_t>(all.size()) > max_len + 1) all.erase(all.begin(), all.end() - (max_len + 1));
@@ -186,32 +190,20 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
       const size_t r1 = std::min(requests.size(), r0 + chunk);
       size_t len = 1;
       for (size_t r = r0; r < r1; ++r) len = std::max(len, requests[r].input.size());
+      // token k of a continuation is predicted at position n_in - n_cont + k; nothing else is asked
       auto tokens = torch::zeros({static_cast<int64_t>(r1 - r0), static_cast<int64_t>(len)}, torch::kInt64);
-      for (size_t r = r0; r < r1; ++r)
-        std::copy(requests[r].input.begin(), requests[r].input.end(), tokens[static_cast<int64_t>(r - r0)].data_ptr<int64_t>());
-      model.for_each_log_probs(tokens, [&](int64_t first, const torch::Tensor& lp) {
-        // Gather only the continuation positions on the device; token k of the continuation is
-        // predicted at position n_in - n_cont + k.
-        std::vector<int64_t> rows, positions, targets;
+      auto targets = torch::full_like(tokens, -1);
+      for (size_t r = r0; r < r1; ++r) {
+        const Request& rq = requests[r];
+        std::copy(rq.input.begin(), rq.input.end(), tokens[static_cast<int64_t>(r - r0)].data_ptr<int64_t>());
+        std::copy(rq.continuation.begin(), rq.continuation.end(),
+                  targets[static_cast<int64_t>(r - r0)].data_ptr<int64_t>() + rq.input.size() - rq.continuation.size());
+      }
+      model.for_each_target_log_probs(tokens, targets, [&](int64_t first, const torch::Tensor& lp) {
+        auto sums = lp.to(torch::kCPU, torch::kFloat64).sum(1);
         for (int64_t b = 0; b < lp.size(0); ++b) {
           const Request& rq = requests[r0 + static_cast<size_t>(first + b)];
-          const int64_t n_in = static_cast<int64_t>(rq.input.size());
-          const int64_t n_cont = static_cast<int64_t>(rq.continuation.size());
-          for (int64_t k = 0; k < n_cont; ++k) {
-            rows.push_back(b);
-            positions.push_back(n_in - n_cont + k);
-            targets.push_back(rq.continuation[static_cast<size_t>(k)]);
-          }
-        }
-        auto opts = torch::TensorOptions().dtype(torch::kInt64).device(lp.device());
-        auto picked = lp.index({torch::tensor(rows, opts), torch::tensor(positions, opts), torch::tensor(targets, opts)})
-                          .to(torch::kCPU, torch::kFloat64);
-        const double* p = picked.data_ptr<double>();
-        for (int64_t b = 0, i = 0; b < lp.size(0); ++b) {
-          const Request& rq = requests[r0 + static_cast<size_t>(first + b)];
-          double sum = 0;
-          for (size_t k = 0; k < rq.continuation.size(); ++k) sum += p[i++];
-          logliks[rq.example][rq.choice] = sum;
+          logliks[rq.example][rq.choice] = sums[b].item<double>();
         }
       });
     }

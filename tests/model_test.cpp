@@ -73,21 +73,30 @@ TEST(LlamaModel, ZeroedLinearsLeaveEmbeddingAndHead) {
   EXPECT_TRUE(torch::equal(out, h));  // residual only
   // head by hand: RMSNorm (weights are ones) then lm_head, log-softmax
   auto normed = h * torch::rsqrt(h.pow(2).mean(-1, true) + c.rms_norm_eps);
-  auto expected = torch::log_softmax(torch::matmul(normed, ck->tensor("lm_head.weight").t()), -1);
-  EXPECT_TRUE(fixtures::check_tensor(model.log_probs(out), expected, 1e-5, 1e-5, "zeroed model log-probs"));
+  auto log_probs = torch::log_softmax(torch::matmul(normed, ck->tensor("lm_head.weight").t()), -1);
+  // every other position asked for
+  auto targets = torch::randint(0, c.vocab_size, {2, 10}, torch::kInt64);
+  targets.slice(1, 1, 10, 2).fill_(-1);
+  auto expected = log_probs.gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1) * (targets >= 0);
+  EXPECT_TRUE(fixtures::check_tensor(model.target_log_probs(out, targets), expected, 1e-5, 1e-5, "zeroed model log-probs"));
 }
 
-TEST(LlamaModel, GroupingAndBatchingDoNotChangeLogProbs) {
+TEST(LlamaModel, GroupingBatchingAndHeadChunksDoNotChangeLogProbs) {
   auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
   auto tokens = torch::randint(3, ck->config().vocab_size, {5, 16}, torch::kInt64);
+  auto targets = torch::randint(0, ck->config().vocab_size, {5, 16}, torch::kInt64);
+  targets.index_put_({torch::rand({5, 16}) < 0.3}, -1);
   Runtime one;
   Runtime small = one;
   small.batch_size = 2;
   small.activation_budget_bytes = 1;  // forces groups of batch_size rows
+  small.logits_budget_bytes = 1;      // the head one position at a time
   std::vector<torch::Tensor> a, b;
-  LlamaModel(ck, one).for_each_log_probs(tokens, [&](int64_t, const torch::Tensor& lp) { a.push_back(lp); });
-  LlamaModel(ck, small).for_each_log_probs(tokens, [&](int64_t, const torch::Tensor& lp) { b.push_back(lp); });
-  EXPECT_TRUE(fixtures::check_tensor(torch::cat(a), torch::cat(b), 1e-5, 1e-6, "grouped vs whole"));
+  LlamaModel(ck, one).for_each_target_log_probs(tokens, targets, [&](int64_t, const torch::Tensor& lp) { a.push_back(lp); });
+  LlamaModel(ck, small).for_each_target_log_probs(tokens, targets, [&](int64_t, const torch::Tensor& lp) { b.push_back(lp); });
+  auto whole = torch::cat(a);
+  EXPECT_TRUE(fixtures::check_tensor(whole, torch::cat(b), 1e-5, 1e-6, "grouped vs whole"));
+  EXPECT_TRUE(torch::equal(whole.eq(0), targets.lt(0)));  // zero exactly where not asked
 }
 
 TEST(LlamaModel, InPlaceAndObservingPassesMatchTheCopyingPass) {

@@ -25,8 +25,11 @@ class LlamaModel {
 
   // tokens: int64 [B, T] (any device) -> hidden [B, T, hidden] on the device, compute dtype.
   torch::Tensor embed(const torch::Tensor& tokens) const;
-  // Final norm and lm_head: hidden [B, T, hidden] -> fp32 log-probabilities [B, T, vocab].
-  torch::Tensor log_probs(const torch::Tensor& hidden) const;
+  // Final norm and lm_head where they are asked for: hidden [B, T, hidden] and targets [B, T]
+  // (int64; negative: not asked) -> fp32 [B, T] with log p(targets[b, t] | position t), 0 where
+  // not asked. The head runs over chunks of the asked positions whose fp32 logits fit
+  // rt.logits_budget_bytes, so [B, T, vocab] never exists whole.
+  torch::Tensor target_log_probs(const torch::Tensor& hidden, const torch::Tensor& targets) const;
   LayerWeights layer(int64_t i) const { return load_layer(*ck_, i, rt_); }
   const RotaryTables& rotary(int64_t seqlen) const;
 
@@ -38,10 +41,10 @@ class LlamaModel {
   // Only the observer's view of the dense pass: outputs are computed and dropped per micro-batch.
   void observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const;
   // Token rows [N, L] through the whole network: rows are taken in groups whose activations fit
-  // the runtime's budget; each group passes layer by layer; then `consume(first_row, log_probs)`
-  // receives fp32 log-probabilities [b, L, vocab] micro-batch by micro-batch.
-  void for_each_log_probs(const torch::Tensor& tokens,
-                          const std::function<void(int64_t, const torch::Tensor&)>& consume) const;
+  // the runtime's budget; each group passes layer by layer; then `consume(first_row, lp)`
+  // receives target_log_probs [b, L] of `targets` [N, L] micro-batch by micro-batch.
+  void for_each_target_log_probs(const torch::Tensor& tokens, const torch::Tensor& targets,
+                                 const std::function<void(int64_t, const torch::Tensor&)>& consume) const;
   // All layers, streamed (layer i+1 read while layer i runs when rt.overlap_io); `on_layer(i)`
   // is called after each (progress, interruption).
   torch::Tensor forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer = {}) const;

@@ -17,6 +17,7 @@ struct Runtime {
   int threads = 1;
   int64_t batch_size = 1;  // sequences per micro-batch
   int64_t activation_budget_bytes = int64_t(2) << 30;  // hidden states held for one group of sequences
+  int64_t logits_budget_bytes = int64_t(256) << 20;    // fp32 logits the head holds at once
   bool overlap_io = true;  // read layer i+1 and write layer i-1 while layer i computes
 
   bool cuda() const { return device.is_cuda(); }

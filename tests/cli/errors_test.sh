@@ -143,6 +143,16 @@ before=$(sums "$g")
 if [ $rc = 4 ] && grep -q "enwanda: error: .*File too large" "$work/stderr" && [ ! -e "$work/out" ] && ! ls -a "$work" | grep -q '^\.out\.tmp' && [ "$before" = "$(sums "$g")" ]; then
   pass=$((pass+1)); echo "ok   disk full during the write"; else fail=$((fail+1)); echo "FAIL disk full during the write (rc $rc): $(tail -1 "$work/stderr")"; fi
 
+# zero-shot data
+zs() { echo eval zeroshot --model "$g" --task "$1" --data "$work/zs.jsonl"; }
+echo '{"context": "Is it?", "choices": ["no", "yes"], "label": 2}' > "$work/zs.jsonl"
+expect "zero-shot label not a choice" 3 "label 2 is not a choice index" "$g" -- $(zs mc)
+echo '{"passage": "p"}' > "$work/zs.jsonl"
+expect "zero-shot example without its fields" 3 "zs.jsonl:1: not a valid boolq example" "$g" -- $(zs boolq)
+"$PY" -c "import json; print(json.dumps({'context': 'Is it?', 'choices': ['no', ' '.join(['river'] * 600)], 'label': 0}))" > "$work/zs.jsonl"
+expect "zero-shot choice longer than the context window" 3 "longer than the model's context window (512)" "$g" -- $(zs mc)
+expect "zero-shot unknown task" 2 "--task must be boolq, hellaswag or mc" "$g" -- $(zs piqa)
+
 # interruption: a model slow enough to be caught mid-run
 cat > "$work/slow.json" <<'JSON'
 {"model_type": "llama", "hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 12,
