@@ -1,6 +1,8 @@
 #include "enwanda/llama_layer.h"
 
 #include <cmath>
+#include <limits>
+#include <vector>
 
 namespace enwanda {
 
@@ -91,6 +93,23 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
   return weight * h.to(x.scalar_type());
 }
 
+torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t query_block) {
+  const int64_t seqlen = q.size(2);
+  const double root_d = std::sqrt(static_cast<double>(q.size(3)));
+  std::vector<torch::Tensor> blocks;
+  for (int64_t q0 = 0; q0 < seqlen; q0 += query_block) {
+    const int64_t q1 = std::min(seqlen, q0 + query_block);
+    auto keys = k.slice(2, 0, q1);
+    auto scores = torch::matmul(q.slice(2, q0, q1), keys.transpose(2, 3)) / root_d;  // [B, h, q1-q0, q1]
+    // query q0+i may not see key j > q0+i: j - i >= q0 + 1
+    auto future = torch::ones({q1 - q0, q1}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).triu(q0 + 1);
+    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+    auto probs = torch::softmax(scores, -1, at_least_fp32(scores.scalar_type())).to(q.scalar_type());
+    blocks.push_back(torch::matmul(probs, v.slice(2, 0, q1)));
+  }
+  return blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 2);
+}
+
 torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const RotaryTables& rope,
                             const LlamaConfig& c, const InputObserver* observe) {
   const int64_t batch = x.size(0), seqlen = x.size(1);
@@ -117,17 +136,11 @@ torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const
   // causal attention, softmax in fp32
   torch::Tensor attn;
 #if TORCH_VERSION_MAJOR >= 2
-  if (x.is_cuda() && x.scalar_type() != torch::kFloat32) {
+  if (x.is_cuda() && x.scalar_type() != torch::kFloat32)
     attn = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
-  } else
+  else
 #endif
-  {
-    auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(head_dim));
-    auto causal = torch::ones({seqlen, seqlen}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
-    scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
-    auto probs = torch::softmax(scores, -1, at_least_fp32(scores.scalar_type())).to(q.scalar_type());
-    attn = torch::matmul(probs, v);
-  }
+    attn = causal_attention(q, k, v);
   attn = attn.transpose(1, 2).reshape({batch, seqlen, n_heads * head_dim});
   notify(LinearInput::o_proj, attn);
   // output projection and residual

@@ -60,6 +60,30 @@ TEST(LlamaLayer, CausalPrefixIsIndependentOfLaterTokens) {
   EXPECT_TRUE(fixtures::check_tensor(full.slice(1, 0, 5), prefix, 1e-5, 1e-6, "causal prefix"));
 }
 
+TEST(LlamaLayer, BlockedCausalAttentionEqualsTheWholeMaskedSoftmax) {
+  auto q = torch::randn({2, 4, 13, 8}, torch::kFloat64), k = torch::randn({2, 4, 13, 8}, torch::kFloat64);
+  auto v = torch::randn({2, 4, 13, 8}, torch::kFloat64);
+  // the textbook form: all T x T scores, the future masked
+  auto textbook = [](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+    auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(8.0);
+    scores = scores.masked_fill(torch::ones({13, 13}, torch::kBool).triu(1), -std::numeric_limits<double>::infinity());
+    return torch::matmul(torch::softmax(scores, -1), v);
+  };
+  auto expected = textbook(q, k, v);
+  for (int64_t block : {1, 4, 5, 13, 256})  // 5: a last block shorter than the others
+    EXPECT_TRUE(fixtures::check_tensor(causal_attention(q, k, v, block), expected, 1e-12, 1e-12,
+                                       "query block " + std::to_string(block)));
+  // and the same gradients (Wanda++ differentiates through it)
+  auto grads = [&](bool blocked) {
+    auto qg = q.clone().requires_grad_(), kg = k.clone().requires_grad_(), vg = v.clone().requires_grad_();
+    auto out = blocked ? causal_attention(qg, kg, vg, 5) : textbook(qg, kg, vg);
+    return torch::autograd::grad({out.pow(2).sum()}, {qg, kg, vg});
+  };
+  auto blocked = grads(true), whole = grads(false);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_TRUE(fixtures::check_tensor(blocked[i], whole[i], 1e-10, 1e-12, "gradient " + std::to_string(i)));
+}
+
 TEST(LlamaModel, ZeroedLinearsLeaveEmbeddingAndHead) {
   auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
   Runtime rt;

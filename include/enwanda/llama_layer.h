@@ -42,6 +42,14 @@ RotaryTables make_rotary_tables(const LlamaConfig& c, int64_t seqlen, const Runt
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 
+// Causal softmax attention, softmax in fp32 (fp64 stays fp64): q, k, v [B, heads, T, d] ->
+// [B, heads, T, d]. Queries go in blocks of `query_block`; a block's scores cover only the keys
+// up to its last query, so the [B, heads, T, T] scores never exist whole and the masked upper
+// triangle is mostly not computed. Differentiable.
+constexpr int64_t kAttentionQueryBlock = 256;
+torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               int64_t query_block = kAttentionQueryBlock);
+
 // Called with each distinct linear input, [batch, seqlen, in_features], before the matmul.
 using InputObserver = std::function<void(LinearInput, const torch::Tensor&)>;
 
