@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CPU benchmark of `enwanda prune`: synthetic checkpoints of 2 and 8 layers (hidden 1024,
 # intermediate 2816, 16 heads), EN-Modified α=0.5 at 50%, 32 x 512 calibration tokens.
-# Prints wall time per phase and peak RSS, and checks streaming: peak RSS at 8 layers must be
-# within 1.15x of that at 2 layers. Also times --save-stats/--load-stats reuse (sweep issue).
+# Prints wall time per phase and peak RSS, and checks streaming: peak RSS may grow by less than
+# half a layer's weights per layer added from 2 to 8 layers. Also times --save-stats/--load-stats
+# reuse (sweep issue).
 #   scripts/bench_cpu.sh [--threads N] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,9 @@ for layers in 2 8; do
     [ $mode = sequential ] && rss[$layers]=$(field "$r" "r['peak_rss_mib']")
   done
 done
-ratio=$($py -c "print(f'{${rss[8]}/${rss[2]}:.3f}')")
-echo "peak RSS 8 layers / 2 layers: $ratio (streaming target <= 1.15)"
+# Streaming: a layer held in memory would add its fp32 weights, (4·1024² + 3·1024·2816)·4 B = 49 MiB,
+# per added layer; allocator noise here is about ±30 MiB per run, i.e. ±5 MiB per layer over 6 layers.
+growth=$($py -c "print(f'{(${rss[8]} - ${rss[2]}) / 6:.1f}')")
+echo "peak RSS 8 layers vs 2 layers: $growth MiB per added layer (a held layer would add 49; streaming target < 24.5)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads $threads"
-$py -c "import sys; sys.exit(0 if $ratio <= 1.15 else 1)"
+$py -c "import sys; sys.exit(0 if $growth < 24.5 else 1)"

@@ -39,7 +39,8 @@ for model in tiny bench; do
       --out "$work/p" --overwrite -q
     ppl=$($enw eval ppl --model "$work/p" --data "$work/eval.txt" --seqlen $evlen --slices 8 -q | cut -d' ' -f2)
     r="$work/p/enwanda_report.json"
-    mse=$(field "$r" "' '.join(f\"{l['regional']['loss_before_ro']:.3g}->{l['regional'].get('loss_after_ro', float('nan')):.3g}\" for l in r['layers']) if 'regional' in r['layers'][0] else '-'")
+    # per layer: before->after RO, or the loss alone with --no-ro
+    mse=$(field "$r" "' '.join(f\"{l['regional']['loss_before_ro']:.3g}\" + (f\"->{l['regional']['loss_after_ro']:.3g}\" if 'loss_after_ro' in l['regional'] else '') for l in r['layers']) if 'regional' in r['layers'][0] else '-'")
     printf '%-10s %-26s %10.4f %10.1f %22s\n' $model "$name" "$ppl" "$(field "$r" "r['seconds']['total']")" "$mse"
   done
 done
