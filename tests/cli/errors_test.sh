@@ -174,5 +174,14 @@ for sig in INT TERM; do
   rm -rf "$work/out"
 done
 
+# help: every subcommand's exits 0 and names its flags plainly (CLI11 would print "--no-overlap{false}")
+for sub in prune calib "eval ppl" "eval zeroshot" synth inspect report; do
+  # shellcheck disable=SC2086  # $sub is a subcommand path
+  if "$ENWANDA" $sub --help > "$work/help" 2>&1 && grep -q -- "--help" "$work/help" && ! grep -qE '^ *-[^ ]*\{' "$work/help"; then
+    pass=$((pass+1)); echo "ok   $sub --help"
+  else
+    fail=$((fail+1)); echo "FAIL $sub --help: $(grep -E '^ *-[^ ]*\{' "$work/help" | head -1)"; fi
+done
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

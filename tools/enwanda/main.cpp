@@ -101,6 +101,21 @@ struct Common {
   }
 };
 
+// CLI11 names a negated flag with its value, "--no-overlap{false}", which reads as if the default
+// were false; help lists the names alone (the descriptions say which is the default).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_name(const CLI::Option* opt, bool is_positional) const override {
+    std::string name = CLI::Formatter::make_option_name(opt, is_positional);
+    for (auto open = name.find('{'); open != std::string::npos; open = name.find('{', open)) {
+      auto close = name.find('}', open);
+      if (close == std::string::npos) break;
+      name.erase(open, close - open + 1);
+    }
+    return name;
+  }
+};
+
 std::string joined_command_line(int argc, char** argv) {
   std::string s;
   for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
@@ -112,6 +127,7 @@ int run(int argc, char** argv) {
   args = expand_config(args);
 
   CLI::App app{"enwanda: prune LLaMA checkpoints with elastic-net Wanda, without retraining"};
+  app.formatter(std::make_shared<HelpFormatter>());
   app.require_subcommand(1);
   app.set_version_flag("--version", ENWANDA_VERSION_STRING);
   bool verbose = false, quiet = false;
