@@ -7,6 +7,7 @@
 
 #include "enwanda/errors.h"
 #include "enwanda/synth.h"
+#include "enwanda/text_corpus.h"
 #include "enwanda/tokenizer.h"
 #include "test_util.h"
 
@@ -46,5 +47,32 @@ TEST(Tokenizer, MissingOrCorruptModelIsAnInputError) {
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("bad.model"), std::string::npos);
+  }
+}
+
+// Text over the chunk size is encoded in pieces cut just before a space between two words; the
+// tokens must equal those of encoding the whole text, for models with and without sentencepiece's
+// dummy prefix (which decides whether the next chunk keeps that space).
+TEST(TextCorpus, ChunkedEncodingEqualsEncodingTheWholeText) {
+  ENWANDA_SKIP_IF_NO_TOKENIZER();
+  std::ifstream in(default_tokenizer_corpus());
+  std::string text, line;
+  for (int i = 0; std::getline(in, line); ++i) {  // WikiText's layout: " = Heading = ", lines led by a space
+    if (i % 4 == 0) text += " = Section " + std::to_string(i) + " = \n \n";
+    text += " " + line + " \n";
+    if (i % 3 == 0) text += "caf\xc3\xa9  na\xc3\xafve, x=1.5; \n";
+  }
+  const std::string dir = fixtures::temp_dir("tokchunks");
+  for (bool dummy_prefix : {true, false}) {
+    SCOPED_TRACE(dummy_prefix ? "dummy prefix" : "no dummy prefix");
+    const std::string prefix = dir + (dummy_prefix ? "/with" : "/without");
+    Tokenizer::train(default_tokenizer_corpus(), prefix, 400, dummy_prefix);
+    auto tok = Tokenizer::load(prefix + ".model");
+    const auto whole = tok->encode(text);
+    ASSERT_GT(whole.size(), 500u);
+    for (size_t chunk : {97, 256, 1000, 100000}) {
+      SCOPED_TRACE("chunk bytes " + std::to_string(chunk));
+      EXPECT_EQ(tokenize_corpus(*tok, text, chunk), whole);
+    }
   }
 }

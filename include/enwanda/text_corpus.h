@@ -13,8 +13,12 @@ namespace enwanda {
 
 std::string read_text_corpus(const std::vector<std::string>& paths);  // throws InputError
 
-// Tokenises the whole text once with BOS at the start. Text over 16 MB is encoded in chunks cut
-// at line ends (documented in README) to bound the tokenizer's memory.
-std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text);
+// Tokenises the text with BOS at the start. Text over chunk_bytes is encoded in chunks, to bound
+// the tokenizer's memory, cut just before a space between two words; each chunk after the first
+// drops that space where the model's dummy prefix puts it back, so the tokens equal those of
+// encoding the text whole (tokenizer_test checks this).
+constexpr size_t kCorpusChunkBytes = size_t{16} << 20;
+std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text,
+                                     size_t chunk_bytes = kCorpusChunkBytes);
 
 }  // namespace enwanda

@@ -22,8 +22,10 @@ class Tokenizer {
   int64_t eos_id() const;
   std::string piece(int64_t id) const;
 
-  // Trains a sentencepiece model from a text file (used by `enwanda synth`).
-  static void train(const std::string& input_txt, const std::string& model_prefix, int vocab_size);
+  // Trains a sentencepiece model from a text file (used by `enwanda synth`), normalised as
+  // LLaMA's: identity, spaces kept, a dummy "▁" before the text unless add_dummy_prefix is false.
+  static void train(const std::string& input_txt, const std::string& model_prefix, int vocab_size,
+                    bool add_dummy_prefix = true);
 
   // Where the module is looked for: $ENWANDA_SPM_MODULE, beside the executable, ../lib/enwanda/,
   // then the build tree.
