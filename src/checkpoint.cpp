@@ -42,7 +42,17 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& dir) {
   } else if (fs::exists(single_path)) {
     ck->shard_names_.push_back("model.safetensors");
   } else {
-    throw InputError(dir + ": neither model.safetensors nor model.safetensors.index.json found");
+    std::string hint;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("pytorch_model", 0) == 0 && entry.path().extension() == ".bin") {
+        hint = " (" + name + " is a PyTorch pickle; enwanda reads safetensors only: save the model with "
+               "transformers' save_pretrained(dir, safe_serialization=True))";
+        break;
+      }
+    }
+    throw InputError(dir + ": neither model.safetensors nor model.safetensors.index.json found" + hint);
   }
 
   for (const auto& shard : ck->shard_names_) {

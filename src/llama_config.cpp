@@ -57,6 +57,13 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
     throw InputError(where + ": unsupported model_type \"" + c.model_type + "\" (expected \"llama\" or \"mistral\")");
   if (c.model_type == "mistral" && j.contains("sliding_window") && !j["sliding_window"].is_null())
     throw InputError(where + ": field \"sliding_window\" is set; mistral with sliding-window attention is unsupported");
+  // What the forward does not compute is refused, not silently ignored.
+  const auto act = optional<std::string>(j, "hidden_act", "silu", where);
+  if (act != "silu" && act != "swish")
+    throw InputError(where + ": hidden_act \"" + act + "\" unsupported (LLaMA's MLP uses silu)");
+  for (const char* bias : {"attention_bias", "mlp_bias"})
+    if (optional<bool>(j, bias, false, where))
+      throw InputError(where + ": field \"" + bias + "\" is true; linear layers with biases are unsupported");
   c.hidden_size = required_int(j, "hidden_size", where);
   c.intermediate_size = required_int(j, "intermediate_size", where);
   c.num_hidden_layers = required_int(j, "num_hidden_layers", where);

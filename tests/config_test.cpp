@@ -74,6 +74,19 @@ TEST(LlamaConfig, RejectionsNameTheField) {
   EXPECT_NE(rejection(j).find("sliding_window"), std::string::npos);
   j["sliding_window"] = nullptr;
   EXPECT_EQ(rejection(j), "");
+  // what the forward does not compute: another activation, biases
+  j = base();
+  j["hidden_act"] = "gelu";
+  EXPECT_NE(rejection(j).find("hidden_act \"gelu\" unsupported"), std::string::npos);
+  j["hidden_act"] = "silu";
+  EXPECT_EQ(rejection(j), "");
+  for (const char* bias : {"attention_bias", "mlp_bias"}) {
+    j = base();
+    j[bias] = true;
+    EXPECT_NE(rejection(j).find(std::string("\"") + bias + "\" is true"), std::string::npos) << bias;
+    j[bias] = false;
+    EXPECT_EQ(rejection(j), "") << bias;
+  }
 }
 
 TEST(LlamaConfig, NonIntegerNumbersAreRefusedNotConverted) {

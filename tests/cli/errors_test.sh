@@ -105,6 +105,10 @@ m=$(variant heads); cfg "$m" 'c["num_attention_heads"] = 5'
 expect "heads not dividing hidden size" 3 "does not divide hidden_size" "$m" -- $(prune_args "$m")
 m=$(variant kvheads); cfg "$m" 'c["num_key_value_heads"] = 3'
 expect "kv heads not dividing heads" 3 "does not divide num_attention_heads" "$m" -- $(prune_args "$m")
+m=$(variant bias); cfg "$m" 'c["attention_bias"] = True'
+expect "linear biases" 3 "\"attention_bias\" is true" "$m" -- $(prune_args "$m")
+m=$(variant pickle); rm "$m/model.safetensors"; touch "$m/pytorch_model.bin"
+expect "PyTorch pickle instead of safetensors" 3 "pytorch_model.bin is a PyTorch pickle" "$m" -- $(prune_args "$m")
 m=$(variant notok); rm "$m/tokenizer.model"
 expect "missing tokenizer.model" 3 "tokenizer.model is missing" "$m" -- prune --model "$m" --calib "$work/corpus.txt" --nsamples 2 --seqlen 16 --out "$work/out"
 m=$(variant badtok); echo "garbage" > "$m/tokenizer.model"
