@@ -23,10 +23,10 @@ field() { $py -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sy
 printf '%-10s %-26s %10s %10s %22s\n' model method ppl "prune s" "block MSE before->after RO"
 for model in tiny bench; do
   if [ $model = tiny ]; then
-    $enw synth --shape tiny --seed 0 --out "$work/m" -q --overwrite; calib=(--nsamples 16 --seqlen 64); evlen=64; extra_ro=()
+    $enw synth --shape tiny --seed 0 --out "$work/m" -q --overwrite; calib=(--nsamples 16 --seqlen 64); evlen=64; extra_ro=(); extra_rgs=()
   else
     $enw synth --shape "$work/bench.json" --out "$work/m" -q --overwrite; calib=(--nsamples 32 --seqlen 512); evlen=512
-    extra_ro=(--ro-iters 1 --ro-samples 8 --rgs-samples 8)
+    extra_ro=(--ro-iters 1 --ro-samples 8 --rgs-samples 8); extra_rgs=(--rgs-samples 8)
   fi
   $enw calib --model "$work/m" --calib "$work/calib.txt" "${calib[@]}" --out "$work/calib.npy" -q
   dense=$($enw eval ppl --model "$work/m" --data "$work/eval.txt" --seqlen $evlen --slices 8 -q | cut -d' ' -f2)
@@ -35,6 +35,7 @@ for model in tiny bench; do
              "en++ mod a=0.5 (RGS+RO)|--method en++ --geometry modified --alpha 0.5"; do
     name=${run%%|*}; read -r -a flags <<< "${run#*|}"
     ro=("${extra_ro[@]}"); [ "$name" = wanda ] && ro=()
+    [[ "$name" = *"RGS only"* ]] && ro=("${extra_rgs[@]}")
     $enw prune --model "$work/m" --calib-tokens "$work/calib.npy" "${flags[@]}" "${ro[@]}" --threads "$threads" \
       --out "$work/p" --overwrite -q
     ppl=$($enw eval ppl --model "$work/p" --data "$work/eval.txt" --seqlen $evlen --slices 8 -q | cut -d' ' -f2)

@@ -131,6 +131,13 @@ expect "N:M with N >= M" 2 "need 0 < N < M" "$g" -- $(prune_args "$g") --structu
 expect "M not dividing in_features" 2 "does not divide in_features=176" "$g" -- $(prune_args "$g") --structure 2:32
 expect "TF32 on the CPU" 2 "--regional-tf32 needs --device cuda" "$g" -- $(prune_args "$g") --method wanda++ --regional-tf32 --device cpu
 expect "TF32 without Wanda++" 2 "--regional-tf32 applies to --method wanda++ and en++ only" "$g" -- $(prune_args "$g") --regional-tf32
+# flags the method or structure would ignore (an α sweep over --method wanda would write identical models)
+expect "alpha with wanda" 2 "--alpha applies to --method en and en++ only" "$g" -- $(prune_args "$g") --method wanda --alpha 0.3
+expect "an en preset with --method wanda" 2 "--alpha applies to --method en and en++ only" "$g" -- $(prune_args "$g") \
+  --config "$ENWANDA_SOURCE_DIR/configs/tiny-demo.json" --method wanda
+expect "RGS flag without Wanda++" 2 "--rgs-scale applies to --method wanda++ and en++ only" "$g" -- $(prune_args "$g") --rgs-scale 10
+expect "RO flag with --no-ro" 2 "--ro-iters has no effect with --no-ro" "$g" -- $(prune_args "$g") --method wanda++ --no-ro --ro-iters 2
+expect "sparsity contradicting N:M" 2 "--sparsity 0.3 contradicts it" "$g" -- $(prune_args "$g") --structure 2:4 --sparsity 0.3
 expect "unknown flag" 2 "--no-such-flag" "$g" -- $(prune_args "$g") --no-such-flag
 expect "out equal to model" 2 "is the model directory or inside it" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out "$g"
 mkdir -p "$work/out"; touch "$work/out/precious"

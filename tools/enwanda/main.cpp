@@ -3,6 +3,7 @@
 // (README, "Exit codes").
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -115,6 +116,32 @@ class HelpFormatter : public CLI::Formatter {
     return name;
   }
 };
+
+// Flags given (on the command line or by --config) that the chosen method or structure would
+// ignore are refused: an α sweep over --method wanda would otherwise write identical models.
+void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, bool no_ro) {
+  auto given = [&](const char* flag) { return prune.count(flag) > 0; };
+  const std::string method = method_name(po.method);
+  if (po.method != Method::en && po.method != Method::en_pp)
+    for (const char* flag : {"--alpha", "--geometry"})
+      if (given(flag))
+        throw UsageError(std::string(flag) + " applies to --method en and en++ only; --method " + method +
+                         " has no elastic-net scale (drop the flag, or the --config key that sets it)");
+  if (!uses_regional_gradients(po.method))
+    for (const char* flag : {"--rgs-scale", "--rgs-samples", "--no-ro", "--ro-iters", "--ro-samples", "--ro-lr"})
+      if (given(flag))
+        throw UsageError(std::string(flag) + " applies to --method wanda++ and en++ only, not --method " + method);
+  if (no_ro)
+    for (const char* flag : {"--ro-iters", "--ro-samples", "--ro-lr"})
+      if (given(flag)) throw UsageError(std::string(flag) + " has no effect with --no-ro");
+  if (po.structure.nm() && given("--sparsity")) {
+    const double implied = static_cast<double>(po.structure.n) / static_cast<double>(po.structure.m);
+    if (std::abs(po.sparsity - implied) > 1e-9)
+      throw UsageError("--structure " + po.structure.str() + " prunes " + std::to_string(po.structure.n) + " of every " +
+                       std::to_string(po.structure.m) + " weights (sparsity " + CLI::detail::to_string(implied) +
+                       "); --sparsity " + CLI::detail::to_string(po.sparsity) + " contradicts it");
+  }
+}
 
 std::string joined_command_line(int argc, char** argv) {
   std::string s;
@@ -275,6 +302,7 @@ int run(int argc, char** argv) {
     if (stat_norm != "sequences" && stat_norm != "tokens") throw UsageError("--stat-norm must be sequences or tokens");
     po.stat_norm = stat_norm == "tokens" ? StatNorm::tokens : StatNorm::sequences;
     po.regional.ro = !no_ro;
+    refuse_flags_without_effect(*prune, po, no_ro);
     po.device = prune_common.device;
     po.dtype = prune_common.dtype;
     po.batch_size = prune_common.batch_size;
