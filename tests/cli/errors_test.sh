@@ -162,6 +162,10 @@ echo '{"passage": "p"}' > "$work/zs.jsonl"
 expect "zero-shot example without its fields" 3 "zs.jsonl:1: not a valid boolq example" "$g" -- $(zs boolq)
 "$PY" -c "import json; print(json.dumps({'context': 'Is it?', 'choices': ['no', ' '.join(['river'] * 600)], 'label': 0}))" > "$work/zs.jsonl"
 expect "zero-shot choice longer than the context window" 3 "longer than the model's context window (512)" "$g" -- $(zs mc)
+expect "zero-shot template without an mc task" 2 "--template and --choices apply to --task mc only" "$g" -- \
+  eval zeroshot --model "$g" --task boolq --data "$work/zs.jsonl" --template "Q: {text}"
+expect "ppl --seqlen with --data-tokens" 2 "--seqlen applies to --data text" "$g" -- \
+  eval ppl --model "$g" --data-tokens "$work/calib.npy" --seqlen 16
 expect "zero-shot unknown task" 2 "--task must be boolq, hellaswag or mc" "$g" -- $(zs piqa)
 
 # interruption: a model slow enough to be caught mid-run

@@ -316,6 +316,9 @@ int run(int argc, char** argv) {
     write_token_npy(calib_out, tokens);
     spdlog::info("wrote {}: {} x {} tokens, sha256 {}", calib_out, tokens.size(0), tokens.size(1), tokens_sha256(tokens));
   } else if (ppl->parsed()) {
+    if (ppl->count("--seqlen") && !ppl_opt.data_tokens.empty())
+      throw UsageError("--seqlen applies to --data text; the windows of --data-tokens are used as they are "
+                       "(their length is the .npy's second dimension)");
     ppl_opt.device = ppl_common.device;
     ppl_opt.dtype = ppl_common.dtype;
     ppl_opt.batch_size = ppl_common.batch_size;
@@ -327,6 +330,8 @@ int run(int argc, char** argv) {
     if (!ppl_json.empty()) write_json_file(ppl_json, r);
   } else if (zs->parsed()) {
     if (zs_tasks.size() != zs_data.size()) throw UsageError("give one --data per --task");
+    if ((!zs_template.empty() || !zs_choices.empty()) && std::find(zs_tasks.begin(), zs_tasks.end(), "mc") == zs_tasks.end())
+      throw UsageError("--template and --choices apply to --task mc only");
     std::vector<std::string> choices;
     for (size_t pos = 0; !zs_choices.empty();) {
       size_t comma = zs_choices.find(',', pos);
