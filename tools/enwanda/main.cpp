@@ -3,6 +3,7 @@
 // (README, "Exit codes").
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
