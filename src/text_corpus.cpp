@@ -1,16 +1,19 @@
 #include "enwanda/text_corpus.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/runtime.h"
 
 namespace fs = std::filesystem;
 
@@ -80,6 +83,9 @@ std::string read_text_corpus(const std::vector<std::string>& paths) {
 
 namespace {
 bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_word_space(const std::string& text, size_t i) {
+  return i > 0 && i + 1 < text.size() && text[i] == ' ' && is_word_char(text[i - 1]) && is_word_char(text[i + 1]);
+}
 
 // How a chunk after a cut "x| y" must be encoded so that the pieces equal those of the whole text:
 // without its leading space where the model adds a dummy prefix (LLaMA: "y" encodes as "▁y"), with
@@ -96,42 +102,73 @@ std::optional<bool> chunk_drops_leading_space(const Tokenizer& tok) {
   return std::nullopt;
 }
 
-// Where to end the chunk [pos, limit): just before a space between two word characters, where
-// sentencepiece starts a new word, so no piece of the whole text's encoding spans the cut.
-// Without such a space: at a line end, else at a UTF-8 character boundary (the encoding may then
-// differ from the whole text's at this cut). Returns {end, exact}.
-std::pair<size_t, bool> chunk_end(const std::string& text, size_t pos, size_t limit, bool word_cuts) {
-  if (limit >= text.size()) return {text.size(), true};
-  if (word_cuts)
-    for (size_t cut = limit; cut > pos + 1; --cut)
-      if (text[cut] == ' ' && is_word_char(text[cut - 1]) && cut + 1 < text.size() && is_word_char(text[cut + 1]))
-        return {cut, true};
-  size_t nl = text.rfind('\n', limit);
-  if (nl != std::string::npos && nl > pos) return {nl + 1, false};
-  size_t cut = limit;
-  while (cut > pos + 1 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return {cut, false};
+// Chunks [from, end) of about chunk_bytes, each ending just before a space between two word
+// characters (the last space of that kind before pos + chunk_bytes, else the first after it, else
+// the end of the text). Sentencepiece starts a new word at such a space, so no piece of the whole
+// text's encoding spans a cut.
+std::vector<std::pair<size_t, size_t>> word_chunks(const std::string& text, size_t chunk_bytes, bool drop_space) {
+  std::vector<std::pair<size_t, size_t>> chunks;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.size();
+    if (pos + chunk_bytes < text.size()) {
+      size_t cut = pos + chunk_bytes;
+      while (cut > pos + 1 && !is_word_space(text, cut)) --cut;
+      if (cut <= pos + 1)
+        for (cut = pos + chunk_bytes; cut < text.size() && !is_word_space(text, cut);) ++cut;
+      end = cut;
+    }
+    chunks.push_back({pos > 0 && drop_space ? pos + 1 : pos, end});
+    pos = end;
+  }
+  return chunks;
 }
 }  // namespace
 
 std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text, size_t chunk_bytes) {
-  if (text.size() <= chunk_bytes) return tok.encode(text, /*add_bos=*/true);
-  const auto drop_space = chunk_drops_leading_space(tok);
-  std::vector<int64_t> ids{tok.bos_id()};
-  int64_t inexact_cuts = 0;
-  bool after_word_cut = false;
-  for (size_t pos = 0; pos < text.size();) {
-    auto [end, exact] = chunk_end(text, pos, pos + chunk_bytes, drop_space.has_value());
-    if (end < text.size() && !exact) ++inexact_cuts;
-    const size_t from = after_word_cut && *drop_space ? pos + 1 : pos;
-    auto part = tok.encode(text.substr(from, end - from), /*add_bos=*/false);
-    ids.insert(ids.end(), part.begin(), part.end());
-    after_word_cut = exact;
-    pos = end;
-  }
-  if (inexact_cuts > 0)
-    spdlog::warn("tokenised {} bytes in chunks of {}; {} cuts found no space between words, and the tokens there "
-                 "may differ from encoding the text whole", text.size(), chunk_bytes, inexact_cuts);
+  const auto drop_space = text.size() > chunk_bytes ? chunk_drops_leading_space(tok) : std::nullopt;
+  if (!drop_space) return tok.encode(text, /*add_bos=*/true);  // short, or a model the cuts do not fit
+  const auto chunks = word_chunks(text, chunk_bytes, *drop_space);
+
+  // Sentencepiece's Encode is thread-safe (google/sentencepiece#207): chunks are encoded by one
+  // worker per core, each taking the next chunk, and joined in order.
+  std::vector<std::vector<int64_t>> parts(chunks.size());
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> bytes_done{0};
+  std::atomic<bool> stop{false};
+  uint64_t chunk_total = 0;
+  for (const auto& [from, end] : chunks) chunk_total += end - from;
+  const bool report = text.size() >= (size_t{64} << 20);
+  std::vector<std::exception_ptr> failures(static_cast<size_t>(std::max(1, available_cores())));
+  auto work = [&](std::exception_ptr& failure) {
+    try {
+      while (!stop) {
+        const size_t i = next++;
+        if (i >= chunks.size()) break;
+        check_interrupted();
+        const auto [from, end] = chunks[i];
+        parts[i] = tok.encode(text.substr(from, end - from), /*add_bos=*/false);
+        const uint64_t before = bytes_done.fetch_add(end - from), after = before + (end - from);
+        if (report && after * 10 / chunk_total != before * 10 / chunk_total)
+          spdlog::info("tokenised {} of {} MB", after >> 20, chunk_total >> 20);
+      }
+    } catch (...) {
+      failure = std::current_exception();
+      stop = true;
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t w = 1; w < failures.size(); ++w) workers.emplace_back(work, std::ref(failures[w]));
+  work(failures[0]);
+  for (auto& t : workers) t.join();
+  for (const auto& f : failures)
+    if (f) std::rethrow_exception(f);
+
+  size_t total = 1;
+  for (const auto& p : parts) total += p.size();
+  std::vector<int64_t> ids;
+  ids.reserve(total);
+  ids.push_back(tok.bos_id());
+  for (auto& p : parts) ids.insert(ids.end(), p.begin(), p.end()), std::vector<int64_t>().swap(p);
   return ids;
 }
 

@@ -61,6 +61,8 @@ TEST(TextCorpus, ChunkedEncodingEqualsEncodingTheWholeText) {
     if (i % 4 == 0) text += " = Section " + std::to_string(i) + " = \n \n";
     text += " " + line + " \n";
     if (i % 3 == 0) text += "caf\xc3\xa9  na\xc3\xafve, x=1.5; \n";
+    if (i == 7) text += std::string(300, 'x') + "\n";  // no space between words for longer than a chunk
+    if (i == 9) for (int k = 0; k < 60; ++k) text += "\xe6\xbc\xa2\xe5\xad\x97";
   }
   const std::string dir = fixtures::temp_dir("tokchunks");
   for (bool dummy_prefix : {true, false}) {
