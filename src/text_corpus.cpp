@@ -89,8 +89,17 @@ bool is_word_space(const std::string& text, size_t i) {
 
 // How a chunk after a cut "x| y" must be encoded so that the pieces equal those of the whole text:
 // without its leading space where the model adds a dummy prefix (LLaMA: "y" encodes as "▁y"), with
-// it where the model does not; found by probing "a b". nullopt: neither reproduces it.
+// it where the model does not; found by probing "a b". nullopt: cuts at spaces are unsafe, because
+// a piece holds "▁" after another character (a vocabulary trained without split_by_whitespace;
+// LLaMA-2's 32000 pieces have none) or neither way reproduces "a b".
 std::optional<bool> chunk_drops_leading_space(const Tokenizer& tok) {
+  const std::string space = "\xe2\x96\x81";  // ▁
+  for (int64_t id = 0; id < tok.vocab_size(); ++id) {
+    const std::string piece = tok.piece(id);
+    size_t lead = 0;  // a run of ▁ may open a piece; one after any other character may not
+    while (piece.compare(lead, space.size(), space) == 0) lead += space.size();
+    if (piece.find(space, lead) != std::string::npos) return std::nullopt;
+  }
   const auto whole = tok.encode("a b", false);
   auto joined = [&](const std::string& right) {
     auto ids = tok.encode("a", false), r = tok.encode(right, false);

@@ -121,12 +121,13 @@ std::string Tokenizer::piece(int64_t id) const {
 }
 
 void Tokenizer::train(const std::string& input_txt, const std::string& model_prefix, int vocab_size,
-                      bool add_dummy_prefix) {
+                      bool add_dummy_prefix, bool split_by_whitespace) {
   std::string args = "--input=" + input_txt + " --model_prefix=" + model_prefix +
                      " --vocab_size=" + std::to_string(vocab_size) +
                      " --model_type=bpe --character_coverage=1.0 --byte_fallback=true"
                      " --split_digits=true --remove_extra_whitespaces=false"
                      " --add_dummy_prefix=" + std::string(add_dummy_prefix ? "true" : "false") +
+                     " --split_by_whitespace=" + std::string(split_by_whitespace ? "true" : "false") +
                      " --normalization_rule_name=identity --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=-1"
                      " --hard_vocab_limit=false --minloglevel=2 --num_threads=1 --input_sentence_size=0"
                      " --shuffle_input_sentence=false --seed_sentencepiece_size=100000";

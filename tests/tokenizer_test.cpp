@@ -65,10 +65,15 @@ TEST(TextCorpus, ChunkedEncodingEqualsEncodingTheWholeText) {
     if (i == 9) for (int k = 0; k < 60; ++k) text += "\xe6\xbc\xa2\xe5\xad\x97";
   }
   const std::string dir = fixtures::temp_dir("tokchunks");
-  for (bool dummy_prefix : {true, false}) {
-    SCOPED_TRACE(dummy_prefix ? "dummy prefix" : "no dummy prefix");
-    const std::string prefix = dir + (dummy_prefix ? "/with" : "/without");
-    Tokenizer::train(default_tokenizer_corpus(), prefix, 400, dummy_prefix);
+  // LLaMA's settings; without the dummy prefix; and a vocabulary whose pieces span spaces (no
+  // split_by_whitespace), where no cut is safe and the text must be encoded whole
+  for (auto [dummy_prefix, split_words] : {std::pair{true, true}, {false, true}, {true, false}}) {
+    const std::string name = std::string(dummy_prefix ? "dummy-prefix" : "no-dummy-prefix") +
+                             (split_words ? "" : "-pieces-across-spaces");
+    SCOPED_TRACE(name);
+    const std::string prefix = dir + "/" + name;
+    // (BPE on this corpus first joins words into pieces like "▁and▁the" at about 800 pieces)
+    Tokenizer::train(default_tokenizer_corpus(), prefix, split_words ? 400 : 800, dummy_prefix, split_words);
     auto tok = Tokenizer::load(prefix + ".model");
     const auto whole = tok->encode(text);
     ASSERT_GT(whole.size(), 500u);

@@ -23,9 +23,10 @@ class Tokenizer {
   std::string piece(int64_t id) const;
 
   // Trains a sentencepiece model from a text file (used by `enwanda synth`), normalised as
-  // LLaMA's: identity, spaces kept, a dummy "▁" before the text unless add_dummy_prefix is false.
+  // LLaMA's: identity, spaces kept, a dummy "▁" before the text unless add_dummy_prefix is false,
+  // pieces that never span a space between words unless split_by_whitespace is false.
   static void train(const std::string& input_txt, const std::string& model_prefix, int vocab_size,
-                    bool add_dummy_prefix = true);
+                    bool add_dummy_prefix = true, bool split_by_whitespace = true);
 
   // Where the module is looked for: $ENWANDA_SPM_MODULE, beside the executable, ../lib/enwanda/,
   // then the build tree.
