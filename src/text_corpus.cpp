@@ -65,6 +65,14 @@ std::string read_text_corpus(const std::vector<std::string>& paths) {
       }
       std::sort(inside.begin(), inside.end());
       if (inside.empty()) throw InputError(p + ": directory holds no .raw, .tokens, .txt or .jsonl files");
+      // A WikiText directory holds train, valid and test: joined, calibration would see the
+      // evaluation text.
+      std::string splits;
+      for (const auto& f : inside)
+        if (f.filename().string().rfind("wiki.", 0) == 0) splits += (splits.empty() ? "" : ", ") + f.filename().string();
+      if (splits.find(", ") != std::string::npos)
+        spdlog::warn("{} holds several WikiText files ({}); all of them are joined. Name one file, e.g. "
+                     "{}/wiki.train.raw, to use one split", p, splits, p);
       files.insert(files.end(), inside.begin(), inside.end());
     } else {
       files.push_back(p);

@@ -189,6 +189,13 @@ for sig in INT TERM; do
   rm -rf "$work/out"
 done
 
+# a WikiText directory (train, valid, test) as --calib: it works, and the warning says all splits are joined
+mkdir -p "$work/wikitext"; cp "$work/corpus.txt" "$work/wikitext/wiki.train.raw"; cp "$work/corpus.txt" "$work/wikitext/wiki.test.raw"
+if "$ENWANDA" calib --model "$g" --calib "$work/wikitext" --nsamples 2 --seqlen 32 --out "$work/wt.npy" -q 2> "$work/stderr" &&
+   grep -q "holds several WikiText files (wiki.test.raw, wiki.train.raw)" "$work/stderr"; then
+  pass=$((pass+1)); echo "ok   WikiText directory as --calib warns"
+else fail=$((fail+1)); echo "FAIL WikiText directory as --calib warns: $(cat "$work/stderr")"; fi
+
 # help: every subcommand's exits 0 and names its flags plainly (CLI11 would print "--no-overlap{false}")
 for sub in prune calib "eval ppl" "eval zeroshot" synth inspect report; do
   # shellcheck disable=SC2086  # $sub is a subcommand path
