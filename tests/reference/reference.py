@@ -9,7 +9,7 @@ sequence per forward, running statistics updated per sample (scaler_row), stable
 Usage:
   reference.py masks    --model DIR --tokens CALIB.npy --method M [--geometry G --alpha A]
                         [--sparsity S | --structure N:M] --pruned DIR
-  reference.py ppl      --model DIR --tokens WINDOWS.npy  -> prints ppl
+  reference.py ppl      --model DIR (--tokens WINDOWS.npy | --text FILE --seqlen L)  -> prints ppl
   reference.py zeroshot --model DIR --task T --data FILE --result ENWANDA.json [--no-bos]
   reference.py rgs      --model DIR --tokens CALIB.npy --grads OUT.pt
 """
@@ -227,10 +227,23 @@ def cmd_masks(args):
     return 1 if bad else 0
 
 
+def text_windows(model_dir, path, seqlen):
+    """the text encoded whole with BOS, cut into windows of seqlen tokens (the remainder dropped)"""
+    import os
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
+    ids = [sp.bos_id()] + sp.encode(open(path, encoding="utf-8").read())
+    n = len(ids) // seqlen
+    return torch.tensor(ids[:n * seqlen]).reshape(n, seqlen)
+
+
 def cmd_ppl(args):
     cfg, w = load_model(args.model)
     model = Llama(cfg, w)
-    windows = torch.from_numpy(np.load(args.tokens)).long()
+    if args.text:
+        windows = text_windows(args.model, args.text, args.seqlen)
+    else:
+        windows = torch.from_numpy(np.load(args.tokens)).long()
     nll, count = 0.0, 0
     with torch.no_grad():
         for n in range(windows.shape[0]):
@@ -333,6 +346,8 @@ def main():
     ap.add_argument("command", choices=["masks", "ppl", "zeroshot", "rgs"])
     ap.add_argument("--model")
     ap.add_argument("--tokens")
+    ap.add_argument("--text", help="ppl: text to encode whole (instead of --tokens)")
+    ap.add_argument("--seqlen", type=int, default=2048)
     ap.add_argument("--pruned")
     ap.add_argument("--method", default="en")
     ap.add_argument("--geometry", default="modified")

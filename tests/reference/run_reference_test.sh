@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Agreement of enwanda with the independent Python reference (tests/reference/reference.py) on a
 # tiny GQA checkpoint: every mask of every method/geometry (α ∈ {0, 0.5, 1}, unstructured and 2:4),
-# perplexity within 1e-5 relative, zero-shot log-likelihoods within 1e-4 for each task format (with
-# BOS, and with --no-bos for boolq and mc).
+# perplexity within 1e-5 relative (also from a text over the 64 KB tokenisation chunk, which the
+# reference encodes whole), zero-shot log-likelihoods within 1e-4 for each task format (with BOS,
+# and with --no-bos for boolq and mc).
 set -euo pipefail
 ENWANDA=${1:?usage: run_reference_test.sh path/to/enwanda}
 PY=${ENWANDA_PYTHON:-/usr/bin/python3}
@@ -70,6 +71,28 @@ for m in model pruned zeroed; do  # model = the dense checkpoint
     echo "FAIL ppl ($m model): enwanda $ours, reference $ref_ppl"; fail=1
   fi
 done
+
+# perplexity from text over the 64 KB chunk size, in WikiText's layout: enwanda encodes it in
+# word-aligned chunks on several threads, the reference encodes it whole
+"$PY" - "$SRC/data/tokenizer_corpus.txt" "$work/long.txt" <<'PYEOF'
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+out = []
+for rep in range(16):
+    out.append(f" = Section {rep} = \n \n")
+    out += [f" {line} \n" for line in lines]
+open(sys.argv[2], "w", encoding="utf-8").write("".join(out))
+PYEOF
+"$ENWANDA" eval ppl --model "$work/model" --data "$work/long.txt" --seqlen 128 --json "$work/ppl-text.json" -q > /dev/null
+ref_ppl=$("$PY" "$REF" ppl --model "$work/model" --text "$work/long.txt" --seqlen 128)
+if "$PY" - "$work/ppl-text.json" "$ref_ppl" "$work/long.txt" <<'PYEOF'
+import json, os, sys
+r = json.load(open(sys.argv[1])); ref = float(sys.argv[2])
+assert os.path.getsize(sys.argv[3]) > 64 * 1024, "the text must exceed one 64 KB chunk"
+print(f"     text {os.path.getsize(sys.argv[3])} bytes, {r['windows']} windows: enwanda {r['ppl']}, reference {ref}")
+sys.exit(0 if abs(r["ppl"] - ref) / ref <= 1e-5 else 1)
+PYEOF
+then echo "ok   ppl from text in chunks"; else echo "FAIL ppl from text in chunks"; fail=1; fi
 
 # zero-shot: one small file per format
 "$PY" - "$work" <<'PYEOF'
