@@ -143,7 +143,11 @@ std::vector<std::pair<size_t, size_t>> word_chunks(const std::string& text, size
 
 std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text, size_t chunk_bytes) {
   const auto drop_space = text.size() > chunk_bytes ? chunk_drops_leading_space(tok) : std::nullopt;
-  if (!drop_space) return tok.encode(text, /*add_bos=*/true);  // short, or a model the cuts do not fit
+  if (!drop_space) {  // short, or a model the cuts do not fit
+    if (text.size() > chunk_bytes)
+      spdlog::info("this tokenizer's pieces may span spaces: encoding {} KB in one call", text.size() >> 10);
+    return tok.encode(text, /*add_bos=*/true);
+  }
   const auto chunks = word_chunks(text, chunk_bytes, *drop_space);
 
   // Sentencepiece's Encode is thread-safe (google/sentencepiece#207): chunks are encoded by one
