@@ -196,13 +196,15 @@ if "$ENWANDA" calib --model "$g" --calib "$work/wikitext" --nsamples 2 --seqlen 
   pass=$((pass+1)); echo "ok   WikiText directory as --calib warns"
 else fail=$((fail+1)); echo "FAIL WikiText directory as --calib warns: $(cat "$work/stderr")"; fi
 
-# help: every subcommand's exits 0 and names its flags plainly (CLI11 would print "--no-overlap{false}")
+# help: every subcommand's exits 0, shows its usage as typed ("Usage: enwanda eval ppl") and names
+# its flags plainly (CLI11 would print "--no-overlap{false}")
 for sub in prune calib "eval ppl" "eval zeroshot" synth inspect report; do
   # shellcheck disable=SC2086  # $sub is a subcommand path
-  if "$ENWANDA" $sub --help > "$work/help" 2>&1 && grep -q -- "--help" "$work/help" && ! grep -qE '^ *-[^ ]*\{' "$work/help"; then
+  if "$ENWANDA" $sub --help > "$work/help" 2>&1 && grep -q -- "--help" "$work/help" && ! grep -qE '^ *-[^ ]*\{' "$work/help" &&
+     grep -q "^Usage: enwanda $sub \[OPTIONS\]" "$work/help"; then
     pass=$((pass+1)); echo "ok   $sub --help"
   else
-    fail=$((fail+1)); echo "FAIL $sub --help: $(grep -E '^ *-[^ ]*\{' "$work/help" | head -1)"; fi
+    fail=$((fail+1)); echo "FAIL $sub --help: $(grep -E '^Usage|^ *-[^ ]*\{' "$work/help" | head -2)"; fi
 done
 
 echo "$pass passed, $fail failed"

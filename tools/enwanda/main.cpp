@@ -154,7 +154,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   args = expand_config(args);
 
-  CLI::App app{"enwanda: prune LLaMA checkpoints with elastic-net Wanda, without retraining"};
+  CLI::App app{"enwanda: prune LLaMA checkpoints with elastic-net Wanda, without retraining", "enwanda"};
   app.formatter(std::make_shared<HelpFormatter>());
   app.require_subcommand(1);
   app.set_version_flag("--version", ENWANDA_VERSION_STRING);
