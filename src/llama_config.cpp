@@ -3,6 +3,8 @@
 #include <fstream>
 #include <type_traits>
 
+#include <spdlog/spdlog.h>
+
 #include "enwanda/errors.h"
 
 namespace enwanda {
@@ -146,6 +148,13 @@ nlohmann::json LlamaConfig::to_json() const {
   };
   if (head_dim != hidden_size / num_attention_heads) j["head_dim"] = head_dim;
   return j;
+}
+
+void LlamaConfig::warn_if_untrained(int64_t seqlen, const std::string& what) const {
+  if (!trained_for(seqlen))
+    spdlog::warn("{} of {} tokens run past the model's max_position_embeddings ({}): it was not trained on those "
+                 "positions",
+                 what, seqlen, max_position_embeddings);
 }
 
 }  // namespace enwanda

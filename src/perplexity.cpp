@@ -50,6 +50,7 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
     windows = torch::from_blob(ids.data(), {w, opt.seqlen}, torch::kInt64).clone();
   }
   const int64_t total_windows = windows.size(0);
+  ck->config().warn_if_untrained(windows.size(1), "windows");
   auto picked = slice_indices(total_windows, opt.slices);
   windows = windows.index_select(0, torch::tensor(picked, torch::kInt64));
   spdlog::info("perplexity: {} of {} windows of {} tokens on {}", windows.size(0), total_windows, windows.size(1), rt.describe());

@@ -112,6 +112,7 @@ nlohmann::json prune(PruneOptions opt) {
     tokens = load_calibration(opt.calib, tok.get(), cfg.vocab_size);
     calib_sha = tokens_sha256(tokens);
     spdlog::info("calibration: {} sequences x {} tokens, sha256 {}", tokens.size(0), tokens.size(1), calib_sha.substr(0, 16));
+    cfg.warn_if_untrained(tokens.size(1), "calibration sequences");
     // micro-batches sized to the free device memory unless --batch-size says otherwise
     if (rt.cuda() && opt.batch_size <= 0) rt.batch_size = default_cuda_micro_batch(rt, cfg, tokens.size(1), tokens.size(0));
   }

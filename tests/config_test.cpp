@@ -50,6 +50,19 @@ TEST(LlamaConfig, GqaHeadDimAndRopeScaling) {
   EXPECT_EQ(LlamaConfig::from_json(j, "cfg.json").num_key_value_heads, 4);
 }
 
+TEST(LlamaConfig, TrainedPositions) {
+  auto j = base();
+  j["max_position_embeddings"] = 4096;
+  auto c = LlamaConfig::from_json(j, "cfg.json");
+  EXPECT_TRUE(c.trained_for(2048));
+  EXPECT_TRUE(c.trained_for(4096));
+  EXPECT_FALSE(c.trained_for(4097));
+  j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+  EXPECT_FALSE(LlamaConfig::from_json(j, "cfg.json").trained_for(8192));
+  j["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2.0}};  // stretches the base to any length
+  EXPECT_TRUE(LlamaConfig::from_json(j, "cfg.json").trained_for(8192));
+}
+
 TEST(LlamaConfig, RejectionsNameTheField) {
   for (const char* field : {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size"}) {
     auto j = base();

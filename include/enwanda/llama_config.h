@@ -39,6 +39,12 @@ struct LlamaConfig {
 
   int64_t kv_dim() const { return num_key_value_heads * head_dim; }
   int64_t q_dim() const { return num_attention_heads * head_dim; }
+  // Whether windows of `seqlen` tokens stay within the positions the model was trained on
+  // (dynamic RoPE scaling stretches the rotary base to fit longer windows, so any length is).
+  bool trained_for(int64_t seqlen) const { return seqlen <= max_position_embeddings || rope_scaling.type == "dynamic"; }
+  // Logs a warning when it is not: transformers runs such windows too, but the model has never
+  // seen those positions, so statistics and perplexity from them mean little.
+  void warn_if_untrained(int64_t seqlen, const std::string& what) const;
 
   // Parses and validates; `where` names the file in errors (InputError).
   static LlamaConfig from_json(const nlohmann::json& j, const std::string& where);

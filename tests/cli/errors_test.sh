@@ -167,6 +167,8 @@ expect "zero-shot template without an mc task" 2 "--template and --choices apply
 expect "ppl --seqlen with --data-tokens" 2 "--seqlen applies to --data text" "$g" -- \
   eval ppl --model "$g" --data-tokens "$work/calib.npy" --seqlen 16
 expect "zero-shot unknown task" 2 "--task must be boolq, hellaswag or mc" "$g" -- $(zs piqa)
+expect "negative --threads" 2 "--threads: Value -3 not in range" "$g" -- $(prune_args "$g") --threads -3
+expect "negative --batch-size" 2 "--batch-size: Value -1 not in range" "$g" -- eval ppl --model "$g" --data "$work/corpus.txt" --batch-size -1
 
 # interruption: a model slow enough to be caught mid-run
 cat > "$work/slow.json" <<'JSON'
@@ -195,6 +197,12 @@ if "$ENWANDA" calib --model "$g" --calib "$work/wikitext" --nsamples 2 --seqlen 
    grep -q "holds several WikiText files (wiki.test.raw, wiki.train.raw)" "$work/stderr"; then
   pass=$((pass+1)); echo "ok   WikiText directory as --calib warns"
 else fail=$((fail+1)); echo "FAIL WikiText directory as --calib warns: $(cat "$work/stderr")"; fi
+
+# windows longer than max_position_embeddings (512 for tiny) are run, with a warning
+if "$ENWANDA" calib --model "$g" --calib "$work/corpus.txt" --nsamples 2 --seqlen 600 --out "$work/long.npy" -q 2> "$work/stderr" &&
+   grep -q "calibration sequences of 600 tokens run past the model's max_position_embeddings (512)" "$work/stderr"; then
+  pass=$((pass+1)); echo "ok   calibration past max_position_embeddings warns"
+else fail=$((fail+1)); echo "FAIL calibration past max_position_embeddings warns: $(cat "$work/stderr")"; fi
 
 # help: every subcommand's exits 0, shows its usage as typed ("Usage: enwanda eval ppl") and names
 # its flags plainly (CLI11 would print "--no-overlap{false}")

@@ -98,8 +98,8 @@ struct Common {
   void add(CLI::App* app) {
     app->add_option("--device", device, "auto|cpu|cuda")->capture_default_str();
     app->add_option("--dtype", dtype, "auto|fp32|fp16|bf16 (CPU computes in fp32)")->capture_default_str();
-    app->add_option("--batch-size", batch_size, "sequences per micro-batch (0: default)");
-    app->add_option("--threads", threads, "CPU threads (0: the cores available)");
+    app->add_option("--batch-size", batch_size, "sequences per micro-batch (0: default)")->check(CLI::Range(0, 1 << 20));
+    app->add_option("--threads", threads, "CPU threads (0: the cores available)")->check(CLI::Range(0, 1 << 20));
   }
 };
 
@@ -313,6 +313,7 @@ int run(int argc, char** argv) {
   } else if (calib->parsed()) {
     auto ck = Checkpoint::open(calib_model);
     auto tok = Tokenizer::load((fs::path(calib_model) / "tokenizer.model").string());
+    ck->config().warn_if_untrained(co.seqlen, "calibration sequences");
     auto tokens = load_calibration(co, tok.get(), ck->config().vocab_size);
     write_token_npy(calib_out, tokens);
     spdlog::info("wrote {}: {} x {} tokens, sha256 {}", calib_out, tokens.size(0), tokens.size(1), tokens_sha256(tokens));
