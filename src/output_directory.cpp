@@ -48,7 +48,12 @@ void write_text_file_atomic(const std::string& path, const std::string& text) {
 OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, const std::string& protected_dir)
     : final_(final_dir), overwrite_(overwrite) {
   if (final_dir.empty()) throw UsageError("--out is required");
-  fs::path out = fs::weakly_canonical(fs::absolute(final_dir));
+  // "out/" and "out/." name the directory "out": drop the trailing separator or dot first, or the
+  // temporary sibling would be made inside it
+  fs::path out = fs::absolute(final_dir).lexically_normal();
+  if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
+  out = fs::weakly_canonical(out);
+  if (!out.has_filename()) throw UsageError("--out " + final_dir + " is the file system's root; name a directory");
   if (!protected_dir.empty()) {
     fs::path model = fs::weakly_canonical(fs::absolute(protected_dir));
     if (is_within(out, model))

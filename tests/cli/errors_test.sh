@@ -145,6 +145,15 @@ mkdir -p "$work/out"; touch "$work/out/precious"
 if [ $rc = 2 ] && grep -q "already exists; pass --overwrite" "$work/stderr" && [ -e "$work/out/precious" ]; then
   pass=$((pass+1)); echo "ok   existing --out refused"; else fail=$((fail+1)); echo "FAIL existing --out refused (rc $rc)"; fi
 rm -rf "$work/out"
+# "out/" and "out/." name the directory out: the pruned model lands there, nothing else is left
+for o in "$work/out/" "$work/out/."; do
+  if "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$o" -q 2> "$work/stderr" && [ -f "$work/out/config.json" ] &&
+     [ -f "$work/out/model.safetensors" ] && [ "$(find "$work/out" -name '.*' | wc -l)" = 0 ] && ! ls -a "$work" | grep -q '^\.out\.tmp'; then
+    pass=$((pass+1)); echo "ok   --out ${o#"$work/"}"
+  else fail=$((fail+1)); echo "FAIL --out ${o#"$work/"}: $(tail -1 "$work/stderr")"; fi
+  rm -rf "$work/out"
+done
+expect "--out the root" 2 "is the file system's root" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out / --overwrite
 
 touch "$work/afile"
 expect "--out not writable" 4 "cannot create" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/afile/out"
