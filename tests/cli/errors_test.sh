@@ -135,6 +135,16 @@ expect "TF32 without Wanda++" 2 "--regional-tf32 applies to --method wanda++ and
 expect "alpha with wanda" 2 "--alpha applies to --method en and en++ only" "$g" -- $(prune_args "$g") --method wanda --alpha 0.3
 expect "an en preset with --method wanda" 2 "--alpha applies to --method en and en++ only" "$g" -- $(prune_args "$g") \
   --config "$ENWANDA_SOURCE_DIR/configs/tiny-demo.json" --method wanda
+echo '{"alpha": 0.5, "bogus": 1}' > "$work/preset.json"
+expect "preset key that is no option" 2 '"bogus" is not an option of enwanda prune' "$g" -- $(prune_args "$g") --config "$work/preset.json"
+# a preset for a two-word subcommand; the command line overrides it
+echo '{"slices": 2, "seqlen": 32}' > "$work/preset.json"
+if "$ENWANDA" eval ppl --config "$work/preset.json" --model "$g" --data "$work/corpus.txt" -q > "$work/stdout" 2>&1 &&
+   grep -q "windows 2/" "$work/stdout" &&
+   "$ENWANDA" eval ppl --model "$g" --data "$work/corpus.txt" --slices 3 --config "$work/preset.json" -q > "$work/stdout" 2>&1 &&
+   grep -q "windows 3/" "$work/stdout"; then
+  pass=$((pass+1)); echo "ok   eval ppl --config, overridden by the command line"
+else fail=$((fail+1)); echo "FAIL eval ppl --config: $(tail -1 "$work/stdout")"; fi
 expect "RGS flag without Wanda++" 2 "--rgs-scale applies to --method wanda++ and en++ only" "$g" -- $(prune_args "$g") --rgs-scale 10
 expect "RO flag with --no-ro" 2 "--ro-iters has no effect with --no-ro" "$g" -- $(prune_args "$g") --method wanda++ --no-ro --ro-iters 2
 expect "sparsity contradicting N:M" 2 "--sparsity 0.3 contradicts it" "$g" -- $(prune_args "$g") --structure 2:4 --sparsity 0.3

@@ -32,26 +32,37 @@ using namespace enwanda;
 
 namespace {
 
-// --config FILE.json: keys are long option names. Values become flags placed before the
-// command line's own, and only for options the command line does not give, so flags override.
-std::vector<std::string> expand_config(const std::vector<std::string>& args) {
-  std::string config_path;
+// --config FILE.json: keys are long option names of the subcommand ("eval ppl" takes a preset
+// too). Values become flags placed right after the subcommand, and only for options the command
+// line does not give, so the command line's flags override the preset's.
+struct ExpandedArgs {
+  std::vector<std::string> args;
+  std::string config_path;                                       // empty: no --config
+  std::vector<std::string> subcommand;                           // e.g. {"eval", "ppl"}
+  std::vector<std::pair<std::string, std::string>> from_config;  // key, the flag it became
+};
+
+ExpandedArgs expand_config(const std::vector<std::string>& args) {
+  ExpandedArgs x;
   std::vector<std::string> rest;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) config_path = args[++i];
-    else if (args[i].rfind("--config=", 0) == 0) config_path = args[i].substr(9);
+    if (args[i] == "--config" && i + 1 < args.size()) x.config_path = args[++i];
+    else if (args[i].rfind("--config=", 0) == 0) x.config_path = args[i].substr(9);
     else rest.push_back(args[i]);
   }
-  if (config_path.empty()) return args;
-  std::ifstream in(config_path);
-  if (!in) throw UsageError("--config " + config_path + ": cannot read");
+  if (x.config_path.empty()) {
+    x.args = args;
+    return x;
+  }
+  std::ifstream in(x.config_path);
+  if (!in) throw UsageError("--config " + x.config_path + ": cannot read");
   nlohmann::json j;
   try {
     in >> j;
   } catch (const nlohmann::json::exception& e) {
-    throw UsageError("--config " + config_path + ": not valid JSON: " + e.what());
+    throw UsageError("--config " + x.config_path + ": not valid JSON: " + e.what());
   }
-  if (!j.is_object()) throw UsageError("--config " + config_path + ": expected a JSON object of option names");
+  if (!j.is_object()) throw UsageError("--config " + x.config_path + ": expected a JSON object of option names");
   auto given = [&](const std::string& key) {
     for (const auto& a : rest)
       if (a == "--" + key || a.rfind("--" + key + "=", 0) == 0 || a == "--no-" + key) return true;
@@ -60,23 +71,49 @@ std::vector<std::string> expand_config(const std::vector<std::string>& args) {
         if (a == "--" + key.substr(3)) return true;
     return false;
   };
-  std::vector<std::string> out(rest.begin(), rest.begin() + std::min<size_t>(rest.size(), 1));  // subcommand first
+  size_t path_len = std::min<size_t>(rest.size(), 1);
+  if (!rest.empty() && rest[0] == "eval" && rest.size() > 1) path_len = 2;
+  x.subcommand.assign(rest.begin(), rest.begin() + path_len);
+  x.args = x.subcommand;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
     if (key.rfind("_", 0) == 0 || given(key)) continue;  // "_comment" keys are ignored
     const auto& v = it.value();
+    auto flag = [&](const std::string& name) {
+      x.args.push_back(name);
+      x.from_config.emplace_back(key, name);
+    };
     if (v.is_boolean()) {
-      if (v.get<bool>()) out.push_back("--" + key);
-      else out.push_back("--no-" + key);
+      flag(v.get<bool>() ? "--" + key : "--no-" + key);
     } else if (v.is_array()) {
-      for (const auto& e : v) out.push_back("--" + key), out.push_back(e.is_string() ? e.get<std::string>() : e.dump());
+      for (const auto& e : v) flag("--" + key), x.args.push_back(e.is_string() ? e.get<std::string>() : e.dump());
     } else {
-      out.push_back("--" + key);
-      out.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+      flag("--" + key);
+      x.args.push_back(v.is_string() ? v.get<std::string>() : v.dump());
     }
   }
-  out.insert(out.end(), rest.begin() + std::min<size_t>(rest.size(), 1), rest.end());
-  return out;
+  x.args.insert(x.args.end(), rest.begin() + path_len, rest.end());
+  return x;
+}
+
+// A preset key that is no option of the subcommand is named, rather than left to the parser's
+// "arguments were not expected".
+void check_config_keys(const CLI::App& app, const ExpandedArgs& x) {
+  const CLI::App* sub = &app;
+  std::string path;
+  for (const auto& name : x.subcommand) {
+    try {
+      sub = sub->get_subcommand(name);
+    } catch (const CLI::Error&) {
+      return;  // the parser reports the unknown subcommand
+    }
+    path += " " + name;
+  }
+  if (sub == &app) return;
+  for (const auto& [key, flag] : x.from_config)
+    if (!sub->get_option_no_throw(flag))
+      throw UsageError("--config " + x.config_path + ": \"" + key + "\" is not an option of enwanda" + path +
+                       " (keys are its long option names without the dashes)");
 }
 
 void setup_logging(bool verbose, bool quiet, const std::string& log_file) {
@@ -151,8 +188,8 @@ std::string joined_command_line(int argc, char** argv) {
 }
 
 int run(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  args = expand_config(args);
+  const ExpandedArgs expanded = expand_config(std::vector<std::string>(argv + 1, argv + argc));
+  const std::vector<std::string>& args = expanded.args;
 
   CLI::App app{"enwanda: prune LLaMA checkpoints with elastic-net Wanda, without retraining", "enwanda"};
   app.formatter(std::make_shared<HelpFormatter>());
@@ -282,6 +319,7 @@ int run(int argc, char** argv) {
     std::cerr << app.help();
     return static_cast<int>(ExitCode::usage);
   }
+  check_config_keys(app, expanded);
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
