@@ -22,7 +22,9 @@ std::string layer_tensor_name(int64_t layer, const std::string& suffix) {
 }
 
 std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw InputError(dir + ": model directory does not exist");
+  if (!fs::is_directory(dir))
+    throw InputError(dir + (fs::exists(dir) ? ": is a file; --model takes the checkpoint's directory"
+                                            : ": model directory does not exist"));
   auto ck = std::shared_ptr<Checkpoint>(new Checkpoint());
   ck->dir_ = dir;
   ck->config_ = LlamaConfig::from_file((fs::path(dir) / "config.json").string());

@@ -115,6 +115,9 @@ m=$(variant badtok); echo "garbage" > "$m/tokenizer.model"
 expect "corrupt tokenizer.model" 3 "not a valid sentencepiece model" "$m" -- prune --model "$m" --calib "$work/corpus.txt" --nsamples 2 --seqlen 16 --out "$work/out"
 
 g=$work/good
+expect "model directory missing" 3 "nope: model directory does not exist" "" -- prune --model "$work/nope" --calib-tokens "$work/calib.npy" --out "$work/out"
+expect "model given as a file" 3 "model.safetensors: is a file; --model takes the checkpoint's directory" "" -- \
+  eval ppl --model "$g/model.safetensors" --data "$work/corpus.txt"
 expect "calibration path missing" 3 "does not exist" "$g" -- prune --model "$g" --calib "$work/nope.txt" --out "$work/out"
 : > "$work/empty.txt"
 expect "calibration text empty" 3 "text is empty" "$g" -- prune --model "$g" --calib "$work/empty.txt" --out "$work/out"
