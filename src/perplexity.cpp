@@ -51,6 +51,9 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
   }
   const int64_t total_windows = windows.size(0);
   ck->config().warn_if_untrained(windows.size(1), "windows");
+  if (opt.slices > total_windows)
+    spdlog::warn("--slices {} asks for more windows than the text has ({} of {} tokens): evaluating all {}", opt.slices,
+                 total_windows, windows.size(1), total_windows);
   auto picked = slice_indices(total_windows, opt.slices);
   windows = windows.index_select(0, torch::tensor(picked, torch::kInt64));
   spdlog::info("perplexity: {} of {} windows of {} tokens on {}", windows.size(0), total_windows, windows.size(1), rt.describe());

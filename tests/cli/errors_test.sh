@@ -226,6 +226,11 @@ if "$ENWANDA" calib --model "$g" --calib "$work/corpus.txt" --nsamples 2 --seqle
   pass=$((pass+1)); echo "ok   calibration past max_position_embeddings warns"
 else fail=$((fail+1)); echo "FAIL calibration past max_position_embeddings warns: $(cat "$work/stderr")"; fi
 
+if "$ENWANDA" eval ppl --model "$g" --data "$work/corpus.txt" --seqlen 256 --slices 1000 > "$work/stdout" 2> "$work/stderr" &&
+   grep -q -- "--slices 1000 asks for more windows than the text has" "$work/stderr"; then
+  pass=$((pass+1)); echo "ok   --slices past the text's windows warns"
+else fail=$((fail+1)); echo "FAIL --slices past the text's windows warns: $(cat "$work/stderr")"; fi
+
 # help: every subcommand's exits 0, shows its usage as typed ("Usage: enwanda eval ppl") and names
 # its flags plainly (CLI11 would print "--no-overlap{false}")
 for sub in prune calib "eval ppl" "eval zeroshot" synth inspect report; do
