@@ -72,7 +72,8 @@ void LlamaModel::observe_layer(const LayerWeights& w, const torch::Tensor& hidde
 }
 
 void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const torch::Tensor& targets,
-                                           const std::function<void(int64_t, const torch::Tensor&)>& consume) const {
+                                           const std::function<void(int64_t, const torch::Tensor&)>& consume,
+                                           const std::function<void(double)>& on_progress) const {
   torch::NoGradGuard no_grad;
   if (targets.sizes() != tokens.sizes()) throw Error(ExitCode::internal, "targets and tokens differ in shape");
   const int64_t rows = tokens.size(0), len = tokens.size(1);
@@ -80,7 +81,11 @@ void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const to
   const int64_t group = std::max<int64_t>(rt_.batch_size, rt_.activation_budget_bytes / std::max<int64_t>(row_bytes, 1));
   for (int64_t g = 0; g < rows; g += group) {
     const int64_t ge = std::min(rows, g + group);
-    auto hidden = forward_layers(embed(tokens.slice(0, g, ge)));
+    const int64_t layers = config().num_hidden_layers;
+    auto hidden = forward_layers(embed(tokens.slice(0, g, ge)), [&](int64_t i) {
+      // rows before this group, plus this group's share of the layers done
+      if (on_progress) on_progress((static_cast<double>(g) + static_cast<double>(ge - g) * (i + 1) / layers) / rows);
+    });
     for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
       const int64_t be = std::min(hidden.size(0), b + rt_.batch_size);
       consume(g + b, target_log_probs(hidden.slice(0, b, be), targets.slice(0, g + b, g + be)));

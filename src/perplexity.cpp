@@ -9,6 +9,7 @@
 #include "enwanda/errors.h"
 #include "enwanda/llama_model.h"
 #include "enwanda/npy.h"
+#include "enwanda/progress_log.h"
 #include "enwanda/text_corpus.h"
 #include "enwanda/tokenizer.h"
 
@@ -63,11 +64,15 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
   // position t predicts token t+1; the last position predicts nothing
   auto targets = torch::full_like(windows, -1);
   targets.slice(1, 0, -1).copy_(windows.slice(1, 1));
-  model.for_each_target_log_probs(windows, targets, [&](int64_t, const torch::Tensor& lp) {
-    nll -= lp.to(torch::kFloat64).sum().item<double>();
-    predicted += lp.size(0) * (lp.size(1) - 1);
-    check_interrupted();
-  });
+  ProgressLog progress("perplexity");
+  model.for_each_target_log_probs(
+      windows, targets,
+      [&](int64_t, const torch::Tensor& lp) {
+        nll -= lp.to(torch::kFloat64).sum().item<double>();
+        predicted += lp.size(0) * (lp.size(1) - 1);
+        check_interrupted();
+      },
+      [&](double done) { progress.update(done); });
   const double ppl = std::exp(nll / static_cast<double>(predicted));
   return {{"ppl", ppl},
           {"nll", nll},

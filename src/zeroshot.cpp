@@ -10,6 +10,7 @@
 
 #include "enwanda/errors.h"
 #include "enwanda/llama_model.h"
+#include "enwanda/progress_log.h"
 
 namespace fs = std::filesystem;
 
@@ -185,6 +186,7 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     // Chunks of requests padded on the right to the chunk's longest: with causal attention the
     // padding never influences the positions that are read.
     const size_t chunk = static_cast<size_t>(rt.batch_size) * 16;
+    ProgressLog progress(spec.task);
     for (size_t r0 = 0; r0 < requests.size(); r0 += chunk) {
       check_interrupted();
       const size_t r1 = std::min(requests.size(), r0 + chunk);
@@ -205,6 +207,8 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
           const Request& rq = requests[r0 + static_cast<size_t>(first + b)];
           logliks[rq.example][rq.choice] = sums[b].item<double>();
         }
+      }, [&](double done) {
+        progress.update((static_cast<double>(r0) + done * static_cast<double>(r1 - r0)) / static_cast<double>(requests.size()));
       });
     }
 

@@ -1,12 +1,16 @@
 // The LLaMA forward: GQA equals MHA with duplicated k/v heads; zeroed linears leave only the
-// embedding and head; perplexity windows and slices; streaming groups do not change results.
+// embedding and head; perplexity windows and slices; streaming groups do not change results
+// and report their progress.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "enwanda/activation_stats.h"
 #include "enwanda/checkpoint.h"
 #include "enwanda/device_memory.h"
 #include "enwanda/llama_model.h"
 #include "enwanda/perplexity.h"
+#include "enwanda/progress_log.h"
 #include "test_util.h"
 
 using namespace enwanda;
@@ -116,11 +120,37 @@ TEST(LlamaModel, GroupingBatchingAndHeadChunksDoNotChangeLogProbs) {
   small.activation_budget_bytes = 1;  // forces groups of batch_size rows
   small.logits_budget_bytes = 1;      // the head one position at a time
   std::vector<torch::Tensor> a, b;
+  std::vector<double> progress;
   LlamaModel(ck, one).for_each_target_log_probs(tokens, targets, [&](int64_t, const torch::Tensor& lp) { a.push_back(lp); });
-  LlamaModel(ck, small).for_each_target_log_probs(tokens, targets, [&](int64_t, const torch::Tensor& lp) { b.push_back(lp); });
+  LlamaModel(ck, small).for_each_target_log_probs(
+      tokens, targets, [&](int64_t, const torch::Tensor& lp) { b.push_back(lp); },
+      [&](double done) { progress.push_back(done); });
   auto whole = torch::cat(a);
   EXPECT_TRUE(fixtures::check_tensor(whole, torch::cat(b), 1e-5, 1e-6, "grouped vs whole"));
   EXPECT_TRUE(torch::equal(whole.eq(0), targets.lt(0)));  // zero exactly where not asked
+  // groups of 2, 2 and 1 rows through 2 layers: each layer pass adds its rows' share
+  const std::vector<double> expected{0.2, 0.4, 0.6, 0.8, 0.9, 1.0};
+  ASSERT_EQ(progress.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(progress[i], expected[i], 1e-12) << "update " << i;
+}
+
+TEST(ProgressLog, LogsPercentAndTimeLeftAtMostEveryInterval) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("progress-test", sink));
+  sink->set_pattern("%v");
+  ProgressLog every("perplexity", 0.0);
+  every.update(0.25);
+  every.update(1.0);
+  ProgressLog hourly("boolq", 3600.0);
+  hourly.update(0.5);
+  spdlog::set_default_logger(previous);
+  auto lines = sink->last_formatted();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].rfind("perplexity: 25%, ", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find(" s left"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1].rfind("perplexity: 100%, ", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[1].find("left"), std::string::npos) << lines[1];
 }
 
 TEST(LlamaModel, InPlaceAndObservingPassesMatchTheCopyingPass) {

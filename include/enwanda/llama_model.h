@@ -43,8 +43,10 @@ class LlamaModel {
   // Token rows [N, L] through the whole network: rows are taken in groups whose activations fit
   // the runtime's budget; each group passes layer by layer; then `consume(first_row, lp)`
   // receives target_log_probs [b, L] of `targets` [N, L] micro-batch by micro-batch.
+  // `on_progress(fraction)` is called after every layer of every group.
   void for_each_target_log_probs(const torch::Tensor& tokens, const torch::Tensor& targets,
-                                 const std::function<void(int64_t, const torch::Tensor&)>& consume) const;
+                                 const std::function<void(int64_t, const torch::Tensor&)>& consume,
+                                 const std::function<void(double)>& on_progress = {}) const;
   // All layers, streamed (layer i+1 read while layer i runs when rt.overlap_io); `on_layer(i)`
   // is called after each (progress, interruption).
   torch::Tensor forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer = {}) const;
