@@ -81,7 +81,31 @@ evaluate() {  # model_dir result_dir
   fi
 }
 
+# The settings every cell's result depends on (the grid itself may grow between runs). A results
+# directory keeps the first run's in settings.json; a later run with other settings is refused, so
+# calib.npy, the dense row and finished cells are never mixed with results of another setup.
+settings_json() {
+  local z="" spec
+  for spec in "${zeroshot[@]}"; do z="$z${z:+,}${spec%%=*}=$(realpath -m "${spec#*=}")"; done
+  printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "nsamples": "%s", "seqlen": "%s", "seed": "%s", ' \
+    "$(realpath -m "$model")" "$(realpath -m "$calib")" "$(realpath -m "$eval_data")" "$nsamples" "$seqlen" "$seed"
+  printf '"eval_seqlen": "%s", "slices": "%s", "sequential": %s, "prune_args": "%s", "zeroshot": "%s", "zeroshot_args": "%s"}\n' \
+    "$eval_seqlen" "$slices" "$([ $sequential = 1 ] && echo true || echo false)" "$prune_args" "$z" "$zeroshot_args"
+}
+
+check_settings() {
+  local now; now=$(settings_json)
+  if [ -f "$out/settings.json" ]; then
+    [ "$now" = "$(cat "$out/settings.json")" ] && return 0
+    echo "sweep_alpha.sh: $out holds results made with other settings; use a new --out, or the same settings" >&2
+    diff <(tr ',' '\n' < "$out/settings.json") <(echo "$now" | tr ',' '\n') | grep '^[<>]' | sed 's/^</  there:/; s/^>/  asked:/' >&2
+    return 1
+  fi
+  mkdir -p "$out" && echo "$now" > "$out/settings.json.tmp" && mv "$out/settings.json.tmp" "$out/settings.json"
+}
+
 phase_prepare() {
+  check_settings || return 2
   mkdir -p "$out/cells" "$out/dense"
   printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "alphas": "%s", "geometries": "%s", "sparsities": "%s", "sequential": %s}\n' \
     "$model" "$calib" "$eval_data" "$alphas" "$geometries" "$sparsities" "$([ $sequential = 1 ] && echo true || echo false)" > "$out/sweep.json"
@@ -136,10 +160,10 @@ case $phase in
   count) echo "$ncells" ;;
   prepare) phase_prepare ;;
   cell) [ -n "$cell" ] || die "--phase cell needs --cell K"; phase_prepare && phase_cell "$cell" ;;
-  cells) for ((k = 0; k < ncells; k++)); do phase_cell "$k"; done ;;
+  cells) check_settings || exit 2; for ((k = 0; k < ncells; k++)); do phase_cell "$k"; done ;;
   report) phase_report ;;
   all)
-    phase_prepare || exit 1
+    phase_prepare || exit $?
     failed=0
     for ((k = 0; k < ncells; k++)); do phase_cell "$k" || failed=$((failed + 1)); done
     rmdir "$out/models" 2> /dev/null

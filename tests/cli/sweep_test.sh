@@ -33,6 +33,18 @@ check "zero-shot with BOS by default" 'grep -q "\"bos\": true" "$work/r/dense/ze
 "${sweep[@]}" --out "$work/r" > "$work/log2" 2>&1
 check "rerun prunes nothing" '[ "$(grep -c "pruning" "$work/log2")" = 0 ] && [ "$(grep -c "skipped" "$work/log2")" = 4 ]'
 
+# the same directory with other settings is refused, and nothing in it changes
+sums_before=$(find "$work/r" -type f -print0 | sort -z | xargs -0 md5sum)
+"${sweep[@]}" --out "$work/r" --nsamples 8 > "$work/log2b" 2>&1
+rc=$?
+check "other settings refused (exit 2), naming the difference" '[ $rc = 2 ] && grep -q "holds results made with other settings" "$work/log2b" &&
+  grep -q "there: *\"nsamples\": \"4\"" "$work/log2b" && grep -q "asked: *\"nsamples\": \"8\"" "$work/log2b"'
+check "the refused run changed nothing" '[ "$sums_before" = "$(find "$work/r" -type f -print0 | sort -z | xargs -0 md5sum)" ]'
+# a grown grid (α = 1 added) with the same settings prunes only the new cells
+(cd "$work" && "${sweep[@]}" --alphas 0,0.5,1 --model model --out r) > "$work/log2c" 2>&1
+check "grown grid prunes only its new cells" '[ "$(grep -c "pruning" "$work/log2c")" = 2 ] && [ "$(grep -c "skipped" "$work/log2c")" = 4 ] &&
+  [ "$(tail -n +2 "$work/r/results.csv" | wc -l)" = 7 ]'
+
 # a failing cell (sparsity 1 is refused) is logged and the rest go on
 "$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model "$work/model" --calib "$work/text.txt" --eval-data "$work/text.txt" \
   --alphas 0.5 --geometries modified --sparsities 1,0.5 --nsamples 4 --seqlen 32 --eval-seqlen 32 --out "$work/f" > "$work/log3" 2>&1
