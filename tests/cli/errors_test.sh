@@ -151,6 +151,9 @@ else fail=$((fail+1)); echo "FAIL eval ppl --config: $(tail -1 "$work/stdout")";
 expect "RGS flag without Wanda++" 2 "--rgs-scale applies to --method wanda++ and en++ only" "$g" -- $(prune_args "$g") --rgs-scale 10
 expect "RO flag with --no-ro" 2 "--ro-iters has no effect with --no-ro" "$g" -- $(prune_args "$g") --method wanda++ --no-ro --ro-iters 2
 expect "sparsity contradicting N:M" 2 "--sparsity 0.3 contradicts it" "$g" -- $(prune_args "$g") --structure 2:4 --sparsity 0.3
+expect "unknown subcommand" 2 'unknown subcommand "prunee" of enwanda; there are: prune, calib' "" -- prunee --model "$g"
+expect "unknown eval subcommand" 2 'unknown subcommand "perplexity" of enwanda eval; there are: ppl, zeroshot' "" -- eval perplexity
+expect "eval without its subcommand" 2 "enwanda eval needs a subcommand: ppl, zeroshot" "" -- eval --model "$g"
 expect "unknown flag" 2 "--no-such-flag" "$g" -- $(prune_args "$g") --no-such-flag
 expect "out equal to model" 2 "is the model directory or inside it" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out "$g"
 mkdir -p "$work/out"; touch "$work/out/precious"
@@ -233,7 +236,7 @@ else fail=$((fail+1)); echo "FAIL --slices past the text's windows warns: $(cat 
 
 # help: every subcommand's exits 0, shows its usage as typed ("Usage: enwanda eval ppl") and names
 # its flags plainly (CLI11 would print "--no-overlap{false}")
-for sub in prune calib "eval ppl" "eval zeroshot" synth inspect report; do
+for sub in prune calib eval "eval ppl" "eval zeroshot" synth inspect report; do
   # shellcheck disable=SC2086  # $sub is a subcommand path
   if "$ENWANDA" $sub --help > "$work/help" 2>&1 && grep -q -- "--help" "$work/help" && ! grep -qE '^ *-[^ ]*\{' "$work/help" &&
      grep -q "^Usage: enwanda $sub \[OPTIONS\]" "$work/help"; then

@@ -96,6 +96,26 @@ ExpandedArgs expand_config(const std::vector<std::string>& args) {
   return x;
 }
 
+// An unknown subcommand word is named with the ones there are; CLI11 would only say that
+// "A subcommand is required".
+void refuse_unknown_subcommand(CLI::App& app, const std::vector<std::string>& args) {
+  CLI::App* sub = &app;
+  std::string path = "enwanda";
+  for (size_t i = 0;; ++i) {
+    auto children = sub->get_subcommands([](CLI::App*) { return true; });
+    if (children.empty()) return;
+    std::string names;
+    for (auto* c : children) names += (names.empty() ? "" : ", ") + c->get_name();
+    const bool help_or_version = i < args.size() && (args[i] == "-h" || args[i] == "--help" || args[i] == "--version");
+    if (help_or_version) return;
+    if (i == args.size() || args[i].rfind("-", 0) == 0) throw UsageError(path + " needs a subcommand: " + names);
+    auto it = std::find_if(children.begin(), children.end(), [&](CLI::App* c) { return c->get_name() == args[i]; });
+    if (it == children.end()) throw UsageError("unknown subcommand \"" + args[i] + "\" of " + path + "; there are: " + names);
+    sub = *it;
+    path += " " + args[i];
+  }
+}
+
 // A preset key that is no option of the subcommand is named, rather than left to the parser's
 // "arguments were not expected".
 void check_config_keys(const CLI::App& app, const ExpandedArgs& x) {
@@ -319,6 +339,7 @@ int run(int argc, char** argv) {
     std::cerr << app.help();
     return static_cast<int>(ExitCode::usage);
   }
+  refuse_unknown_subcommand(app, args);
   check_config_keys(app, expanded);
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
