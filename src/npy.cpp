@@ -1,5 +1,6 @@
 #include "enwanda/npy.h"
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -66,16 +67,28 @@ void write_token_npy(const std::string& path, const torch::Tensor& tokens) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw IoError("cannot create " + path);
-  out.write("\x93NUMPY\x01\x00", 8);
-  uint16_t hl = static_cast<uint16_t>(header.size());
-  char b[2] = {static_cast<char>(hl & 0xff), static_cast<char>(hl >> 8)};
-  out.write(b, 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * 8));
-  out.close();
-  if (!out) throw IoError("writing " + path + " failed (disk full?)");
+  // written beside the target and renamed over it: a failed write never leaves a partial .npy
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw IoError("cannot create " + tmp);
+    out.write("\x93NUMPY\x01\x00", 8);
+    uint16_t hl = static_cast<uint16_t>(header.size());
+    char b[2] = {static_cast<char>(hl & 0xff), static_cast<char>(hl >> 8)};
+    out.write(b, 2);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * 8));
+    out.close();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw IoError("writing " + path + " failed (disk full?)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = errno_message("cannot rename " + tmp + " to " + path);
+    std::remove(tmp.c_str());
+    throw IoError(why);
+  }
 }
 
 }  // namespace enwanda

@@ -179,6 +179,14 @@ before=$(sums "$g")
 if [ $rc = 4 ] && grep -q "enwanda: error: .*File too large" "$work/stderr" && [ ! -e "$work/out" ] && ! ls -a "$work" | grep -q '^\.out\.tmp' && [ "$before" = "$(sums "$g")" ]; then
   pass=$((pass+1)); echo "ok   disk full during the write"; else fail=$((fail+1)); echo "FAIL disk full during the write (rc $rc): $(tail -1 "$work/stderr")"; fi
 
+# disk full while writing a calibration .npy: the previous file stays whole, no temporary is left
+cp "$work/calib.npy" "$work/calib-copy.npy"
+(ulimit -f 1; "$ENWANDA" calib --model "$g" --calib "$work/corpus.txt" --nsamples 8 --seqlen 32 --out "$work/calib-copy.npy" -q 2> "$work/stderr"); rc=$?
+if [ $rc = 4 ] && grep -q "enwanda: error: writing .*calib-copy.npy failed" "$work/stderr" && cmp -s "$work/calib.npy" "$work/calib-copy.npy" &&
+   [ ! -e "$work/calib-copy.npy.tmp" ]; then
+  pass=$((pass+1)); echo "ok   disk full writing calib .npy keeps the old file"
+else fail=$((fail+1)); echo "FAIL disk full writing calib .npy (rc $rc): $(tail -1 "$work/stderr")"; fi
+
 # zero-shot data
 zs() { echo eval zeroshot --model "$g" --task "$1" --data "$work/zs.jsonl"; }
 echo '{"context": "Is it?", "choices": ["no", "yes"], "label": 2}' > "$work/zs.jsonl"
