@@ -1,8 +1,11 @@
 #include "enwanda/runtime.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <fstream>
+
+#include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
 
@@ -30,6 +33,18 @@ double peak_rss_mib() {
   return 0;
 }
 
+std::string blas_library() {
+  // OpenBLAS exports openblas_get_parallel: 0 serial, 1 pthreads, 2 OpenMP
+  auto parallel = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  if (!parallel) return "not OpenBLAS";
+  switch (parallel()) {
+    case 0: return "OpenBLAS (serial)";
+    case 1: return "OpenBLAS (pthreads)";
+    case 2: return "OpenBLAS (OpenMP)";
+    default: return "OpenBLAS";
+  }
+}
+
 std::string Runtime::describe() const {
   return device.str() + ", " + std::string(c10::toString(compute_dtype)) + ", " + std::to_string(threads) +
          " threads, batch " + std::to_string(batch_size);
@@ -55,6 +70,9 @@ Runtime make_runtime(const std::string& device, const std::string& dtype, Dtype 
     throw UsageError("--dtype " + dtype + " needs --device cuda; the CPU computes in fp32");
   rt.threads = threads > 0 ? threads : available_cores();
   torch::set_num_threads(rt.threads);
+  if (!rt.cuda() && rt.threads > 1 && blas_library() == "OpenBLAS (pthreads)")
+    spdlog::warn("OpenBLAS's pthreads build is loaded: its threads and libtorch's OpenMP threads contend for the "
+                 "cores (1.5-3x slower here); scripts/install_deps.sh selects the OpenMP build (libopenblas0-openmp)");
   rt.batch_size = batch_size > 0 ? batch_size : (rt.cuda() ? 8 : 1);
   return rt;
 }

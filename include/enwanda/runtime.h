@@ -30,5 +30,8 @@ Runtime make_runtime(const std::string& device, const std::string& dtype, Dtype 
 
 int available_cores();
 double peak_rss_mib();  // VmHWM of this process
+// The BLAS libtorch calls: "OpenBLAS (OpenMP)", "OpenBLAS (pthreads)", "OpenBLAS (serial)" or
+// "not OpenBLAS". The pthreads build draws a warning on the CPU (its threads contend with libtorch's).
+std::string blas_library();
 
 }  // namespace enwanda

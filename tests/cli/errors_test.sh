@@ -169,6 +169,21 @@ for o in "$work/out/" "$work/out/."; do
   else fail=$((fail+1)); echo "FAIL --out ${o#"$work/"}: $(tail -1 "$work/stderr")"; fi
   rm -rf "$work/out"
 done
+# the set-up (scripts/install_deps.sh) selects OpenBLAS's OpenMP build; its pthreads build would
+# contend with libtorch's threads, and enwanda says so
+"$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/out" -q 2> "$work/stderr"
+if grep -q '"blas": "OpenBLAS (OpenMP)"' "$work/out/enwanda_report.json" && [ ! -s "$work/stderr" ]; then
+  pass=$((pass+1)); echo "ok   OpenBLAS's OpenMP build is loaded, no warning"
+else fail=$((fail+1)); echo "FAIL OpenBLAS's OpenMP build: $(grep -o '"blas": "[^"]*"' "$work/out/enwanda_report.json") $(cat "$work/stderr")"; fi
+rm -rf "$work/out"
+pthread_blas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+if [ -f "$pthread_blas/libopenblas.so.0" ]; then
+  LD_LIBRARY_PATH=$pthread_blas "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/out" --threads 2 -q 2> "$work/stderr"
+  if grep -q "OpenBLAS's pthreads build is loaded" "$work/stderr"; then
+    pass=$((pass+1)); echo "ok   OpenBLAS's pthreads build warns"
+  else fail=$((fail+1)); echo "FAIL OpenBLAS's pthreads build warns: $(cat "$work/stderr")"; fi
+  rm -rf "$work/out"
+fi
 expect "--out the root" 2 "is the file system's root" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out / --overwrite
 
 touch "$work/afile"
