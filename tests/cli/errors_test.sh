@@ -175,6 +175,11 @@ done
 if grep -q '"blas": "OpenBLAS (OpenMP)"' "$work/out/enwanda_report.json" && [ ! -s "$work/stderr" ]; then
   pass=$((pass+1)); echo "ok   OpenBLAS's OpenMP build is loaded, no warning"
 else fail=$((fail+1)); echo "FAIL OpenBLAS's OpenMP build: $(grep -o '"blas": "[^"]*"' "$work/out/enwanda_report.json") $(cat "$work/stderr")"; fi
+# inspect takes the directory as its argument or as --model
+if "$ENWANDA" inspect "$work/out" | grep -q "linear sparsity (fraction of exact zeros): 0.500000" &&
+   "$ENWANDA" inspect --model "$work/out" --json | "$PY" -c "import json, sys; assert abs(json.load(sys.stdin)['linear_sparsity'] - 0.5) < 1e-9"; then
+  pass=$((pass+1)); echo "ok   inspect DIR and inspect --model DIR --json"
+else fail=$((fail+1)); echo "FAIL inspect: $("$ENWANDA" inspect "$work/out" 2>&1 | tail -1)"; fi
 rm -rf "$work/out"
 pthread_blas=/usr/lib/x86_64-linux-gnu/openblas-pthread
 if [ -f "$pthread_blas/libopenblas.so.0" ]; then

@@ -322,7 +322,7 @@ int run(int argc, char** argv) {
   std::string inspect_model;
   bool inspect_json = false;
   auto* inspect = app.add_subcommand("inspect", "config, tensors and per-linear sparsity of a checkpoint");
-  inspect->add_option("--model", inspect_model)->required();
+  inspect->add_option("model,--model", inspect_model, "checkpoint directory (also as the only argument)")->required();
   inspect->add_flag("--json", inspect_json, "print JSON instead of a table");
   add_logging(inspect);
 
