@@ -38,7 +38,6 @@ namespace {
 struct ExpandedArgs {
   std::vector<std::string> args;
   std::string config_path;                                       // empty: no --config
-  std::vector<std::string> subcommand;                           // e.g. {"eval", "ppl"}
   std::vector<std::pair<std::string, std::string>> from_config;  // key, the flag it became
 };
 
@@ -73,8 +72,7 @@ ExpandedArgs expand_config(const std::vector<std::string>& args) {
   };
   size_t path_len = std::min<size_t>(rest.size(), 1);
   if (!rest.empty() && rest[0] == "eval" && rest.size() > 1) path_len = 2;
-  x.subcommand.assign(rest.begin(), rest.begin() + path_len);
-  x.args = x.subcommand;
+  x.args.assign(rest.begin(), rest.begin() + path_len);  // the subcommand ("eval ppl"), then the preset
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
     if (key.rfind("_", 0) == 0 || given(key)) continue;  // "_comment" keys are ignored
@@ -96,18 +94,18 @@ ExpandedArgs expand_config(const std::vector<std::string>& args) {
   return x;
 }
 
-// An unknown subcommand word is named with the ones there are; CLI11 would only say that
-// "A subcommand is required".
-void refuse_unknown_subcommand(CLI::App& app, const std::vector<std::string>& args) {
+// The subcommand the words name ("eval ppl"), found before parsing so that an unknown or missing
+// one is named with the ones there are (CLI11 would only say "A subcommand is required"). Returns
+// nullptr for --help or --version, which the parser answers.
+CLI::App* named_subcommand(CLI::App& app, const std::vector<std::string>& args, std::string& path) {
   CLI::App* sub = &app;
-  std::string path = "enwanda";
+  path = "enwanda";
   for (size_t i = 0;; ++i) {
     auto children = sub->get_subcommands([](CLI::App*) { return true; });
-    if (children.empty()) return;
+    if (children.empty()) return sub;
     std::string names;
     for (auto* c : children) names += (names.empty() ? "" : ", ") + c->get_name();
-    const bool help_or_version = i < args.size() && (args[i] == "-h" || args[i] == "--help" || args[i] == "--version");
-    if (help_or_version) return;
+    if (i < args.size() && (args[i] == "-h" || args[i] == "--help" || args[i] == "--version")) return nullptr;
     if (i == args.size() || args[i].rfind("-", 0) == 0) throw UsageError(path + " needs a subcommand: " + names);
     auto it = std::find_if(children.begin(), children.end(), [&](CLI::App* c) { return c->get_name() == args[i]; });
     if (it == children.end()) throw UsageError("unknown subcommand \"" + args[i] + "\" of " + path + "; there are: " + names);
@@ -118,21 +116,10 @@ void refuse_unknown_subcommand(CLI::App& app, const std::vector<std::string>& ar
 
 // A preset key that is no option of the subcommand is named, rather than left to the parser's
 // "arguments were not expected".
-void check_config_keys(const CLI::App& app, const ExpandedArgs& x) {
-  const CLI::App* sub = &app;
-  std::string path;
-  for (const auto& name : x.subcommand) {
-    try {
-      sub = sub->get_subcommand(name);
-    } catch (const CLI::Error&) {
-      return;  // the parser reports the unknown subcommand
-    }
-    path += " " + name;
-  }
-  if (sub == &app) return;
+void check_config_keys(const CLI::App& sub, const std::string& path, const ExpandedArgs& x) {
   for (const auto& [key, flag] : x.from_config)
-    if (!sub->get_option_no_throw(flag))
-      throw UsageError("--config " + x.config_path + ": \"" + key + "\" is not an option of enwanda" + path +
+    if (!sub.get_option_no_throw(flag))
+      throw UsageError("--config " + x.config_path + ": \"" + key + "\" is not an option of " + path +
                        " (keys are its long option names without the dashes)");
 }
 
@@ -339,8 +326,8 @@ int run(int argc, char** argv) {
     std::cerr << app.help();
     return static_cast<int>(ExitCode::usage);
   }
-  refuse_unknown_subcommand(app, args);
-  check_config_keys(app, expanded);
+  std::string sub_path;
+  if (const CLI::App* sub = named_subcommand(app, args, sub_path)) check_config_keys(*sub, sub_path, expanded);
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
