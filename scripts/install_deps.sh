@@ -25,7 +25,7 @@ blas_to_switch() {  # prints "ALTERNATIVE PATH" for each BLAS/LAPACK link not ye
   for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
     name=$lib-$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
     want=$(update-alternatives --list "$name" 2>/dev/null | grep /openblas-openmp/ || true)
-    now=$(update-alternatives --query "$name" 2>/dev/null | sed -n 's/^Value: //p')
+    now=$(update-alternatives --query "$name" 2>/dev/null | sed -n 's/^Value: //p' || true)
     if [ -n "$want" ] && [ "$now" != "$want" ]; then echo "$name $want"; fi
   done
 }
