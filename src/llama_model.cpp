@@ -79,9 +79,9 @@ void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const to
   const int64_t rows = tokens.size(0), len = tokens.size(1);
   const int64_t row_bytes = len * config().hidden_size * static_cast<int64_t>(c10::elementSize(rt_.compute_dtype));
   const int64_t group = std::max<int64_t>(rt_.batch_size, rt_.activation_budget_bytes / std::max<int64_t>(row_bytes, 1));
+  const int64_t layers = config().num_hidden_layers;
   for (int64_t g = 0; g < rows; g += group) {
     const int64_t ge = std::min(rows, g + group);
-    const int64_t layers = config().num_hidden_layers;
     auto hidden = forward_layers(embed(tokens.slice(0, g, ge)), [&](int64_t i) {
       // rows before this group, plus this group's share of the layers done
       if (on_progress) on_progress((static_cast<double>(g) + static_cast<double>(ge - g) * (i + 1) / layers) / rows);

@@ -72,7 +72,8 @@ Runtime make_runtime(const std::string& device, const std::string& dtype, Dtype 
   torch::set_num_threads(rt.threads);
   if (!rt.cuda() && rt.threads > 1 && blas_library() == "OpenBLAS (pthreads)")
     spdlog::warn("OpenBLAS's pthreads build is loaded: its threads and libtorch's OpenMP threads contend for the "
-                 "cores (1.5-3x slower here); scripts/install_deps.sh selects the OpenMP build (libopenblas0-openmp)");
+                 "cores (pruning ran 1.5-3x slower with it on 2 cores); scripts/install_deps.sh selects the OpenMP build "
+                 "(libopenblas0-openmp)");
   rt.batch_size = batch_size > 0 ? batch_size : (rt.cuda() ? 8 : 1);
   return rt;
 }
