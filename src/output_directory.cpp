@@ -82,6 +82,20 @@ OutputDirectory::~OutputDirectory() {
   }
 }
 
+void OutputDirectory::require_space(uint64_t bytes) const {
+  std::error_code ec;
+  const fs::space_info space = fs::space(temp_, ec);
+  if (ec) return;  // a file system that cannot say: find out by writing
+  if (space.available >= bytes) return;
+  auto gib = [](uint64_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f GiB", static_cast<double>(b) / (1ull << 30));
+    return std::string(buf);
+  };
+  throw IoError("--out " + final_ + " needs " + gib(bytes) + " but only " + gib(space.available) + " is free on " +
+                fs::path(final_).parent_path().string() + "; free some space or choose a directory on another disk");
+}
+
 void OutputDirectory::commit() {
   for (const auto& entry : fs::directory_iterator(temp_))
     if (entry.is_regular_file()) fsync_path(entry.path().string());

@@ -3,6 +3,7 @@
 // Destroying it uncommitted (error, interrupt) removes the temporary directory.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace enwanda {
@@ -18,6 +19,10 @@ class OutputDirectory {
 
   const std::string& path() const { return temp_; }  // write here
   const std::string& final_path() const { return final_; }
+  // Refuses, before anything is written, when the file system holding the output has less than
+  // `bytes` available (a 7B checkpoint is 13.5 GB; better to say so now than after the pruning).
+  // With --overwrite the old directory stays until commit(), so it does not count as free.
+  void require_space(uint64_t bytes) const;
   void commit();
 
  private:

@@ -118,6 +118,12 @@ g=$work/good
 expect "model directory missing" 3 "nope: model directory does not exist" "" -- prune --model "$work/nope" --calib-tokens "$work/calib.npy" --out "$work/out"
 expect "model given as a file" 3 "model.safetensors: is a file; --model takes the checkpoint's directory" "" -- \
   eval ppl --model "$g/model.safetensors" --data "$work/corpus.txt"
+# an output larger than the disk is refused before anything is written (hidden 65536, 1024 layers: 270 TiB)
+cat > "$work/huge.json" <<'JSON'
+{"model_type": "llama", "hidden_size": 65536, "intermediate_size": 262144, "num_hidden_layers": 1024,
+ "num_attention_heads": 64, "num_key_value_heads": 64, "vocab_size": 32000}
+JSON
+expect "output larger than the free disk space" 4 "is free on $work" "" -- synth --shape "$work/huge.json" --out "$work/out"
 expect "calibration path missing" 3 "does not exist" "$g" -- prune --model "$g" --calib "$work/nope.txt" --out "$work/out"
 : > "$work/empty.txt"
 expect "calibration text empty" 3 "text is empty" "$g" -- prune --model "$g" --calib "$work/empty.txt" --out "$work/out"
@@ -154,6 +160,10 @@ expect "sparsity contradicting N:M" 2 "--sparsity 0.3 contradicts it" "$g" -- $(
 expect "unknown subcommand" 2 'unknown subcommand "prunee" of enwanda; there are: prune, calib' "" -- prunee --model "$g"
 expect "unknown eval subcommand" 2 'unknown subcommand "perplexity" of enwanda eval; there are: ppl, zeroshot' "" -- eval perplexity
 expect "eval without its subcommand" 2 "enwanda eval needs a subcommand: ppl, zeroshot" "" -- eval --model "$g"
+# a mistyped option is named (with the nearest one) before a required option is missed
+expect "mistyped option, required one missing" 2 "unknown option --modle of enwanda prune; did you mean --model?" "" -- prune --modle "$g"
+expect "mistyped option with =" 2 "unknown option --sparsty of enwanda prune; did you mean --sparsity?" "$g" -- $(prune_args "$g") --sparsty=0.6
+expect "unknown option, nothing near" 2 "unknown option --xyzzy of enwanda eval ppl; see enwanda eval ppl --help" "" -- eval ppl --xyzzy 3
 expect "unknown flag" 2 "--no-such-flag" "$g" -- $(prune_args "$g") --no-such-flag
 expect "out equal to model" 2 "is the model directory or inside it" "$g" -- prune --model "$g" --calib-tokens "$work/calib.npy" --out "$g"
 mkdir -p "$work/out"; touch "$work/out/precious"

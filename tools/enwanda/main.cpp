@@ -123,6 +123,39 @@ void check_config_keys(const CLI::App& sub, const std::string& path, const Expan
                        " (keys are its long option names without the dashes)");
 }
 
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// A mistyped option is named, with the nearest one, before the parser sees it: CLI11 reports a
+// missing required option first, so "prune --modle m" would say "--model is required".
+void check_option_names(const CLI::App& sub, const std::string& path, const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--") break;
+    if (a.rfind("--", 0) != 0 || a.size() < 3) continue;
+    const std::string name = a.substr(0, a.find('='));
+    if (sub.get_option_no_throw(name)) continue;
+    std::string nearest;
+    size_t best = 3;  // suggest only what is at most two edits away
+    for (const CLI::Option* opt : sub.get_options())
+      for (const auto& long_name : opt->get_lnames())
+        if (size_t d = edit_distance(name, "--" + long_name); d < best) best = d, nearest = "--" + long_name;
+    throw UsageError("unknown option " + name + " of " + path +
+                     (nearest.empty() ? "; see " + path + " --help" : "; did you mean " + nearest + "?"));
+  }
+}
+
 void setup_logging(bool verbose, bool quiet, const std::string& log_file) {
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   std::vector<spdlog::sink_ptr> sinks{console};
@@ -327,7 +360,10 @@ int run(int argc, char** argv) {
     return static_cast<int>(ExitCode::usage);
   }
   std::string sub_path;
-  if (const CLI::App* sub = named_subcommand(app, args, sub_path)) check_config_keys(*sub, sub_path, expanded);
+  if (const CLI::App* sub = named_subcommand(app, args, sub_path)) {
+    check_config_keys(*sub, sub_path, expanded);
+    check_option_names(*sub, sub_path, args);
+  }
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
