@@ -5,6 +5,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -159,6 +160,8 @@ std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& te
   uint64_t chunk_total = 0;
   for (const auto& [from, end] : chunks) chunk_total += end - from;
   const bool report = text.size() >= (size_t{64} << 20);
+  std::mutex report_mutex;
+  uint64_t reported = 0;
   std::vector<std::exception_ptr> failures(static_cast<size_t>(std::max(1, available_cores())));
   auto work = [&](std::exception_ptr& failure) {
     try {
@@ -169,8 +172,10 @@ std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& te
         const auto [from, end] = chunks[i];
         parts[i] = tok.encode(text.substr(from, end - from), /*add_bos=*/false);
         const uint64_t before = bytes_done.fetch_add(end - from), after = before + (end - from);
-        if (report && after * 10 / chunk_total != before * 10 / chunk_total)
-          spdlog::info("tokenised {} of {} MB", after >> 20, chunk_total >> 20);
+        if (report && after * 10 / chunk_total != before * 10 / chunk_total) {
+          std::lock_guard<std::mutex> lock(report_mutex);  // lines in order: a later decile may finish first
+          if (after > reported) reported = after, spdlog::info("tokenised {} of {} MB", after >> 20, chunk_total >> 20);
+        }
       }
     } catch (...) {
       failure = std::current_exception();
