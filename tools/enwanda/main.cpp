@@ -285,10 +285,10 @@ int run(int argc, char** argv) {
   auto* calib = app.add_subcommand("calib", "draw a calibration set once and save it as .npy");
   calib->add_option("--model", calib_model, "checkpoint directory (for its tokenizer)")->required();
   calib->add_option("--calib", co.text_paths, "calibration text files or directories")->required();
-  calib->add_option("--nsamples", co.nsamples)->capture_default_str();
-  calib->add_option("--seqlen", co.seqlen)->capture_default_str();
-  calib->add_option("--seed", co.seed)->capture_default_str();
-  calib->add_option("--calib-mult", co.calib_mult)->capture_default_str();
+  calib->add_option("--nsamples", co.nsamples, "calibration sequences")->capture_default_str();
+  calib->add_option("--seqlen", co.seqlen, "tokens per calibration sequence")->capture_default_str();
+  calib->add_option("--seed", co.seed, "calibration sampling seed")->capture_default_str();
+  calib->add_option("--calib-mult", co.calib_mult, "draw nsamples x this many windows")->capture_default_str();
   calib->add_option("--out", calib_out, "output .npy")->required();
   add_logging(calib);
 
@@ -299,10 +299,10 @@ int run(int argc, char** argv) {
   Common ppl_common;
   std::string ppl_json;
   auto* ppl = eval->add_subcommand("ppl", "perplexity over non-overlapping windows");
-  ppl->add_option("--model", ppl_opt.model_dir)->required();
+  ppl->add_option("--model", ppl_opt.model_dir, "checkpoint directory")->required();
   ppl->add_option("--data", ppl_opt.data, "text files, joined with blank lines");
   ppl->add_option("--data-tokens", ppl_opt.data_tokens, ".npy [n, seqlen] of token windows");
-  ppl->add_option("--seqlen", ppl_opt.seqlen)->capture_default_str();
+  ppl->add_option("--seqlen", ppl_opt.seqlen, "tokens per window")->capture_default_str();
   ppl->add_option("--slices", ppl_opt.slices, "evaluate only N evenly spaced fixed windows");
   ppl->add_option("--json", ppl_json, "write the result as JSON");
   ppl_common.add(ppl);
@@ -313,7 +313,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> zs_tasks, zs_data;
   std::string zs_template, zs_choices, zs_json;
   auto* zs = eval->add_subcommand("zeroshot", "zero-shot accuracy by log-likelihood (lm-eval protocol)");
-  zs->add_option("--model", zs_opt.model_dir)->required();
+  zs->add_option("--model", zs_opt.model_dir, "checkpoint directory")->required();
   zs->add_option("--task", zs_tasks, "boolq|hellaswag|mc (repeat with --data)")->required();
   zs->add_option("--data", zs_data, "jsonl file per --task")->required();
   zs->add_option("--template", zs_template, "for mc {\"text\",\"label\"} data: prompt with {text}");
@@ -331,11 +331,11 @@ int run(int argc, char** argv) {
   synth_cmd->add_option("--shape", so.shape, "tiny|llama2-7b|llama2-13b|llama2-70b|llama3-8b|PATH.json")->capture_default_str();
   synth_cmd->add_option("--layers", so.layers, "number of decoder layers (default: the shape's)");
   synth_cmd->add_option("--dtype", so.dtype, "fp32|fp16|bf16")->capture_default_str();
-  synth_cmd->add_option("--seed", so.seed)->capture_default_str();
+  synth_cmd->add_option("--seed", so.seed, "seed of the random weights")->capture_default_str();
   synth_cmd->add_option("--tokenizer", so.tokenizer, "tokenizer.model to copy (default: train one)");
   synth_cmd->add_option("--shard-mib", so.shard_mib, "largest shard in MiB")->capture_default_str();
-  synth_cmd->add_option("--out", so.out)->required();
-  synth_cmd->add_flag("--overwrite", so.overwrite);
+  synth_cmd->add_option("--out", so.out, "output checkpoint directory")->required();
+  synth_cmd->add_flag("--overwrite", so.overwrite, "replace an existing --out");
   add_logging(synth_cmd);
 
   // inspect ----------------------------------------------------------------------------
