@@ -31,18 +31,21 @@ TEST(Mask, TiesGoToTheLowerColumn) {
   EXPECT_TRUE(torch::equal(nm, torch::tensor({{true, true, false, false, false, true, false, true}})));
 }
 
-// The CUDA path (each row's k-th value) gives the sorted path's mask, ties and NaN included.
-TEST(Mask, KthValueMaskEqualsTheSortedMask) {
+// The CUDA path (each row's k-th value) and the CPU path (a selection per row, rows over threads)
+// give the sorted path's mask, ties and NaN included.
+TEST(Mask, KthValueAndSelectionMasksEqualTheSortedMask) {
   torch::manual_seed(5);
   auto distinct = torch::rand({9, 64});
   auto heavy_ties = torch::randint(0, 4, {9, 64}).to(torch::kFloat32);
   auto all_equal = torch::ones({3, 16});
   auto with_nan = torch::rand({6, 20});
   with_nan.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 15, 2)}, NAN);  // 8 NaN per row
-  for (const auto& s : {distinct, heavy_ties, all_equal, with_nan}) {
+  auto many_rows = torch::randint(0, 40, {300, 96}).to(torch::kFloat32);  // several threads' share
+  for (const auto& s : {distinct, heavy_ties, all_equal, with_nan, many_rows}) {
     for (int64_t k : {int64_t(1), s.size(1) / 2, s.size(1) - 3, s.size(1) - 1}) {
-      auto sorted = row_mask_sorted(s, k), kth = row_mask_kth_value(s, k);
+      auto sorted = row_mask_sorted(s, k), kth = row_mask_kth_value(s, k), selected = row_mask_selected(s, k);
       EXPECT_TRUE(torch::equal(sorted, kth)) << "k=" << k << " cols=" << s.size(1);
+      EXPECT_TRUE(torch::equal(sorted, selected)) << "selection, k=" << k << " cols=" << s.size(1);
       EXPECT_TRUE((kth.sum(1) == k).all().item<bool>()) << "k=" << k;
     }
   }

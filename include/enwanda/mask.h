@@ -1,7 +1,8 @@
 // Masks from scores. A mask is bool with true = prune (set to zero).
 //   Unstructured: in each output row, the floor(sparsity·in) lowest scores; ties go to the
 //                 lower column index (a stable ascending sort). On CUDA the same mask comes from
-//                 each row's k-th value instead of a sort (row_mask_kth_value); NaN counts as the
+//                 each row's k-th value instead of a sort (row_mask_kth_value), on the CPU
+//                 from a selection in each row (row_mask_selected); NaN counts as the
 //                 largest score either way.
 //   N:M:          in each row and each group of M consecutive columns, the N lowest.
 //   Magnitude:    one threshold per matrix, the k-th smallest |W| with k = floor(sparsity·numel);
@@ -27,6 +28,8 @@ torch::Tensor row_mask_unstructured(const torch::Tensor& scores, double sparsity
 // each row's k-th value: everything below it, then the leftmost entries equal to it until k are taken.
 torch::Tensor row_mask_sorted(const torch::Tensor& scores, int64_t k);
 torch::Tensor row_mask_kth_value(const torch::Tensor& scores, int64_t k);
+// The same on the CPU by a selection (std::nth_element) in each row, rows spread over the threads.
+torch::Tensor row_mask_selected(const torch::Tensor& scores, int64_t k);
 torch::Tensor row_mask_n_m(const torch::Tensor& scores, int64_t n, int64_t m);
 torch::Tensor matrix_mask_magnitude(const torch::Tensor& weight, double sparsity);
 
