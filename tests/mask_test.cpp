@@ -43,7 +43,8 @@ TEST(Mask, KthValueAndSelectionMasksEqualTheSortedMask) {
   auto many_rows = torch::randint(0, 40, {300, 96}).to(torch::kFloat32);  // several threads' share
   for (const auto& s : {distinct, heavy_ties, all_equal, with_nan, many_rows}) {
     for (int64_t k : {int64_t(1), s.size(1) / 2, s.size(1) - 3, s.size(1) - 1}) {
-      auto sorted = row_mask_sorted(s, k), kth = row_mask_kth_value(s, k), selected = row_mask_selected(s, k);
+      const int64_t cols = s.size(1);
+      auto sorted = group_mask_sorted(s, cols, k), kth = row_mask_kth_value(s, k), selected = group_mask_selected(s, cols, k);
       EXPECT_TRUE(torch::equal(sorted, kth)) << "k=" << k << " cols=" << s.size(1);
       EXPECT_TRUE(torch::equal(sorted, selected)) << "selection, k=" << k << " cols=" << s.size(1);
       EXPECT_TRUE((kth.sum(1) == k).all().item<bool>()) << "k=" << k;
@@ -54,12 +55,25 @@ TEST(Mask, KthValueAndSelectionMasksEqualTheSortedMask) {
                            torch::tensor({{true, true, false, false, true}})));
 }
 
+// N:M in every group: N pruned, none kept below a pruned one, and the CPU selection takes the
+// group sort's entries (the CUDA path), ties and NaN included.
 TEST(Mask, NMStructureInEveryGroup) {
   torch::manual_seed(2);
-  auto s = torch::rand({5, 32});
-  for (auto [n, m] : {std::pair<int64_t, int64_t>{2, 4}, {4, 8}, {1, 4}}) {
-    auto mask = row_mask_n_m(s, n, m).reshape({5, 32 / m, m});
-    EXPECT_TRUE((mask.sum(2) == n).all().item<bool>()) << n << ":" << m;
+  auto distinct = torch::rand({5, 32});
+  auto ties = torch::randint(0, 3, {40, 64}).to(torch::kFloat32);
+  auto with_nan = torch::rand({6, 32});
+  with_nan.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 32, 3)}, NAN);
+  for (const auto& s : {distinct, ties, with_nan}) {
+    const int64_t rows = s.size(0), cols = s.size(1);
+    for (auto [n, m] : {std::pair<int64_t, int64_t>{2, 4}, {4, 8}, {1, 4}, {3, 4}}) {
+      auto mask = row_mask_n_m(s, n, m);
+      EXPECT_TRUE(torch::equal(mask, group_mask_sorted(s, m, n))) << n << ":" << m;
+      auto groups = mask.reshape({rows, cols / m, m});
+      EXPECT_TRUE((groups.sum(2) == n).all().item<bool>()) << n << ":" << m;
+      auto x = s.nan_to_num(INFINITY).reshape({rows, cols / m, m});
+      auto pruned_max = x.masked_fill(~groups, -INFINITY).amax(2), kept_min = x.masked_fill(groups, INFINITY).amin(2);
+      EXPECT_TRUE((pruned_max <= kept_min).all().item<bool>()) << n << ":" << m;
+    }
   }
 }
 

@@ -1,10 +1,9 @@
 // Masks from scores. A mask is bool with true = prune (set to zero).
 //   Unstructured: in each output row, the floor(sparsity·in) lowest scores; ties go to the
-//                 lower column index (a stable ascending sort). On CUDA the same mask comes from
-//                 each row's k-th value instead of a sort (row_mask_kth_value), on the CPU
-//                 from a selection in each row (row_mask_selected); NaN counts as the
-//                 largest score either way.
-//   N:M:          in each row and each group of M consecutive columns, the N lowest.
+//                 lower column index (the set a stable ascending sort takes first), NaN counts as
+//                 the largest score. CUDA: each row's k-th value; CPU: a selection per row.
+//   N:M:          in each row and each group of M consecutive columns, the N lowest, same order.
+//                 CUDA: a sort of each group; CPU: a selection per group.
 //   Magnitude:    one threshold per matrix, the k-th smallest |W| with k = floor(sparsity·numel);
 //                 every |W| <= threshold is pruned.
 #pragma once
@@ -24,13 +23,17 @@ struct Structure {
 Structure parse_structure(const std::string& s);  // "unstructured" or "N:M"; throws UsageError
 
 torch::Tensor row_mask_unstructured(const torch::Tensor& scores, double sparsity);
-// The k lowest scores per row (0 < k < columns), ties to the lower column, by sorting each row / by
-// each row's k-th value: everything below it, then the leftmost entries equal to it until k are taken.
-torch::Tensor row_mask_sorted(const torch::Tensor& scores, int64_t k);
-torch::Tensor row_mask_kth_value(const torch::Tensor& scores, int64_t k);
-// The same on the CPU by a selection (std::nth_element) in each row, rows spread over the threads.
-torch::Tensor row_mask_selected(const torch::Tensor& scores, int64_t k);
 torch::Tensor row_mask_n_m(const torch::Tensor& scores, int64_t n, int64_t m);
+
+// The ways to the masks above. The n lowest scores in every group of `group` consecutive columns
+// of each row (group = the row's length for unstructured masks), ties to the lower column, NaN
+// last: by a stable sort of each group, or on the CPU by a selection in each group
+// (std::nth_element; groups spread over the threads).
+torch::Tensor group_mask_sorted(const torch::Tensor& scores, int64_t group, int64_t n);
+torch::Tensor group_mask_selected(const torch::Tensor& scores, int64_t group, int64_t n);
+// The k lowest of each row from its k-th value: everything below it, then the leftmost entries
+// equal to it until k are taken (CUDA, where it beats a sort).
+torch::Tensor row_mask_kth_value(const torch::Tensor& scores, int64_t k);
 torch::Tensor matrix_mask_magnitude(const torch::Tensor& weight, double sparsity);
 
 }  // namespace enwanda
