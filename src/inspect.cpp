@@ -1,10 +1,28 @@
 #include "enwanda/inspect.h"
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "enwanda/checkpoint.h"
 
 namespace enwanda {
+
+std::string pruned_by(const std::string& dir) {
+  const auto report_path = std::filesystem::path(dir) / "enwanda_report.json";
+  if (!std::filesystem::exists(report_path)) return "";
+  try {
+    std::ifstream in(report_path);
+    const auto s = nlohmann::json::parse(in).at("settings");
+    const auto method = s.at("method").get<std::string>(), structure = s.at("structure").get<std::string>();
+    std::string run = "enwanda prune --method " + method;
+    if (method == "en" || method == "en++")
+      run += " --geometry " + s.at("geometry").get<std::string>() + " --alpha " + s.at("alpha").dump();
+    return run + (structure == "unstructured" ? " --sparsity " + s.at("sparsity").dump() : " --structure " + structure);
+  } catch (const std::exception&) {  // an older or hand-edited report
+    return "an enwanda prune (its enwanda_report.json does not say how)";
+  }
+}
 
 nlohmann::json inspect_checkpoint(const std::string& dir) {
   auto ck = Checkpoint::open(dir);
@@ -32,6 +50,7 @@ nlohmann::json inspect_checkpoint(const std::string& dir) {
           {"bytes", ck->total_bytes()},
           {"weight_dtype", dtype_name(ck->weight_dtype())},
           {"linear_sparsity", static_cast<double>(zeros_total) / static_cast<double>(std::max<int64_t>(numel_total, 1))},
+          {"pruned_by", pruned_by(dir)},
           {"layers", layers}};
 }
 
@@ -57,6 +76,7 @@ std::string format_inspection(const nlohmann::json& j) {
   }
   std::snprintf(buf, sizeof(buf), "linear sparsity (fraction of exact zeros): %.6f\n", j["linear_sparsity"].get<double>());
   out << buf;
+  if (!j["pruned_by"].get<std::string>().empty()) out << "pruned by: " << j["pruned_by"].get<std::string>() << "\n";
   return out.str();
 }
 

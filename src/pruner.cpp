@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -15,6 +14,7 @@
 #include "enwanda/checkpoint_writer.h"
 #include "enwanda/device_memory.h"
 #include "enwanda/errors.h"
+#include "enwanda/inspect.h"
 #include "enwanda/layer_prefetcher.h"
 #include "enwanda/llama_model.h"
 #include "enwanda/stats_file.h"
@@ -55,30 +55,6 @@ void draw_progress(int64_t done, int64_t total, double elapsed) {
   if (done == total) std::fprintf(stderr, "\n");
   std::fflush(stderr);
 }
-// Pruning enwanda's own output again is legal (a second pass at a higher sparsity) but more often a
-// --model pointing at the wrong directory: say so, with what the first run did.
-void warn_if_already_pruned(const std::string& model_dir) {
-  const fs::path report_path = fs::path(model_dir) / "enwanda_report.json";
-  if (!fs::exists(report_path)) return;
-  std::string what = "an enwanda prune";
-  try {
-    std::ifstream in(report_path);
-    const auto report = nlohmann::json::parse(in);
-    const auto& s = report.at("settings");
-    const auto method = s.at("method").get<std::string>();
-    what = "enwanda prune --method " + method +
-           (method == "en" || method == "en++" ? " --geometry " + s.at("geometry").get<std::string>() +
-                                                     " --alpha " + nlohmann::json(s.at("alpha").get<double>()).dump()
-                                               : "") +
-           (s.at("structure").get<std::string>() == "unstructured"
-                ? " --sparsity " + nlohmann::json(s.at("sparsity").get<double>()).dump()
-                : " --structure " + s.at("structure").get<std::string>());
-  } catch (const std::exception&) {  // an older or hand-edited report: the warning stays general
-  }
-  spdlog::warn("--model {} is the output of {} ({}); pruning it prunes an already pruned model", model_dir, what,
-               report_path.string());
-}
-
 }  // namespace
 
 void validate_prune_options(PruneOptions& opt) {
@@ -113,7 +89,11 @@ nlohmann::json prune(PruneOptions opt) {
   // checkpoint
   auto t = Clock::now();
   auto ck = Checkpoint::open(opt.model_dir);
-  warn_if_already_pruned(opt.model_dir);
+  // pruning enwanda's own output again is legal (a second pass at a higher sparsity), but more
+  // often a --model pointing at the wrong directory
+  if (const auto first_run = pruned_by(opt.model_dir); !first_run.empty())
+    spdlog::warn("--model {} is the output of {} (enwanda_report.json); pruning it prunes an already pruned model",
+                 opt.model_dir, first_run);
   const LlamaConfig& cfg = ck->config();
   Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
   rt.overlap_io = opt.overlap_io;

@@ -272,12 +272,15 @@ if "$ENWANDA" eval ppl --model "$g" --data "$work/corpus.txt" --seqlen 256 --sli
   pass=$((pass+1)); echo "ok   --slices past the text's windows warns"
 else fail=$((fail+1)); echo "FAIL --slices past the text's windows warns: $(cat "$work/stderr")"; fi
 
-# pruning enwanda's own output again works, with a warning naming what the first run did
+# pruning enwanda's own output again works, with a warning naming what the first run did; inspect names it too
 if "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --structure 2:4 --out "$work/pruned" -q &&
    "$ENWANDA" prune --model "$work/pruned" --calib-tokens "$work/calib.npy" --out "$work/pruned2" 2> "$work/stderr" &&
-   grep -q "is the output of enwanda prune --method en --geometry modified --alpha 0.5 --structure 2:4 (.*enwanda_report.json); pruning it prunes an already pruned model" "$work/stderr" &&
+   grep -q "is the output of enwanda prune --method en --geometry modified --alpha 0.5 --structure 2:4 (enwanda_report.json); pruning it prunes an already pruned model" "$work/stderr" &&
+   "$ENWANDA" inspect "$work/pruned" | grep -qx "pruned by: enwanda prune --method en --geometry modified --alpha 0.5 --structure 2:4" &&
+   "$ENWANDA" inspect "$work/pruned2" | grep -qx "pruned by: enwanda prune --method en --geometry modified --alpha 0.5 --sparsity 0.5" &&
+   ! "$ENWANDA" inspect "$g" | grep -q "pruned by" &&
    ! "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/pruned3" 2>&1 | grep -q "already pruned"; then
-  pass=$((pass+1)); echo "ok   pruning a pruned checkpoint warns"
+  pass=$((pass+1)); echo "ok   pruning a pruned checkpoint warns; inspect says what pruned it"
 else fail=$((fail+1)); echo "FAIL pruning a pruned checkpoint warns: $(cat "$work/stderr")"; fi
 
 # help: every subcommand's exits 0, shows its usage as typed ("Usage: enwanda eval ppl"), names
