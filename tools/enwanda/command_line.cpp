@@ -1,0 +1,139 @@
+#include "command_line.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "enwanda/errors.h"
+
+namespace enwanda::cli {
+
+ExpandedArgs expand_config(const std::vector<std::string>& args) {
+  ExpandedArgs x;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) x.config_path = args[++i];
+    else if (args[i].rfind("--config=", 0) == 0) x.config_path = args[i].substr(9);
+    else rest.push_back(args[i]);
+  }
+  if (x.config_path.empty()) {
+    x.args = args;
+    return x;
+  }
+  std::ifstream in(x.config_path);
+  if (!in) throw UsageError("--config " + x.config_path + ": cannot read");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("--config " + x.config_path + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw UsageError("--config " + x.config_path + ": expected a JSON object of option names");
+  auto given = [&](const std::string& key) {
+    for (const auto& a : rest)
+      if (a == "--" + key || a.rfind("--" + key + "=", 0) == 0 || a == "--no-" + key) return true;
+    if (key.rfind("no-", 0) == 0)
+      for (const auto& a : rest)
+        if (a == "--" + key.substr(3)) return true;
+    return false;
+  };
+  size_t path_len = std::min<size_t>(rest.size(), 1);
+  if (!rest.empty() && rest[0] == "eval" && rest.size() > 1) path_len = 2;
+  x.args.assign(rest.begin(), rest.begin() + path_len);  // the subcommand ("eval ppl"), then the preset
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    if (key.rfind("_", 0) == 0 || given(key)) continue;  // "_comment" keys are ignored
+    const auto& v = it.value();
+    auto flag = [&](const std::string& name) {
+      x.args.push_back(name);
+      x.from_config.emplace_back(key, name);
+    };
+    if (v.is_boolean()) {
+      flag(v.get<bool>() ? "--" + key : "--no-" + key);
+    } else if (v.is_array()) {
+      for (const auto& e : v) flag("--" + key), x.args.push_back(e.is_string() ? e.get<std::string>() : e.dump());
+    } else {
+      flag("--" + key);
+      x.args.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
+  x.args.insert(x.args.end(), rest.begin() + path_len, rest.end());
+  return x;
+}
+
+namespace {
+
+// The subcommand the words name ("eval ppl"), found before parsing so that an unknown or missing
+// one is named with the ones there are (CLI11 would only say "A subcommand is required"). Returns
+// nullptr for --help or --version, which the parser answers.
+CLI::App* named_subcommand(CLI::App& app, const std::vector<std::string>& args, std::string& path) {
+  CLI::App* sub = &app;
+  path = "enwanda";
+  for (size_t i = 0;; ++i) {
+    auto children = sub->get_subcommands([](CLI::App*) { return true; });
+    if (children.empty()) return sub;
+    std::string names;
+    for (auto* c : children) names += (names.empty() ? "" : ", ") + c->get_name();
+    if (i < args.size() && (args[i] == "-h" || args[i] == "--help" || args[i] == "--version")) return nullptr;
+    if (i == args.size() || args[i].rfind("-", 0) == 0) throw UsageError(path + " needs a subcommand: " + names);
+    auto it = std::find_if(children.begin(), children.end(), [&](CLI::App* c) { return c->get_name() == args[i]; });
+    if (it == children.end()) throw UsageError("unknown subcommand \"" + args[i] + "\" of " + path + "; there are: " + names);
+    sub = *it;
+    path += " " + args[i];
+  }
+}
+
+// A preset key that is no option of the subcommand is named, rather than left to the parser's
+// "arguments were not expected".
+void check_config_keys(const CLI::App& sub, const std::string& path, const ExpandedArgs& x) {
+  for (const auto& [key, flag] : x.from_config)
+    if (!sub.get_option_no_throw(flag))
+      throw UsageError("--config " + x.config_path + ": \"" + key + "\" is not an option of " + path +
+                       " (keys are its long option names without the dashes)");
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// A mistyped option is named, with the nearest one, before the parser sees it: CLI11 reports a
+// missing required option first, so "prune --modle m" would say "--model is required".
+void check_option_names(const CLI::App& sub, const std::string& path, const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--") break;
+    if (a.rfind("--", 0) != 0 || a.size() < 3) continue;
+    const std::string name = a.substr(0, a.find('='));
+    if (sub.get_option_no_throw(name)) continue;
+    std::string nearest;
+    size_t best = 3;  // suggest only what is at most two edits away
+    for (const CLI::Option* opt : sub.get_options())
+      for (const auto& long_name : opt->get_lnames())
+        if (size_t d = edit_distance(name, "--" + long_name); d < best) best = d, nearest = "--" + long_name;
+    throw UsageError("unknown option " + name + " of " + path +
+                     (nearest.empty() ? "; see " + path + " --help" : "; did you mean " + nearest + "?"));
+  }
+}
+
+}  // namespace
+
+void check_words_before_parsing(CLI::App& app, const ExpandedArgs& x) {
+  std::string path;
+  if (const CLI::App* sub = named_subcommand(app, x.args, path)) {
+    check_config_keys(*sub, path, x);
+    check_option_names(*sub, path, x.args);
+  }
+}
+
+}  // namespace enwanda::cli
