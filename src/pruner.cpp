@@ -17,6 +17,7 @@
 #include "enwanda/inspect.h"
 #include "enwanda/layer_prefetcher.h"
 #include "enwanda/llama_model.h"
+#include "enwanda/progress_log.h"
 #include "enwanda/stats_file.h"
 #include "enwanda/tokenizer.h"
 
@@ -47,11 +48,15 @@ std::string model_weights_summary(const Checkpoint& ck) {
          dtype_name(ck.weight_dtype());
 }
 
+// `elapsed`: seconds since the first layer began; the layers left are estimated at the mean.
+// "\033[K" clears what a longer previous line left behind.
 void draw_progress(int64_t done, int64_t total, double elapsed) {
   const int width = 30;
   int filled = static_cast<int>(width * done / std::max<int64_t>(total, 1));
-  std::fprintf(stderr, "\r[%s%s] %lld/%lld layers, %.1f s", std::string(filled, '#').c_str(),
-               std::string(width - filled, '.').c_str(), static_cast<long long>(done), static_cast<long long>(total), elapsed);
+  const std::string left = done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left" : "";
+  std::fprintf(stderr, "\r[%s%s] %lld/%lld layers, %s%s\033[K", std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), static_cast<long long>(done), static_cast<long long>(total),
+               format_duration(elapsed).c_str(), left.c_str());
   if (done == total) std::fprintf(stderr, "\n");
   std::fflush(stderr);
 }
@@ -154,6 +159,7 @@ nlohmann::json prune(PruneOptions opt) {
   nlohmann::json layers_report = nlohmann::json::array();
   int64_t pruned_total = 0, weights_total = 0;
 
+  const auto t_layers = Clock::now();
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
     check_interrupted();
     const auto t_layer = Clock::now();
@@ -255,10 +261,15 @@ nlohmann::json prune(PruneOptions opt) {
     if (!regional_report.is_null()) entry["regional"] = regional_report;
     layers_report.push_back(entry);
     if (terminal) {
-      draw_progress(i + 1, cfg.num_hidden_layers, seconds_since(t_start));
+      draw_progress(i + 1, cfg.num_hidden_layers, seconds_since(t_layers));
     } else {
-      spdlog::info("[{:4}/{:4}] layer {}: {:.4f} sparsity, {:.2f} s", i + 1, cfg.num_hidden_layers, i,
-                   static_cast<double>(pruned_total) / std::max<int64_t>(weights_total, 1), seconds_since(t_layer));
+      // the layers left at the mean time of those done
+      const int64_t left = cfg.num_hidden_layers - (i + 1);
+      const std::string time_left =
+          left > 0 ? ", about " + format_duration(seconds_since(t_layers) / static_cast<double>(i + 1) * left) + " left" : "";
+      spdlog::info("[{:4}/{:4}] layer {}: {:.4f} sparsity, {:.2f} s{}", i + 1, cfg.num_hidden_layers, i,
+                   static_cast<double>(pruned_total) / std::max<int64_t>(weights_total, 1), seconds_since(t_layer),
+                   time_left);
     }
   }
 

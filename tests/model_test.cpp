@@ -151,6 +151,9 @@ TEST(ProgressLog, LogsPercentAndTimeLeftAtMostEveryInterval) {
   EXPECT_NE(lines[0].find(" s left"), std::string::npos) << lines[0];
   EXPECT_EQ(lines[1].rfind("perplexity: 100%, ", 0), 0u) << lines[1];
   EXPECT_EQ(lines[1].find("left"), std::string::npos) << lines[1];
+  EXPECT_EQ(format_duration(45.2), "45 s");
+  EXPECT_EQ(format_duration(1260), "21 min");
+  EXPECT_EQ(format_duration(8280), "2.3 h");
 }
 
 TEST(LlamaModel, InPlaceAndObservingPassesMatchTheCopyingPass) {

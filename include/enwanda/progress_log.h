@@ -1,5 +1,6 @@
 // ProgressLog: progress of long work as an info line at most every `interval_s` seconds,
-// "perplexity: 37%, 41 s, about 70 s left", so a 7B evaluation on the CPU is not silent for an
+// "perplexity: 37%, 41 s, about 70 s left" (minutes and
+// hours past 100 s and 100 min), so a 7B evaluation on the CPU is not silent for an
 // hour and a fast one on the GPU prints nothing extra.
 #pragma once
 
@@ -7,6 +8,9 @@
 #include <string>
 
 namespace enwanda {
+
+// A duration as people read it: "45 s", "21 min", "2.3 h".
+std::string format_duration(double seconds);
 
 class ProgressLog {
  public:

@@ -272,6 +272,13 @@ if "$ENWANDA" eval ppl --model "$g" --data "$work/corpus.txt" --seqlen 256 --sli
   pass=$((pass+1)); echo "ok   --slices past the text's windows warns"
 else fail=$((fail+1)); echo "FAIL --slices past the text's windows warns: $(cat "$work/stderr")"; fi
 
+# one line per layer off a terminal, with the time left at the mean layer time until the last
+if "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/eta" 2> "$work/stderr" &&
+   grep -qE "\[   1/   2\] layer 0: 0\.5000 sparsity, [0-9.]+ s, about [0-9.]+ (s|min|h) left$" "$work/stderr" &&
+   grep -qE "\[   2/   2\] layer 1: 0\.5000 sparsity, [0-9.]+ s$" "$work/stderr"; then
+  pass=$((pass+1)); echo "ok   per-layer lines say the time left"
+else fail=$((fail+1)); echo "FAIL per-layer lines say the time left: $(grep layer "$work/stderr")"; fi
+
 # pruning enwanda's own output again works, with a warning naming what the first run did; inspect names it too
 if "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --structure 2:4 --out "$work/pruned" -q &&
    "$ENWANDA" prune --model "$work/pruned" --calib-tokens "$work/calib.npy" --out "$work/pruned2" 2> "$work/stderr" &&
