@@ -16,7 +16,6 @@ const char* kCopiedFiles[] = {"config.json", "generation_config.json", "tokenize
 CheckpointWriter::CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
                                    const std::map<std::string, std::string>& provenance)
     : in_(std::move(input)), out_(out_dir, overwrite, in_->dir()) {
-  out_.require_space(in_->total_bytes());
   std::map<std::string, std::string> meta = provenance;
   meta["format"] = "pt";
   std::map<std::string, std::vector<SafetensorsWriter::Entry>> per_shard;

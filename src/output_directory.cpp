@@ -24,6 +24,21 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
 }
 }  // namespace
 
+void require_free_space(const std::string& out_dir, uint64_t bytes) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(out_dir).lexically_normal();
+  while (!fs::exists(dir, ec) && dir.has_relative_path()) dir = dir.parent_path();  // the nearest that exists
+  const fs::space_info space = fs::space(dir, ec);
+  if (ec || space.available >= bytes) return;  // a file system that cannot say: find out by writing
+  auto gib = [](uint64_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f GiB", static_cast<double>(b) / (1ull << 30));
+    return std::string(buf);
+  };
+  throw IoError("--out " + out_dir + " needs " + gib(bytes) + " but only " + gib(space.available) + " is free on " +
+                dir.string() + "; free some space or choose a directory on another disk");
+}
+
 void fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw IoError(errno_message("cannot open " + path + " to sync"));
@@ -80,20 +95,6 @@ OutputDirectory::~OutputDirectory() {
     std::error_code ec;
     fs::remove_all(temp_, ec);
   }
-}
-
-void OutputDirectory::require_space(uint64_t bytes) const {
-  std::error_code ec;
-  const fs::space_info space = fs::space(temp_, ec);
-  if (ec) return;  // a file system that cannot say: find out by writing
-  if (space.available >= bytes) return;
-  auto gib = [](uint64_t b) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.2f GiB", static_cast<double>(b) / (1ull << 30));
-    return std::string(buf);
-  };
-  throw IoError("--out " + final_ + " needs " + gib(bytes) + " but only " + gib(space.available) + " is free on " +
-                fs::path(final_).parent_path().string() + "; free some space or choose a directory on another disk");
 }
 
 void OutputDirectory::commit() {

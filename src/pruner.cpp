@@ -17,6 +17,7 @@
 #include "enwanda/inspect.h"
 #include "enwanda/layer_prefetcher.h"
 #include "enwanda/llama_model.h"
+#include "enwanda/output_directory.h"
 #include "enwanda/progress_log.h"
 #include "enwanda/stats_file.h"
 #include "enwanda/tokenizer.h"
@@ -94,6 +95,7 @@ nlohmann::json prune(PruneOptions opt) {
   // checkpoint
   auto t = Clock::now();
   auto ck = Checkpoint::open(opt.model_dir);
+  require_free_space(opt.out_dir, ck->total_bytes());  // before calibration, which can take minutes
   // pruning enwanda's own output again is legal (a second pass at a higher sparsity), but more
   // often a --model pointing at the wrong directory
   if (const auto first_run = pruned_by(opt.model_dir); !first_run.empty())

@@ -126,7 +126,7 @@ void synth(const SynthOptions& opt) {
     in_shard += bytes;
     total += bytes;
   }
-  out.require_space(total);
+  require_free_space(opt.out, total);
   const size_t n_shards = shards.size();
   auto shard_name = [&](size_t s) {
     if (n_shards == 1) return std::string("model.safetensors");

@@ -19,10 +19,6 @@ class OutputDirectory {
 
   const std::string& path() const { return temp_; }  // write here
   const std::string& final_path() const { return final_; }
-  // Refuses, before anything is written, when the file system holding the output has less than
-  // `bytes` available (a 7B checkpoint is 13.5 GB; better to say so now than after the pruning).
-  // With --overwrite the old directory stays until commit(), so it does not count as free.
-  void require_space(uint64_t bytes) const;
   void commit();
 
  private:
@@ -31,6 +27,11 @@ class OutputDirectory {
   bool overwrite_ = false;
   bool committed_ = false;
 };
+
+// Refuses (IoError) when the file system that holds or would hold `out_dir` has less than `bytes`
+// available: a 7B checkpoint is 13.5 GB, better said before the pruning than after it. With
+// --overwrite an old `out_dir` stays until commit(), so its space does not count as free.
+void require_free_space(const std::string& out_dir, uint64_t bytes);
 
 void fsync_path(const std::string& path);  // file or directory; throws IoError
 // Writes `text` to `path`, throwing IoError (naming the file) if anything fails, e.g. disk full.

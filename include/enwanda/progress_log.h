@@ -1,7 +1,6 @@
 // ProgressLog: progress of long work as an info line at most every `interval_s` seconds,
-// "perplexity: 37%, 41 s, about 70 s left" (minutes and
-// hours past 100 s and 100 min), so a 7B evaluation on the CPU is not silent for an
-// hour and a fast one on the GPU prints nothing extra.
+// "perplexity: 37%, 41 s, about 70 s left" (minutes past 100 s, hours past 100 min), so a 7B
+// evaluation on the CPU is not silent for an hour and a fast one on the GPU prints nothing extra.
 #pragma once
 
 #include <chrono>
