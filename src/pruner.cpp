@@ -49,12 +49,18 @@ std::string model_weights_summary(const Checkpoint& ck) {
          dtype_name(ck.weight_dtype());
 }
 
-// `elapsed`: seconds since the first layer began; the layers left are estimated at the mean.
-// "\033[K" clears what a longer previous line left behind.
+// ", about 20 min left" after `done` of `total` layers in `elapsed` seconds (the layers left at the
+// mean time of those done); "" after the last.
+std::string time_left(double elapsed, int64_t done, int64_t total) {
+  if (done >= total) return "";
+  return ", about " + format_duration(elapsed / static_cast<double>(done) * static_cast<double>(total - done)) + " left";
+}
+
+// `elapsed`: seconds since the first layer began. "\033[K" clears what a longer previous line left.
 void draw_progress(int64_t done, int64_t total, double elapsed) {
   const int width = 30;
   int filled = static_cast<int>(width * done / std::max<int64_t>(total, 1));
-  const std::string left = done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left" : "";
+  const std::string left = time_left(elapsed, done, total);
   std::fprintf(stderr, "\r[%s%s] %lld/%lld layers, %s%s\033[K", std::string(filled, '#').c_str(),
                std::string(width - filled, '.').c_str(), static_cast<long long>(done), static_cast<long long>(total),
                format_duration(elapsed).c_str(), left.c_str());
@@ -265,13 +271,9 @@ nlohmann::json prune(PruneOptions opt) {
     if (terminal) {
       draw_progress(i + 1, cfg.num_hidden_layers, seconds_since(t_layers));
     } else {
-      // the layers left at the mean time of those done
-      const int64_t left = cfg.num_hidden_layers - (i + 1);
-      const std::string time_left =
-          left > 0 ? ", about " + format_duration(seconds_since(t_layers) / static_cast<double>(i + 1) * left) + " left" : "";
       spdlog::info("[{:4}/{:4}] layer {}: {:.4f} sparsity, {:.2f} s{}", i + 1, cfg.num_hidden_layers, i,
                    static_cast<double>(pruned_total) / std::max<int64_t>(weights_total, 1), seconds_since(t_layer),
-                   time_left);
+                   time_left(seconds_since(t_layers), i + 1, cfg.num_hidden_layers));
     }
   }
 
