@@ -28,12 +28,18 @@ chmod +x "$prefix/bin/pkg-config"
 export PKG_CONFIG_LIBDIR=$multiarch/pkgconfig:$prefix/usr/share/pkgconfig
 export PKG_CONFIG_SYSROOT_DIR=$prefix
 torch_cmake=${TORCH_CMAKE_PREFIX:-$($py -c 'import torch; print(torch.utils.cmake_prefix_path)')}
+# The wheel's include directory holds fmt 12, which Debian's spdlog 1.10 cannot compile with. A
+# directory holding only the prefix's fmt 9 goes first on the search path (-I in CMAKE_CXX_FLAGS
+# precedes the targets' include paths), so spdlog and enwanda see the fmt they are built for.
+mkdir -p "$prefix/fmt-first"
+ln -sfn "$prefix/usr/include/fmt" "$prefix/fmt-first/fmt"
 # shellcheck disable=SC2086  # ENWANDA_CMAKE_ARGS is a list of arguments
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DENWANDA_BUILD_TESTS=OFF \
   -DPKG_CONFIG_EXECUTABLE="$prefix/bin/pkg-config" \
   -DCMAKE_PREFIX_PATH="$prefix/usr;$multiarch/cmake;$torch_cmake" -DCMAKE_LIBRARY_ARCHITECTURE=x86_64-linux-gnu \
   -DSENTENCEPIECE_TRAIN_LIB="$multiarch/libsentencepiece_train.so.0" \
   -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0 \
-  -DCMAKE_BUILD_RPATH="$multiarch;$torch_lib" ${ENWANDA_CMAKE_ARGS:-}
+  -DCMAKE_BUILD_RPATH="$multiarch;$torch_lib" ${ENWANDA_CMAKE_ARGS:-} \
+  "-DCMAKE_CXX_FLAGS=-I$prefix/fmt-first"
 cmake --build "$build" -j "$(nproc)"
 echo "built $build/enwanda against $($py -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)')"
