@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -33,6 +34,23 @@ void bind(void* lib, const char* name, F* fn) {
   *fn = reinterpret_cast<F>(sym);
 }
 
+// Whether a protobuf other than the module's own is in the process: a loaded libprotobuf (Debian's
+// libtorch links libprotobuf.so.32), or protobuf symbols that the executable's libraries export.
+bool other_protobuf_loaded() {
+  if (dlsym(RTLD_DEFAULT, "_ZN6google8protobuf11MessageLiteD2Ev") ||
+      dlsym(RTLD_DEFAULT, "_ZN6google8protobuf8internal13VerifyVersionEiiPKc"))
+    return true;
+  bool found = false;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        if (info->dlpi_name && std::string(info->dlpi_name).find("libprotobuf") != std::string::npos)
+          *static_cast<bool*>(data) = true;
+        return 0;
+      },
+      &found);
+  return found;
+}
+
 const SpmApi& api() {
   static SpmApi a;
   static std::once_flag once;
@@ -44,7 +62,12 @@ const SpmApi& api() {
     // the module without it; they are for finding memory errors in our code, not for shipping.
     void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
 #else
-    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    // With another protobuf loaded, the module must bind to its own (RTLD_DEEPBIND), or protobuf's
+    // start-up crashes. Without one, DEEPBIND is not needed and does harm: where the executable
+    // holds copy-relocated std::cerr (the PyTorch wheel's build), the module would write to
+    // libstdc++'s unconstructed original and crash.
+    int deepbind = other_protobuf_loaded() ? RTLD_DEEPBIND : 0;
+    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | deepbind);
 #endif
     if (!lib) {
       failure = std::string("cannot load the tokenizer module ") + path + ": " + dlerror();
