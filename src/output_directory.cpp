@@ -1,6 +1,7 @@
 #include "enwanda/output_directory.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -37,6 +38,16 @@ void require_free_space(const std::string& out_dir, uint64_t bytes) {
   };
   throw IoError("--out " + out_dir + " needs " + gib(bytes) + " but only " + gib(space.available) + " is free on " +
                 dir.string() + "; free some space or choose a directory on another disk");
+}
+
+void remove_tree(const std::string& path) {
+  // nftw with FTW_DEPTH visits a directory after its entries; FTW_PHYS does not follow links
+  ::nftw(
+      path.c_str(), [](const char* p, const struct stat*, int, FTW*) {
+        (void)::remove(p);
+        return 0;
+      }, 32,
+      FTW_DEPTH | FTW_PHYS);
 }
 
 void fsync_path(const std::string& path) {
@@ -84,17 +95,14 @@ OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, c
   hidden_name += out.filename().string();
   hidden_name += ".tmp-" + std::to_string(::getpid());
   temp_ = (parent / hidden_name).string();
-  fs::remove_all(temp_, ec);
+  remove_tree(temp_);
   if (!fs::create_directory(temp_, ec) || ec)
     throw IoError("--out " + final_dir + " is not writable: cannot create " + temp_ + ": " + ec.message());
   final_ = out.string();
 }
 
 OutputDirectory::~OutputDirectory() {
-  if (!committed_) {
-    std::error_code ec;
-    fs::remove_all(temp_, ec);
-  }
+  if (!committed_) remove_tree(temp_);
 }
 
 void OutputDirectory::commit() {
@@ -113,7 +121,7 @@ void OutputDirectory::commit() {
   if (ec) throw IoError("cannot rename " + temp_ + " to " + final_ + ": " + ec.message());
   committed_ = true;
   fsync_path(fs::path(final_).parent_path().string());
-  if (!trash.empty()) fs::remove_all(trash, ec);
+  if (!trash.empty()) remove_tree(trash);
 }
 
 }  // namespace enwanda

@@ -245,3 +245,20 @@ TEST(OutputDirectory, RefusesAnOutputTheDiskCannotHold) {
   }
   EXPECT_TRUE(fs::is_empty(dir));
 }
+
+TEST(OutputDirectory, RemoveTreeRemovesNestedEntriesButNotWhatLinksPointTo) {
+  std::string dir = fixtures::temp_dir("tree");
+  const fs::path outside = fs::path(dir) / "outside";
+  fs::create_directories(outside);
+  std::ofstream(outside / "keep.txt") << "kept";
+  const fs::path tree = fs::path(dir) / "tree";
+  fs::create_directories(tree / "a" / "b");
+  std::ofstream(tree / "top.bin") << "x";
+  std::ofstream(tree / "a" / "b" / "deep.bin") << "y";
+  fs::create_directory_symlink(outside, tree / "a" / "link");
+  remove_tree(tree.string());
+  EXPECT_FALSE(fs::exists(tree));
+  EXPECT_TRUE(fs::exists(outside / "keep.txt"));  // the link was removed, not followed
+  remove_tree((fs::path(dir) / "never-made").string());  // quietly nothing
+  EXPECT_TRUE(fs::exists(outside));
+}

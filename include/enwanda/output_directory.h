@@ -33,6 +33,11 @@ class OutputDirectory {
 // --overwrite an old `out_dir` stays until commit(), so its space does not count as free.
 void require_free_space(const std::string& out_dir, uint64_t bytes);
 
+// Removes `path` and everything under it, quietly, as far as it can. POSIX nftw, not
+// std::filesystem::remove_all: the PyTorch wheel's libtorch.so exports its own remove_all, which
+// crashed when called from enwanda (a null call inside it).
+void remove_tree(const std::string& path);
+
 void fsync_path(const std::string& path);  // file or directory; throws IoError
 // Writes `text` to `path`, throwing IoError (naming the file) if anything fails, e.g. disk full.
 void write_text_file(const std::string& path, const std::string& text);
