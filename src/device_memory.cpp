@@ -1,6 +1,7 @@
 #include "enwanda/device_memory.h"
 
 #include <fstream>
+#include <mutex>
 #include <string>
 
 #ifdef ENWANDA_WITH_CUDA
@@ -22,6 +23,15 @@ int64_t meminfo_kib(const std::string& key) {
     if (k == key + ":") return v;
   return 0;
 }
+#ifdef ENWANDA_WITH_CUDA
+// The caching allocator learns the devices when CUDA is first used; asking it for statistics
+// before that fails ("Invalid device argument" in libtorch 2.x). One tiny allocation initialises it.
+c10::DeviceIndex initialised_cuda_index(const torch::Device& device) {
+  static std::once_flag once;
+  std::call_once(once, [&] { torch::empty({1}, torch::TensorOptions().device(device)); });
+  return device.index() < 0 ? 0 : device.index();
+}
+#endif
 }  // namespace
 
 MemoryFigures device_memory(const torch::Device& device) {
@@ -46,7 +56,7 @@ PeakMemory peak_device_memory(const torch::Device& device) {
   PeakMemory p;
 #ifdef ENWANDA_WITH_CUDA
   if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(initialised_cuda_index(device));
     p.allocated_bytes = stats.allocated_bytes[0].peak;  // StatType::AGGREGATE
     p.reserved_bytes = stats.reserved_bytes[0].peak;
     return p;
@@ -59,7 +69,7 @@ PeakMemory peak_device_memory(const torch::Device& device) {
 
 void reset_peak_device_memory(const torch::Device& device) {
 #ifdef ENWANDA_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(initialised_cuda_index(device));
 #endif
   (void)device;
 }
