@@ -5,10 +5,8 @@ and the zeros of a pruned checkpoint loaded with from_pretrained where `enwanda 
 
   python3 scripts/hf_parity.py --enwanda build-cuda/enwanda --work /tmp/parity
 
-STATUS: never run against transformers (no session has had a GPU). Its plumbing — synth, eval ppl
-on --data-tokens, prune, inspect --json, the shard comparison, --json — was dry-run on the CPU on
-2026-11-22 with a throw-away stand-in for transformers.LlamaForCausalLM and safetensors.torch built on
-tests/reference/reference.py (all four checks ok; not part of the project).
+Run on the lent H100 on 2026-11-22 (torch 2.11.0+cu130, the image's transformers): all four checks passed;
+figures in README and bench/results/hf-parity-nvidia-h100-80gb-hbm3-2026-11-22.json.
 """
 import argparse
 import json
@@ -95,7 +93,8 @@ def main():
     print(json.dumps(results, indent=2))
     if args.json:
         json.dump({"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
-                   "torch": torch.__version__, "results": results}, open(args.json, "w"), indent=2)
+                   "torch": torch.__version__,
+                   "transformers": __import__("transformers").__version__, "results": results}, open(args.json, "w"), indent=2)
     raise SystemExit(0 if all(r["ok"] for r in results) else 1)
 
 
