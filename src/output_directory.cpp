@@ -41,13 +41,12 @@ void require_free_space(const std::string& out_dir, uint64_t bytes) {
 }
 
 void remove_tree(const std::string& path) {
-  // nftw with FTW_DEPTH visits a directory after its entries; FTW_PHYS does not follow links
-  ::nftw(
-      path.c_str(), [](const char* p, const struct stat*, int, FTW*) {
-        (void)::remove(p);
-        return 0;
-      }, 32,
-      FTW_DEPTH | FTW_PHYS);
+  auto remove_entry = [](const char* entry, const struct stat*, int, FTW*) {
+    (void)::remove(entry);
+    return 0;  // go on past what cannot be removed
+  };
+  // FTW_DEPTH visits a directory after its entries; FTW_PHYS does not follow links
+  ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
 void fsync_path(const std::string& path) {
