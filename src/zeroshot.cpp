@@ -4,7 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <numeric>
 
 #include <spdlog/spdlog.h>
 
@@ -17,86 +17,23 @@ namespace fs = std::filesystem;
 namespace enwanda {
 
 namespace {
-int64_t label_of(const nlohmann::json& doc, const char* key) {
-  const auto& v = doc.at(key);
-  if (v.is_boolean()) return v.get<bool>() ? 1 : 0;
-  if (v.is_string()) return std::stoll(v.get<std::string>());
-  return v.get<int64_t>();
-}
-
-std::string strip(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\n\r");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\n\r");
-  return s.substr(b, e - b + 1);
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
-  return s;
-}
-
-std::string python_capitalize(const std::string& s) {  // first character upper, the rest lower (ASCII)
-  std::string out = s;
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<char>(i == 0 ? std::toupper(static_cast<unsigned char>(out[i])) : std::tolower(static_cast<unsigned char>(out[i])));
-  return out;
-}
-
 double stderr_of(double p, int64_t n) { return n > 1 ? std::sqrt(p * (1 - p) / static_cast<double>(n - 1)) : 0.0; }
+
+// numpy's argmax: the first NaN if there is one, else the first of the largest values.
+size_t numpy_argmax(const std::vector<double>& v) {
+  size_t best = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (std::isnan(v[i])) return i;
+    if (v[i] > v[best]) best = i;
+  }
+  return best;
+}
+
+bool blank(const std::string& line) { return line.find_first_not_of(" \t\n\r") == std::string::npos; }
 }  // namespace
 
-Example boolq_example(const nlohmann::json& doc) {
-  Example ex;
-  ex.context = doc.at("passage").get<std::string>() + "\nQuestion: " + doc.at("question").get<std::string>() + "?\nAnswer:";
-  ex.choice_texts = {"no", "yes"};
-  ex.continuations = {" no", " yes"};
-  ex.label = doc.contains("label") ? label_of(doc, "label") : label_of(doc, "answer");
-  return ex;
-}
-
-std::string hellaswag_preprocess(const std::string& text) {
-  std::string t = strip(text);
-  t = replace_all(t, " [title]", ". ");
-  t = std::regex_replace(t, std::regex("\\[.*?\\]"), "");
-  t = replace_all(t, "  ", " ");
-  return t;
-}
-
-Example hellaswag_example(const nlohmann::json& doc) {
-  Example ex;
-  std::string ctx = doc.at("ctx_a").get<std::string>() + " " + python_capitalize(doc.at("ctx_b").get<std::string>());
-  ex.context = hellaswag_preprocess(doc.at("activity_label").get<std::string>() + ": " + ctx);
-  for (const auto& ending : doc.at("endings")) {
-    std::string choice = hellaswag_preprocess(ending.get<std::string>());
-    ex.choice_texts.push_back(choice);
-    ex.continuations.push_back(" " + choice);
-  }
-  ex.label = label_of(doc, "label");
-  return ex;
-}
-
-Example mc_example(const nlohmann::json& doc, const std::string& templ, const std::vector<std::string>& choices) {
-  Example ex;
-  std::vector<std::string> texts;
-  if (doc.contains("context")) {
-    ex.context = doc.at("context").get<std::string>();
-    for (const auto& c : doc.at("choices")) texts.push_back(c.get<std::string>());
-  } else {
-    if (templ.empty() || choices.empty())
-      throw UsageError("mc data with a \"text\" field needs --template \"...{text}...\" and --choices a,b");
-    ex.context = replace_all(templ, "{text}", doc.at("text").get<std::string>());
-    texts = choices;
-  }
-  for (const auto& t : texts) {
-    ex.choice_texts.push_back(t);
-    ex.continuations.push_back(" " + t);
-  }
-  ex.label = label_of(doc, "label");
-  return ex;
-}
-
 std::vector<Example> load_task(const TaskSpec& spec, int64_t limit) {
+  const TaskDefinition& def = task_definition(spec.task);
   std::ifstream in(spec.data);
   if (!in) throw InputError(spec.data + ": cannot read task data");
   std::vector<Example> out;
@@ -104,19 +41,18 @@ std::vector<Example> load_task(const TaskSpec& spec, int64_t limit) {
   int64_t lineno = 0;
   while (std::getline(in, line) && (limit <= 0 || static_cast<int64_t>(out.size()) < limit)) {
     ++lineno;
-    if (strip(line).empty()) continue;
+    if (blank(line)) continue;
+    const std::string where = spec.data + ":" + std::to_string(lineno) + ": ";
+    auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) throw InputError(where + "not a JSON record (the data must be one JSON object per line)");
     try {
-      auto doc = nlohmann::json::parse(line);
-      Example ex = spec.task == "boolq"       ? boolq_example(doc)
-                   : spec.task == "hellaswag" ? hellaswag_example(doc)
-                                              : mc_example(doc, spec.templ, spec.choices);
+      Example ex = def.parse ? def.parse(doc) : mc_example(doc, spec.templ, spec.choices);
       if (ex.label < 0 || ex.label >= static_cast<int64_t>(ex.continuations.size()))
-        throw InputError("label " + std::to_string(ex.label) + " is not a choice index");
+        throw InputError("label " + std::to_string(ex.label) + " is not a choice index (there are " +
+                         std::to_string(ex.continuations.size()) + " choices)");
       out.push_back(std::move(ex));
-    } catch (const UsageError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw InputError(spec.data + ":" + std::to_string(lineno) + ": not a valid " + spec.task + " example (" + e.what() + ")");
+    } catch (const InputError& e) {
+      throw InputError(where + "not a valid " + spec.task + " example: " + e.what());
     }
   }
   if (out.empty()) throw InputError(spec.data + ": no examples");
@@ -145,9 +81,10 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenize
 
 nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
   if (opt.tasks.empty()) throw UsageError("give at least one --task with its --data");
-  for (const auto& t : opt.tasks)
-    if (t.task != "boolq" && t.task != "hellaswag" && t.task != "mc")
-      throw UsageError("--task must be boolq, hellaswag or mc, got " + t.task);
+  for (const auto& t : opt.tasks) {
+    task_definition(t.task);
+    if (!fs::is_regular_file(t.data)) throw InputError(t.data + ": task data for " + t.task + " does not exist or is not a file");
+  }
   auto ck = Checkpoint::open(opt.model_dir);
   Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
   LlamaModel model(ck, rt);
@@ -162,14 +99,16 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     std::vector<int64_t> continuation;
   };
 
-  nlohmann::json result = {{"model", opt.model_dir}, {"bos", opt.bos}, {"tasks", nlohmann::json::object()}};
+  nlohmann::json result = {{"model", opt.model_dir}, {"bos", opt.bos}, {"tasks", nlohmann::json::object()},
+                           {"task_order", nlohmann::json::array()}};
   double macro = 0;
   for (const auto& spec : opt.tasks) {
+    const TaskDefinition& def = task_definition(spec.task);
     auto examples = load_task(spec, opt.limit);
     std::vector<Request> requests;
     for (size_t e = 0; e < examples.size(); ++e)
       for (size_t c = 0; c < examples[e].continuations.size(); ++c) {
-        auto [ctx, cont] = encode_pair(*tok, examples[e].context, examples[e].continuations[c], opt.bos);
+        auto [ctx, cont] = encode_pair(*tok, examples[e].contexts[c], examples[e].continuations[c], opt.bos);
         if (static_cast<int64_t>(cont.size()) > max_len)
           throw InputError(spec.data + ": example " + std::to_string(e + 1) + ", choice " + std::to_string(c + 1) + " is " +
                            std::to_string(cont.size()) + " tokens, longer than the model's context window (" +
@@ -180,6 +119,10 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
         all.pop_back();
         requests.push_back({e, c, all, cont});
       }
+    // Longest first, as lm-eval's Collator orders them: a chunk then holds requests of nearly one
+    // length, so little of it is padding. Each request's log-likelihood does not depend on its chunk.
+    std::stable_sort(requests.begin(), requests.end(),
+                     [](const Request& a, const Request& b) { return a.input.size() > b.input.size(); });
     std::vector<std::vector<double>> logliks(examples.size());
     for (size_t e = 0; e < examples.size(); ++e) logliks[e].assign(examples[e].continuations.size(), 0.0);
 
@@ -212,16 +155,16 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
       });
     }
 
+    // acc: argmax of the log-likelihoods; acc_norm: of loglik / len(choice) in code points, as
+    // lm-eval's ConfigurableTask.process_results (a choice of length 0 divides by 0, as numpy does).
     int64_t correct = 0, correct_norm = 0;
     nlohmann::json per_example = nlohmann::json::array();
     for (size_t e = 0; e < examples.size(); ++e) {
       const auto& ll = logliks[e];
-      size_t best = 0, best_norm = 0;
-      for (size_t c = 1; c < ll.size(); ++c) {
-        if (ll[c] > ll[best]) best = c;
-        auto norm = [&](size_t i) { return ll[i] / std::max<double>(1.0, static_cast<double>(examples[e].choice_texts[i].size())); };
-        if (norm(c) > norm(best_norm)) best_norm = c;
-      }
+      std::vector<double> normalised(ll.size());
+      for (size_t c = 0; c < ll.size(); ++c)
+        normalised[c] = ll[c] / static_cast<double>(code_points(examples[e].choice_texts[c]));
+      const size_t best = numpy_argmax(ll), best_norm = numpy_argmax(normalised);
       correct += static_cast<int64_t>(best) == examples[e].label;
       correct_norm += static_cast<int64_t>(best_norm) == examples[e].label;
       per_example.push_back({{"logliks", ll}, {"label", examples[e].label}, {"prediction", best}});
@@ -229,7 +172,7 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     const int64_t n = static_cast<int64_t>(examples.size());
     const double acc = static_cast<double>(correct) / static_cast<double>(n);
     nlohmann::json task = {{"acc", acc}, {"acc_stderr", stderr_of(acc, n)}, {"n", n}, {"data", spec.data}};
-    if (spec.task != "boolq") {
+    if (def.reports_acc_norm) {
       const double acc_norm = static_cast<double>(correct_norm) / static_cast<double>(n);
       task["acc_norm"] = acc_norm;
       task["acc_norm_stderr"] = stderr_of(acc_norm, n);
@@ -239,10 +182,34 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     std::string name = spec.task;
     for (int k = 2; result["tasks"].contains(name); ++k) name = spec.task + "_" + std::to_string(k);
     result["tasks"][name] = task;
+    result["task_order"].push_back(name);
     macro += acc;
   }
   result["macro_acc"] = macro / static_cast<double>(opt.tasks.size());
+  if (std::all_of(wanda7_tasks().begin(), wanda7_tasks().end(), [&](const std::string& t) { return result["tasks"].contains(t); })) {
+    nlohmann::json table = nlohmann::json::object();
+    double sum = 0;
+    for (const auto& t : wanda7_tasks()) sum += (table[t] = result["tasks"][t]["acc"]).get<double>();
+    table["mean"] = sum / static_cast<double>(wanda7_tasks().size());
+    result["wanda7"] = table;
+  }
   return result;
+}
+
+std::string wanda7_table(const nlohmann::json& result) {
+  if (!result.contains("wanda7")) return "";
+  std::string header, row;
+  for (const auto& t : wanda7_tasks()) {
+    const std::string col = wanda7_column(t);
+    const size_t width = std::max<size_t>(col.size(), 6);
+    char cell[32];
+    std::snprintf(cell, sizeof cell, "%*.2f", static_cast<int>(width), 100.0 * result["wanda7"][t].get<double>());
+    header += (header.empty() ? "" : "  ") + std::string(width - col.size(), ' ') + col;
+    row += (row.empty() ? "" : "  ") + std::string(cell);
+  }
+  char mean[32];
+  std::snprintf(mean, sizeof mean, "%6.2f", 100.0 * result["wanda7"]["mean"].get<double>());
+  return header + "    Mean\n" + row + "  " + mean + "\n";
 }
 
 }  // namespace enwanda

@@ -1,17 +1,56 @@
-// Zero-shot prompt construction against literal strings, lm-eval's pair encoding.
+// Zero-shot prompt construction against literal strings written from lm-evaluation-harness 0.4's
+// task definitions (two records of each task, as the HF datasets hold them), lm-eval's pair encoding,
+// and the messages for malformed records.
+#include <fstream>
+
 #include <gtest/gtest.h>
 
+#include "enwanda/errors.h"
 #include "enwanda/synth.h"
 #include "enwanda/zeroshot.h"
 #include "test_util.h"
 
 using namespace enwanda;
+using Strings = std::vector<std::string>;
+
+namespace {
+Strings prefixed(const Strings& choices) {
+  Strings out;
+  for (const auto& c : choices) out.push_back(" " + c);
+  return out;
+}
+
+// Every choice shares `context`; continuations are " " + choice.
+void expect_shared(const Example& ex, const std::string& context, const Strings& choices, int64_t label) {
+  EXPECT_EQ(ex.contexts, Strings(choices.size(), context));
+  EXPECT_EQ(ex.continuations, prefixed(choices));
+  EXPECT_EQ(ex.choice_texts, choices);
+  EXPECT_EQ(ex.label, label);
+}
+}  // namespace
 
 TEST(ZeroShot, BoolqPrompt) {
-  auto ex = boolq_example({{"passage", "Water boils at 100 C."}, {"question", "does water boil at 100 c"}, {"answer", true}});
-  EXPECT_EQ(ex.context, "Water boils at 100 C.\nQuestion: does water boil at 100 c?\nAnswer:");
-  EXPECT_EQ(ex.continuations, (std::vector<std::string>{" no", " yes"}));
-  EXPECT_EQ(ex.label, 1);
+  expect_shared(boolq_example({{"passage", "Water boils at 100 C."}, {"question", "does water boil at 100 c"}, {"answer", true}}),
+                "Water boils at 100 C.\nQuestion: does water boil at 100 c?\nAnswer:", {"no", "yes"}, 1);
+  expect_shared(boolq_example({{"question", "is windows movie maker part of windows essentials"},
+                               {"passage", "Windows Movie Maker is a discontinued video editing software by Microsoft."},
+                               {"idx", 3}, {"label", 0}}),
+                "Windows Movie Maker is a discontinued video editing software by Microsoft.\n"
+                "Question: is windows movie maker part of windows essentials?\nAnswer:",
+                {"no", "yes"}, 0);
+}
+
+TEST(ZeroShot, RtePromptFromGlueAndSuperGlueFields) {
+  expect_shared(rte_example({{"sentence1", "No Weapons of Mass Destruction Found in Iraq Yet."},
+                             {"sentence2", "Weapons of Mass Destruction Found in Iraq."}, {"label", 1}, {"idx", 0}}),
+                "No Weapons of Mass Destruction Found in Iraq Yet.\nQuestion: Weapons of Mass Destruction Found in Iraq. "
+                "True or False?\nAnswer:",
+                {"True", "False"}, 1);
+  expect_shared(rte_example({{"premise", "A place of sorrow, after Pope John Paul II died, became a place of celebration."},
+                             {"hypothesis", "Pope Benedict XVI is the new leader of the Roman Catholic Church."}, {"label", 0}}),
+                "A place of sorrow, after Pope John Paul II died, became a place of celebration.\n"
+                "Question: Pope Benedict XVI is the new leader of the Roman Catholic Church. True or False?\nAnswer:",
+                {"True", "False"}, 0);
 }
 
 TEST(ZeroShot, HellaswagPreprocessing) {
@@ -20,19 +59,120 @@ TEST(ZeroShot, HellaswagPreprocessing) {
                         {"ctx_b", "a WOMAN wearing winter clothes"},
                         {"endings", {"  smiles [header] at the camera.  ", "walks away"}},
                         {"label", "1"}};
-  auto ex = hellaswag_example(doc);
-  EXPECT_EQ(ex.context,
-            "Removing ice from car: Then, the man writes over the snow covering the window of a car. Step one. "
-            "A woman wearing winter clothes");
-  EXPECT_EQ(ex.continuations[0], " smiles at the camera.");
-  EXPECT_EQ(ex.choice_texts[1], "walks away");
+  expect_shared(hellaswag_example(doc),
+                "Removing ice from car: Then, the man writes over the snow covering the window of a car. Step one. "
+                "A woman wearing winter clothes",
+                {"smiles at the camera.", "walks away"}, 1);
+  expect_shared(hellaswag_example({{"activity_label", "Baking cookies"},
+                                   {"ctx_a", "A female chef in white uniform shows a stack of baking pans."},
+                                   {"ctx_b", "she"},
+                                   {"endings", {"places a pan in the oven.", "dances [step] around."}},
+                                   {"label", "0"}}),
+                "Baking cookies: A female chef in white uniform shows a stack of baking pans. She",
+                {"places a pan in the oven.", "dances around."}, 0);
+}
+
+TEST(ZeroShot, WinograndeScoresOneContinuationAfterEachPartialContext) {
+  auto ex = winogrande_example({{"sentence", "Sarah was a much better surgeon than Maria so _ always got the easier cases."},
+                                {"option1", "Sarah"}, {"option2", "Maria"}, {"answer", "2"}});
+  EXPECT_EQ(ex.contexts, (Strings{"Sarah was a much better surgeon than Maria so Sarah",
+                                  "Sarah was a much better surgeon than Maria so Maria"}));
+  EXPECT_EQ(ex.continuations, Strings(2, " always got the easier cases."));
   EXPECT_EQ(ex.label, 1);
+  ex = winogrande_example({{"sentence", "The trophy doesn't fit into the brown suitcase because the _ is too large. "},
+                           {"option1", "trophy"}, {"option2", "suitcase"}, {"answer", "1"}});
+  EXPECT_EQ(ex.contexts[1], "The trophy doesn't fit into the brown suitcase because the suitcase");
+  EXPECT_EQ(ex.continuations[0], " is too large.");
+  EXPECT_EQ(ex.label, 0);
+}
+
+TEST(ZeroShot, ArcPromptAndAnswerKeyByLabel) {
+  expect_shared(arc_example({{"id", "Mercury_7175875"},
+                             {"question", "An astronomer observes that a planet rotates faster after a meteorite impact. "
+                                          "Which is the most likely effect of this increase in rotation?"},
+                             {"choices", {{"text", {"Planetary density will decrease.", "Planetary years will become longer.",
+                                                    "Planetary days will become shorter.", "Planetary gravity will become stronger."}},
+                                          {"label", {"A", "B", "C", "D"}}}},
+                             {"answerKey", "C"}}),
+                "Question: An astronomer observes that a planet rotates faster after a meteorite impact. "
+                "Which is the most likely effect of this increase in rotation?\nAnswer:",
+                {"Planetary density will decrease.", "Planetary years will become longer.",
+                 "Planetary days will become shorter.", "Planetary gravity will become stronger."},
+                2);
+  expect_shared(arc_example({{"question", "Which unit measures mass?"},
+                             {"choices", {{"text", {"liter", "gram", "meter"}}, {"label", {"1", "2", "3"}}}},
+                             {"answerKey", "2"}}),
+                "Question: Which unit measures mass?\nAnswer:", {"liter", "gram", "meter"}, 1);
+}
+
+TEST(ZeroShot, OpenbookqaStemAsContext) {
+  nlohmann::json choices = {{"text", {"puppies learning new tricks", "children growing up and getting old",
+                                      "flowers wilting in a vase", "plants sprouting, blooming and wilting"}},
+                            {"label", {"A", "B", "C", "D"}}};
+  expect_shared(openbookqa_example({{"id", "7-980"}, {"question_stem", "The sun is responsible for"}, {"choices", choices},
+                                    {"answerKey", "D"}}),
+                "The sun is responsible for",
+                {"puppies learning new tricks", "children growing up and getting old", "flowers wilting in a vase",
+                 "plants sprouting, blooming and wilting"},
+                3);
+  // answerKey.lstrip(), as the task's doc_to_target
+  EXPECT_EQ(openbookqa_example({{"question_stem", "When food is reduced in the stomach"}, {"choices", choices}, {"answerKey", " B"}}).label, 1);
+}
+
+TEST(ZeroShot, PiqaPrompt) {
+  expect_shared(piqa_example({{"goal", "How do I ready a guinea pig cage for it's new occupants?"},
+                              {"sol1", "Provide the guinea pig with a cage full of a few inches of bedding made of ripped paper strips."},
+                              {"sol2", "Provide the guinea pig with a cage full of a few inches of bedding made of ripped jeans material."},
+                              {"label", 0}}),
+                "Question: How do I ready a guinea pig cage for it's new occupants?\nAnswer:",
+                {"Provide the guinea pig with a cage full of a few inches of bedding made of ripped paper strips.",
+                 "Provide the guinea pig with a cage full of a few inches of bedding made of ripped jeans material."},
+                0);
+  expect_shared(piqa_example({{"goal", "dresser"}, {"sol1", "can hold clothes"}, {"sol2", "can hold a house"}, {"label", 1}}),
+                "Question: dresser\nAnswer:", {"can hold clothes", "can hold a house"}, 1);
 }
 
 TEST(ZeroShot, McTemplateForm) {
-  auto ex = mc_example({{"text", "Verify your account now"}, {"label", 1}}, "Email: {text}\nPhishing?", {"no", "yes"});
-  EXPECT_EQ(ex.context, "Email: Verify your account now\nPhishing?");
-  EXPECT_EQ(ex.continuations, (std::vector<std::string>{" no", " yes"}));
+  expect_shared(mc_example({{"text", "Verify your account now"}, {"label", 1}}, "Email: {text}\nPhishing?", {"no", "yes"}),
+                "Email: Verify your account now\nPhishing?", {"no", "yes"}, 1);
+}
+
+TEST(ZeroShot, CodePointsArePythonsLen) {
+  EXPECT_EQ(code_points(""), 0);
+  EXPECT_EQ(code_points("abc"), 3);
+  EXPECT_EQ(code_points("café 東京 🌊"), 9);  // 17 bytes
+  EXPECT_EQ(code_points("e\xcc\x81"), 2);     // e + combining acute
+}
+
+TEST(ZeroShot, Wanda7IsThePapersColumnOrder) {
+  EXPECT_EQ(wanda7_tasks(), (Strings{"boolq", "rte", "hellaswag", "winogrande", "arc_easy", "arc_challenge", "openbookqa"}));
+  EXPECT_FALSE(task_definition("boolq").reports_acc_norm);
+  EXPECT_FALSE(task_definition("rte").reports_acc_norm);
+  EXPECT_FALSE(task_definition("winogrande").reports_acc_norm);
+  for (const char* t : {"hellaswag", "arc_easy", "arc_challenge", "openbookqa", "piqa"}) EXPECT_TRUE(task_definition(t).reports_acc_norm) << t;
+  EXPECT_THROW(task_definition("lambada"), UsageError);
+}
+
+TEST(ZeroShot, MalformedRecordsNameFileLineAndField) {
+  const std::string path = ::testing::TempDir() + "/zs_bad.jsonl";
+  auto message_for = [&](const std::string& task, const std::string& record) -> std::string {
+    std::ofstream(path) << "\n" << record << "\n";
+    try {
+      load_task({task, path, "", {}}, 0);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_EQ(message_for("winogrande", R"({"sentence": "a _ b", "option1": "x", "option2": "y"})"),
+            path + ":2: not a valid winogrande example: field \"answer\" is missing");
+  EXPECT_EQ(message_for("boolq", R"({"passage": "p", "question": "q", "label": "yes"})"),
+            path + ":2: not a valid boolq example: field \"label\" must be an integer label, got \"yes\"");
+  EXPECT_EQ(message_for("arc_easy", R"({"question": "q", "choices": {"text": ["a"], "label": ["A"]}, "answerKey": "E"})"),
+            path + ":2: not a valid arc_easy example: answerKey \"E\" is not one of choices.label [\"A\"]");
+  EXPECT_EQ(message_for("piqa", R"({"goal": "g", "sol1": "a", "sol2": "b", "label": 2})"),
+            path + ":2: not a valid piqa example: label 2 is not a choice index (there are 2 choices)");
+  EXPECT_EQ(message_for("rte", "{not json"), path + ":2: not a JSON record (the data must be one JSON object per line)");
 }
 
 TEST(ZeroShot, EncodePairMovesTrailingSpacesAndTakesTheTail) {

@@ -14,30 +14,17 @@
 #include <nlohmann/json.hpp>
 
 #include "enwanda/tokenizer.h"
+#include "enwanda/zeroshot_tasks.h"
 
 namespace enwanda {
 
-struct Example {
-  std::string context;
-  std::vector<std::string> continuations;  // with the " " delimiter already prepended
-  std::vector<std::string> choice_texts;   // without it (acc_norm divides by their byte length)
-  int64_t label = 0;
-};
-
-// Task parsers. boolq: passage, question, label|answer. hellaswag: ctx_a, ctx_b, activity_label,
-// endings, label. mc: {"context", "choices", "label"}, or {"text", "label"} with `templ`
-// ("...{text}...") and `choices`.
-Example boolq_example(const nlohmann::json& doc);
-Example hellaswag_example(const nlohmann::json& doc);
-Example mc_example(const nlohmann::json& doc, const std::string& templ, const std::vector<std::string>& choices);
-std::string hellaswag_preprocess(const std::string& text);
-
 struct TaskSpec {
-  std::string task;  // boolq|hellaswag|mc
+  std::string task;  // a name task_definition() knows
   std::string data;  // jsonl path
-  std::string templ;
-  std::vector<std::string> choices;
+  std::string templ;                 // mc only
+  std::vector<std::string> choices;  // mc only
 };
+// The first `limit` examples (all when 0) of a task's jsonl; errors name the file, line and field.
 std::vector<Example> load_task(const TaskSpec& spec, int64_t limit);
 
 // (context tokens, continuation tokens) the lm-eval way.
@@ -56,8 +43,15 @@ struct ZeroShotOptions {
 };
 
 // {"model": dir, "bos": bool,
-//  "tasks": {name: {acc, acc_stderr, [acc_norm, acc_norm_stderr], n, examples: [{logliks, label}]}},
-//  "macro_acc": ...}
+//  "tasks": {name: {acc, acc_stderr, [acc_norm, acc_norm_stderr], n, data, examples: [{logliks, label, prediction}]}},
+//  "task_order": [names in the order run], "macro_acc": mean acc over the tasks,
+//  "wanda7": {task: acc, ..., "mean"} when the seven tasks of the Wanda paper are all there}
+// acc_norm is argmax of loglik / code points of the choice text, for the tasks lm-eval reports it
+// for; ties go to the first choice (numpy's argmax).
 nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt);
+
+// The Wanda paper's zero-shot table from evaluate_zeroshot's result: a header (BoolQ ... OBQA, Mean)
+// and one row of acc in percent. Empty when the result lacks one of the seven tasks.
+std::string wanda7_table(const nlohmann::json& result);
 
 }  // namespace enwanda

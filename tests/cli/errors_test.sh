@@ -229,7 +229,18 @@ expect "zero-shot template without an mc task" 2 "--template and --choices apply
   eval zeroshot --model "$g" --task boolq --data "$work/zs.jsonl" --template "Q: {text}"
 expect "ppl --seqlen with --data-tokens" 2 "--seqlen applies to --data text" "$g" -- \
   eval ppl --model "$g" --data-tokens "$work/calib.npy" --seqlen 16
-expect "zero-shot unknown task" 2 "--task must be boolq, hellaswag or mc" "$g" -- $(zs piqa)
+expect "zero-shot unknown task" 2 "--task must be one of boolq, rte, hellaswag, winogrande, arc_easy, arc_challenge, openbookqa, piqa, mc or wanda7; got lambada" "$g" -- $(zs lambada)
+echo '{"question": "q?", "choices": {"text": ["a", "b"], "label": ["A", "B"]}, "answerKey": "C"}' > "$work/zs.jsonl"
+expect "zero-shot answerKey not among the labels" 3 'zs.jsonl:1: not a valid arc_easy example: answerKey "C" is not one of choices.label ["A","B"]' "$g" -- $(zs arc_easy)
+echo '{"sentence": "a _ b", "option1": "x", "option2": "y", "answer": "3"}' > "$work/zs.jsonl"
+expect "zero-shot winogrande answer not 1 or 2" 3 'not a valid winogrande example: field "answer" must be "1" or "2", got "3"' "$g" -- $(zs winogrande)
+expect "zero-shot wanda7 without --data-dir" 2 "--task wanda7 reads {task}.jsonl from --data-dir DIR" "$g" -- \
+  eval zeroshot --model "$g" --task wanda7 --data "$work/zs.jsonl"
+mkdir -p "$work/zsdir" && cp "$work/zs.jsonl" "$work/zsdir/boolq.jsonl"
+expect "zero-shot --data-dir without a task's file" 3 "zsdir/rte.jsonl: task data for rte does not exist" "$g" -- \
+  eval zeroshot --model "$g" --task wanda7 --data-dir "$work/zsdir"
+expect "zero-shot --data and --data-dir" 2 "give either --data per --task or one --data-dir, not both" "$g" -- \
+  eval zeroshot --model "$g" --task boolq --data "$work/zs.jsonl" --data-dir "$work/zsdir"
 expect "negative --threads" 2 "--threads: Value -3 not in range" "$g" -- $(prune_args "$g") --threads -3
 expect "negative --batch-size" 2 "--batch-size: Value -1 not in range" "$g" -- eval ppl --model "$g" --data "$work/corpus.txt" --batch-size -1
 

@@ -269,53 +269,82 @@ def encode_pair(sp, context, continuation, prefix):
 
 
 def docs(task, path, template, choices):
+    """per example: [(context, continuation) per choice], the choice strings, the gold index.
+    Written from lm-evaluation-harness 0.4's task YAML and utils (target delimiter " ")."""
     import re
-    for line in open(path):
+    for line in open(path, encoding="utf-8"):
         if not line.strip():
             continue
         d = json.loads(line)
+
+        def shared(ctx, opts, gold):
+            return [(ctx, " " + o) for o in opts], opts, int(gold)
+
         if task == "boolq":
             lab = d["label"] if "label" in d else int(bool(d["answer"]))
-            yield f"{d['passage']}\nQuestion: {d['question']}?\nAnswer:", ["no", "yes"], int(lab)
+            yield shared(f"{d['passage']}\nQuestion: {d['question']}?\nAnswer:", ["no", "yes"], lab)
+        elif task == "rte":
+            a, b = (d["sentence1"], d["sentence2"]) if "sentence1" in d else (d["premise"], d["hypothesis"])
+            yield shared(f"{a}\nQuestion: {b} True or False?\nAnswer:", ["True", "False"], d["label"])
         elif task == "hellaswag":
             def pre(t):
                 t = t.strip().replace(" [title]", ". ")
                 t = re.sub("\\[.*?\\]", "", t)
                 return t.replace("  ", " ")
             ctx = d["ctx_a"] + " " + d["ctx_b"].capitalize()
-            yield pre(d["activity_label"] + ": " + ctx), [pre(e) for e in d["endings"]], int(d["label"])
+            yield shared(pre(d["activity_label"] + ": " + ctx), [pre(e) for e in d["endings"]], d["label"])
+        elif task == "winogrande":
+            i = d["sentence"].index("_")
+            opts = [d["sentence"][:i] + o for o in (d["option1"], d["option2"])]
+            target = " " + d["sentence"][i + 1:].strip()
+            yield [(o, target) for o in opts], opts, {"1": 0, "2": 1}[d["answer"]]
+        elif task in ("arc_easy", "arc_challenge"):
+            yield shared(f"Question: {d['question']}\nAnswer:", d["choices"]["text"],
+                         d["choices"]["label"].index(d["answerKey"]))
+        elif task == "openbookqa":
+            yield shared(d["question_stem"], d["choices"]["text"], d["choices"]["label"].index(d["answerKey"].lstrip()))
+        elif task == "piqa":
+            yield shared(f"Question: {d['goal']}\nAnswer:", [d["sol1"], d["sol2"]], d["label"])
+        elif "context" in d:
+            yield shared(d["context"], d["choices"], d["label"])
         else:
-            if "context" in d:
-                yield d["context"], d["choices"], int(d["label"])
-            else:
-                yield template.replace("{text}", d["text"]), choices, int(d["label"])
+            yield shared(template.replace("{text}", d["text"]), choices, d["label"])
 
 
 def cmd_zeroshot(args):
+    """every log-likelihood within 1e-5 of enwanda's, acc and acc_norm (where reported) equal"""
     import os
     import sentencepiece as spm
     cfg, w = load_model(args.model)
     model = Llama(cfg, w)
     sp = spm.SentencePieceProcessor(model_file=os.path.join(args.model, "tokenizer.model"))
     result = json.load(open(args.result))
-    got = result["tasks"][args.task]["examples"]
-    worst, correct = 0.0, 0
+    task = result["tasks"][args.task]
+    got = task["examples"]
+    worst, correct, correct_norm, n = 0.0, 0, 0, 0
     choices = args.choices.split(",") if args.choices else None
     with torch.no_grad():
-        for e, (ctx, opts, label) in enumerate(docs(args.task, args.data, args.template, choices)):
+        for e, (pairs, opts, label) in enumerate(docs(args.task, args.data, args.template, choices)):
             ll = []
-            for c in opts:
-                cenc, cont = encode_pair(sp, ctx, " " + c, [] if args.no_bos else [sp.bos_id()])
+            for ctx, cont_text in pairs:
+                cenc, cont = encode_pair(sp, ctx, cont_text, [] if args.no_bos else [sp.bos_id()])
                 inp = torch.tensor([(cenc + cont)[:-1]])
-                lp = model.forward(inp)[0]
+                lp = model.forward(inp)[0].double()
                 ll.append(sum(lp[len(cenc) - 1 + k, t].item() for k, t in enumerate(cont)))
             for a, b in zip(ll, got[e]["logliks"]):
                 worst = max(worst, abs(a - b))
-            correct += int(max(range(len(ll)), key=lambda k: ll[k]) == label)
-    acc = correct / len(got)
-    print(f"zeroshot {args.task}: max |loglik diff| {worst:.3e}, reference acc {acc:.4f}, enwanda acc "
-          f"{result['tasks'][args.task]['acc']:.4f}")
-    return 0 if worst <= 1e-4 and abs(acc - result["tasks"][args.task]["acc"]) < 1e-12 else 1
+            lengths = np.array([float(len(o)) for o in opts])  # Python's len: code points
+            correct += int(np.argmax(ll) == label)
+            correct_norm += int(np.argmax(np.array(ll) / lengths) == label)
+            n += 1
+    acc, acc_norm = correct / n, correct_norm / n
+    ok = n == len(got) and worst <= 1e-5 and acc == task["acc"]
+    line = f"zeroshot {args.task}: max |loglik diff| {worst:.3e}, reference acc {acc:.4f}, enwanda acc {task['acc']:.4f}"
+    if "acc_norm" in task:
+        ok = ok and acc_norm == task["acc_norm"]
+        line += f", reference acc_norm {acc_norm:.4f}, enwanda acc_norm {task['acc_norm']:.4f}"
+    print(line)
+    return 0 if ok else 1
 
 
 def write_safetensors(path, tensors):

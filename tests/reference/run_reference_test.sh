@@ -2,8 +2,8 @@
 # Agreement of enwanda with the independent Python reference (tests/reference/reference.py) on a
 # tiny GQA checkpoint: every mask of every method/geometry (α ∈ {0, 0.5, 1}, unstructured and 2:4),
 # perplexity within 1e-5 relative (also from a text over the 64 KB tokenisation chunk, which the
-# reference encodes whole), zero-shot log-likelihoods within 1e-4 for each task format (with BOS,
-# and with --no-bos for boolq and mc).
+# reference encodes whole), zero-shot log-likelihoods within 1e-5 and equal acc/acc_norm for every task (with BOS, and with
+# --no-bos for boolq, winogrande and mc).
 set -euo pipefail
 ENWANDA=${1:?usage: run_reference_test.sh path/to/enwanda}
 PY=${ENWANDA_PYTHON:-/usr/bin/python3}
@@ -94,48 +94,71 @@ sys.exit(0 if abs(r["ppl"] - ref) / ref <= 1e-5 else 1)
 PYEOF
 then echo "ok   ppl from text in chunks"; else echo "FAIL ppl from text in chunks"; fail=1; fi
 
-# zero-shot: one small file per format
-"$PY" - "$work" <<'PYEOF'
+# zero-shot: one small file per task, named {task}.jsonl as `--task wanda7 --data-dir` reads them.
+# Choices mix ASCII with accents, CJK and emoji, so acc_norm by bytes and by code points disagree.
+mkdir "$work/zs"
+"$PY" - "$work/zs" <<'PYEOF'
 import json, sys
 w = sys.argv[1]
-words = "the river rose slowly through the night and by morning the lower fields were under water".split()
-with open(f"{w}/boolq.jsonl", "w") as f:
-    for i in range(6):
-        f.write(json.dumps({"passage": " ".join(words[i:i + 8]), "question": "is the " + words[i + 1] + " wet",
-                            "label": i % 2}) + "\n")
-with open(f"{w}/hellaswag.jsonl", "w") as f:
-    for i in range(4):
-        f.write(json.dumps({"activity_label": "Baking bread", "ctx_a": "A man mixes flour [title] and water.",
-                            "ctx_b": "then he " + words[i], "endings": [" ".join(words[i + k:i + k + 4]) for k in range(4)],
-                            "label": str(i % 4)}) + "\n")
-with open(f"{w}/mc.jsonl", "w") as f:
-    for i in range(4):
-        f.write(json.dumps({"context": "Question: what rose? Answer:", "choices": ["the river", "the sky", "a bird"],
-                            "label": i % 3}) + "\n")
-    f.write(json.dumps({"context": "", "choices": ["the river", "the sky"], "label": 0}) + "\n")
-with open(f"{w}/phish.jsonl", "w") as f:
-    for i in range(4):
-        f.write(json.dumps({"text": " ".join(words[i:i + 6]), "label": i % 2}) + "\n")
+words = ("the river rose slowly through the night and by morning the lower fields were under water "
+         "café naïve 東京 河川 🌊 über straße").split()
+# byte-fallback pieces make CJK and emoji cost a token per byte, and rare letters a token each: between
+# such choices, dividing by bytes and by code points pick different answers
+odd = ["東京河川", "zq xj", "🌊 über", "qz jx vk", "河川", "naïve 東京"]
+def pick(i, n):
+    return " ".join(words[(i * 7 + k) % len(words)] for k in range(n))
+def choice(i, k):
+    return odd[(i + k) % len(odd)] if k < 2 else pick(i + k, 1 + (k * 3) % 4)
+def write(name, docs):
+    with open(f"{w}/{name}.jsonl", "w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+write("boolq", [{"passage": pick(i, 8), "question": "is the " + pick(i + 1, 1) + " wet", "label": i % 2} for i in range(12)])
+write("rte", [{"sentence1": pick(i, 9), "sentence2": pick(i + 3, 4) + ".", "label": i % 2, "idx": i} for i in range(6)]
+      + [{"premise": pick(i, 7), "hypothesis": pick(i + 2, 3) + ".", "label": (i + 1) % 2} for i in range(2)])
+write("hellaswag", [{"activity_label": "Baking bread", "ctx_a": "A man mixes flour [title] and water.",
+                     "ctx_b": "then he " + pick(i, 1), "endings": [choice(i, k) for k in range(4)],
+                     "label": str(i % 4)} for i in range(12)])
+write("winogrande", [{"sentence": pick(i, 4) + " _ " + pick(i + 2, 5) + ".", "option1": pick(i + 4, 1),
+                      "option2": pick(i + 5, 2), "answer": str(1 + i % 2)} for i in range(12)])
+def lettered(i, keys):
+    return {"text": [choice(i, k) for k in range(len(keys))], "label": keys}
+write("arc_easy", [{"id": str(i), "question": pick(i, 6) + "?", "choices": lettered(i, ["A", "B", "C", "D"]),
+                    "answerKey": "ABCD"[i % 4]} for i in range(12)])
+write("arc_challenge", [{"id": str(i), "question": pick(i + 1, 5) + "?", "choices": lettered(i, ["1", "2", "3"]),
+                         "answerKey": "123"[i % 3]} for i in range(12)])
+write("openbookqa", [{"id": str(i), "question_stem": pick(i, 5), "choices": lettered(i + 1, ["A", "B", "C", "D"]),
+                      "answerKey": " " + "ABCD"[(i + 1) % 4]} for i in range(12)])
+write("piqa", [{"goal": pick(i, 5), "sol1": choice(i, 0), "sol2": choice(i, 1), "label": i % 2} for i in range(12)])
+write("mc", [{"context": "Question: what rose? Answer:", "choices": ["the river", "the sky", "a 東京 bird"], "label": i % 3}
+             for i in range(4)] + [{"context": "", "choices": ["the river", "the sky"], "label": 0}])
+write("phish", [{"text": pick(i, 6), "label": i % 2} for i in range(4)])
 PYEOF
-zs_flags=()  # given to both: --no-bos
-run_zs() {  # task data [template choices]
-  local task=$1 data=$2 extra=("${zs_flags[@]}")
-  [ $# -ge 4 ] && extra+=(--template "$3" --choices "$4")
-  "$ENWANDA" eval zeroshot --model "$work/model" --task "$task" --data "$work/$data" "${extra[@]}" --json "$work/zs.json" -q > /dev/null
-  if out=$("$PY" "$REF" zeroshot --model "$work/model" --task "$task" --data "$work/$data" --result "$work/zs.json" "${extra[@]}"); then
-    echo "ok   $out ($data${zs_flags[*]:+, ${zs_flags[*]}})"
+compare_zs() {  # task data result [reference flags...]
+  local task=$1 data=$2 result=$3; shift 3
+  if out=$("$PY" "$REF" zeroshot --model "$work/model" --task "$task" --data "$data" --result "$result" "$@"); then
+    echo "ok   $out${*:+ ($*)}"
   else
-    echo "FAIL $out ($data${zs_flags[*]:+, ${zs_flags[*]}})"; fail=1
+    echo "FAIL $out${*:+ ($*)}"; fail=1
   fi
 }
-run_zs boolq boolq.jsonl
-run_zs hellaswag hellaswag.jsonl
-run_zs mc mc.jsonl
-run_zs mc phish.jsonl "Email: {text}
-Is this email a phishing attempt? Answer:" "no,yes"
-zs_flags=(--no-bos)
-run_zs boolq boolq.jsonl
-run_zs mc mc.jsonl
+"$ENWANDA" eval zeroshot --model "$work/model" --task wanda7 --data-dir "$work/zs" --json "$work/w7.json" -q > "$work/w7.txt"
+for task in boolq rte hellaswag winogrande arc_easy arc_challenge openbookqa; do
+  compare_zs "$task" "$work/zs/$task.jsonl" "$work/w7.json"
+done
+if grep -q "BoolQ.*RTE.*HellaSwag.*WinoGrande.*ARC-e.*ARC-c.*OBQA.*Mean" "$work/w7.txt"; then echo "ok   wanda7 table printed"
+else echo "FAIL wanda7 table missing:"; cat "$work/w7.txt"; fail=1; fi
+"$ENWANDA" eval zeroshot --model "$work/model" --task piqa --data "$work/zs/piqa.jsonl" --task mc --data "$work/zs/mc.jsonl" \
+  --json "$work/pm.json" -q > /dev/null
+compare_zs piqa "$work/zs/piqa.jsonl" "$work/pm.json"
+compare_zs mc "$work/zs/mc.jsonl" "$work/pm.json"
+template=$'Email: {text}\nIs this email a phishing attempt? Answer:'
+"$ENWANDA" eval zeroshot --model "$work/model" --task mc --data "$work/zs/phish.jsonl" --template "$template" --choices no,yes \
+  --json "$work/ph.json" -q > /dev/null
+compare_zs mc "$work/zs/phish.jsonl" "$work/ph.json" --template "$template" --choices no,yes
+"$ENWANDA" eval zeroshot --model "$work/model" --task boolq --data "$work/zs/boolq.jsonl" --task winogrande \
+  --data "$work/zs/winogrande.jsonl" --task mc --data "$work/zs/mc.jsonl" --no-bos --json "$work/nb.json" -q > /dev/null
+for task in boolq winogrande mc; do compare_zs "$task" "$work/zs/$task.jsonl" "$work/nb.json" --no-bos; done
 
 [ $fail = 0 ] && echo "reference agreement: all checks passed" || echo "reference agreement: FAILURES"
 exit $fail

@@ -188,11 +188,14 @@ int run(int argc, char** argv) {
   ZeroShotOptions zs_opt;
   Common zs_common;
   std::vector<std::string> zs_tasks, zs_data;
-  std::string zs_template, zs_choices, zs_json;
+  std::string zs_data_dir, zs_template, zs_choices, zs_json;
   auto* zs = eval->add_subcommand("zeroshot", "zero-shot accuracy by log-likelihood (lm-eval protocol)");
   zs->add_option("--model", zs_opt.model_dir, "checkpoint directory")->required();
-  zs->add_option("--task", zs_tasks, "boolq|hellaswag|mc (repeat with --data)")->required();
-  zs->add_option("--data", zs_data, "jsonl file per --task")->required();
+  zs->add_option("--task", zs_tasks,
+                 "boolq|rte|hellaswag|winogrande|arc_easy|arc_challenge|openbookqa|piqa|mc (repeat, each with its --data), "
+                 "or wanda7: the seven tasks of the Wanda paper's table from --data-dir")->required();
+  zs->add_option("--data", zs_data, "jsonl file per --task");
+  zs->add_option("--data-dir", zs_data_dir, "directory holding {task}.jsonl for every --task (instead of --data)");
   zs->add_option("--template", zs_template, "for mc {\"text\",\"label\"} data: prompt with {text}");
   zs->add_option("--choices", zs_choices, "for mc {\"text\",\"label\"} data: comma-separated choices");
   zs->add_option("--limit", zs_opt.limit, "first N examples per task");
@@ -286,7 +289,19 @@ int run(int argc, char** argv) {
                 static_cast<long long>(r["predicted_tokens"].get<int64_t>()));
     if (!ppl_json.empty()) write_json_file(ppl_json, r);
   } else if (zs->parsed()) {
-    if (zs_tasks.size() != zs_data.size()) throw UsageError("give one --data per --task");
+    std::vector<std::string> tasks;
+    for (const auto& t : zs_tasks)
+      if (t == "wanda7") tasks.insert(tasks.end(), wanda7_tasks().begin(), wanda7_tasks().end());
+      else tasks.push_back(t);
+    if (!zs_data_dir.empty()) {
+      if (!zs_data.empty()) throw UsageError("give either --data per --task or one --data-dir, not both");
+      if (!fs::is_directory(zs_data_dir)) throw InputError("--data-dir " + zs_data_dir + " is not a directory");
+      for (const auto& t : tasks) zs_data.push_back((fs::path(zs_data_dir) / (t + ".jsonl")).string());
+    } else if (zs_tasks.size() != zs_data.size() || tasks.size() != zs_tasks.size()) {
+      throw UsageError(tasks.size() != zs_tasks.size() ? "--task wanda7 reads {task}.jsonl from --data-dir DIR"
+                                                       : "give one --data per --task (or --data-dir DIR holding {task}.jsonl)");
+    }
+    zs_tasks = tasks;
     if ((!zs_template.empty() || !zs_choices.empty()) && std::find(zs_tasks.begin(), zs_tasks.end(), "mc") == zs_tasks.end())
       throw UsageError("--template and --choices apply to --task mc only");
     std::vector<std::string> choices;
@@ -303,13 +318,14 @@ int run(int argc, char** argv) {
     zs_opt.batch_size = zs_common.batch_size;
     zs_opt.threads = zs_common.threads;
     auto r = evaluate_zeroshot(zs_opt);
-    for (auto it = r["tasks"].begin(); it != r["tasks"].end(); ++it) {
-      const auto& t = it.value();
-      std::printf("%-12s acc %.4f ± %.4f", it.key().c_str(), t["acc"].get<double>(), t["acc_stderr"].get<double>());
+    for (const auto& name : r["task_order"]) {
+      const auto& t = r["tasks"][name.get<std::string>()];
+      std::printf("%-14s acc %.4f ± %.4f", name.get<std::string>().c_str(), t["acc"].get<double>(), t["acc_stderr"].get<double>());
       if (t.contains("acc_norm")) std::printf("  acc_norm %.4f ± %.4f", t["acc_norm"].get<double>(), t["acc_norm_stderr"].get<double>());
       std::printf("  n %lld\n", static_cast<long long>(t["n"].get<int64_t>()));
     }
     if (r["tasks"].size() > 1) std::printf("macro acc %.4f\n", r["macro_acc"].get<double>());
+    if (r.contains("wanda7")) std::printf("\nacc (%%), as the Wanda paper's zero-shot table:\n%s", wanda7_table(r).c_str());
     if (!zs_json.empty()) write_json_file(zs_json, r);
   } else if (synth_cmd->parsed()) {
     synth(so);
