@@ -3,7 +3,7 @@
 #
 #   scripts/sweep_alpha.sh --model DIR --calib PATH --eval-data FILE --out RESULTS_DIR
 #       [--alphas 0,0.25,0.5,0.75,1] [--geometries original,modified] [--sparsities 0.5]
-#       [--zeroshot TASK=FILE ...] [--zeroshot-args "--no-bos"] [--keep-models] [--no-sequential]
+#       [--zeroshot TASK=FILE ... | --zeroshot wanda7=DIR] [--zeroshot-args "--no-bos"] [--keep-models] [--no-sequential]
 #       [--nsamples 128] [--seqlen 2048] [--eval-seqlen 2048] [--slices 0] [--seed 0]
 #       [--prune-args "..."] [--enwanda PATH]
 #
@@ -75,7 +75,12 @@ evaluate() {  # model_dir result_dir
   "$enwanda" eval ppl --model "$m" --data "$eval_data" --seqlen "$eval_seqlen" --slices "$slices" --json "$d/ppl.json" -q > /dev/null || return 1
   if [ ${#zeroshot[@]} -gt 0 ]; then
     local args=()
-    for spec in "${zeroshot[@]}"; do task=${spec%%=*}; file=${spec#*=}; args+=(--task "$task" --data "$file"); done
+    for spec in "${zeroshot[@]}"; do
+      task=${spec%%=*}; file=${spec#*=}
+      if [ "$task" = wanda7 ]; then  # wanda7=DIR: the seven tasks from DIR/{task}.jsonl
+        for t in boolq rte hellaswag winogrande arc_easy arc_challenge openbookqa; do args+=(--task "$t" --data "$file/$t.jsonl"); done
+      else args+=(--task "$task" --data "$file"); fi
+    done
     # shellcheck disable=SC2086  # zeroshot_args is a user-supplied flag list
     "$enwanda" eval zeroshot --model "$m" "${args[@]}" --json "$d/zeroshot.json" -q $zeroshot_args > /dev/null || return 1
   fi
