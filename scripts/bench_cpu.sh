@@ -3,7 +3,7 @@
 # intermediate 2816, 16 heads), EN-Modified α=0.5 at 50%, 32 x 512 calibration tokens.
 # Prints wall time per phase and peak RSS, and checks streaming: peak RSS may grow by less than
 # half a layer's weights per layer added from 2 to 8 layers. Also times --save-stats/--load-stats
-# reuse (sweep issue).
+# reuse, and the 8-layer sequential prune against the locuslab-style Python pruner (masks compared).
 #   scripts/bench_cpu.sh [--threads N] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,7 @@ for layers in 2 8; do
     $enw prune --model "$work/m$layers" --calib-tokens "$work/calib.npy" --method en --geometry modified --alpha 0.5 \
       --sparsity 0.5 --threads "$threads" --out "$work/p" --overwrite -q "${extra[@]}"
     r="$work/p/enwanda_report.json"
+    [ "$layers/$mode" = 8/sequential ] && { rm -rf "$work/p-seq"; cp -r "$work/p" "$work/p-seq"; }
     printf '%-28s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %10.0f\n' "$name" \
       "$(field "$r" "r['seconds']['load']")" "$(field "$r" "r['seconds']['calibration']")" "$(field "$r" "r['seconds']['statistics']")" \
       "$(field "$r" "r['seconds']['scoring']")" "$(field "$r" "r['seconds']['writing']")" "$(field "$r" "r['seconds']['total']")" \
@@ -46,5 +47,14 @@ done
 # per added layer; allocator noise here is about ±30 MiB per run, i.e. ±5 MiB per layer over 6 layers.
 growth=$($py -c "print(f'{(${rss[8]} - ${rss[2]}) / 6:.1f}')")
 echo "peak RSS 8 layers vs 2 layers: $growth MiB per added layer (a held layer would add 49; streaming target < 24.5)"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads $threads"
+# The locuslab-style Python pruner (scripts/locuslab_style_reference.py: one sequence per forward, both
+# passes whole) on the 8-layer model, with the same OpenBLAS kernels; the goal is enwanda <= 0.9x its time.
+kernels=$(field "$work/p-seq/enwanda_report.json" "r['settings'].get('blas_kernels', '')")
+OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$kernels} OMP_NUM_THREADS=$threads $py -W ignore scripts/locuslab_style_reference.py \
+  --model "$work/m8" --tokens "$work/calib.npy" --method en --geometry modified --alpha 0.5 --sparsity 0.5 --device cpu \
+  --out "$work/ref" --compare "$work/p-seq" --json "$work/ref.json" 2> /dev/null | grep -v '^reference seconds' | sed "s|$work/p-seq|enwanda|"
+ours=$(field "$work/p-seq/enwanda_report.json" "r['seconds']['total']")
+theirs=$(field "$work/ref.json" "r['seconds']['total']")
+$py -c "print(f'8 layers, sequential: enwanda {$ours:.2f} s, locuslab-style Python {$theirs:.2f} s: {$ours / $theirs:.2f}x its time (goal <= 0.9x)')"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads $threads, OpenBLAS kernels ${kernels:-none}"
 $py -c "import sys; sys.exit(0 if $growth < 24.5 else 1)"

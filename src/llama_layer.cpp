@@ -111,7 +111,7 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
 }
 
 torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const RotaryTables& rope,
-                            const LlamaConfig& c, const InputObserver* observe) {
+                            const LlamaConfig& c, const InputObserver* observe, bool compute_output) {
   const int64_t batch = x.size(0), seqlen = x.size(1);
   const int64_t n_heads = c.num_attention_heads, n_kv = c.num_key_value_heads, head_dim = c.head_dim;
   const int64_t kv_mul = n_heads / n_kv;
@@ -152,6 +152,7 @@ torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const
   // SwiGLU: down(silu(gate(m)) * up(m))
   auto act = torch::silu(torch::matmul(m, w.gate().t())) * torch::matmul(m, w.up().t());
   notify(LinearInput::down_proj, act);
+  if (!compute_output) return {};  // an observer-only pass needs nothing past down_proj's input
   // residual
   return hidden + torch::matmul(act, w.down().t());
 }

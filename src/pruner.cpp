@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/background_writer.h"
+#include "enwanda/blas_kernels.h"
 #include "enwanda/checkpoint.h"
 #include "enwanda/checkpoint_writer.h"
 #include "enwanda/device_memory.h"
@@ -294,7 +295,7 @@ nlohmann::json prune(PruneOptions opt) {
         {"nsamples", tokens.defined() ? tokens.size(0) : 0}, {"seqlen", tokens.defined() ? tokens.size(1) : 0},
         {"seed", opt.calib.seed}, {"calib_mult", opt.calib.calib_mult}, {"device", rt.device.str()},
         {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}, {"batch_size", rt.batch_size},
-        {"threads", rt.threads}, {"blas", blas_library()}, {"overlap_io", opt.overlap_io}, {"load_stats", opt.load_stats}, {"save_stats", opt.save_stats}}},
+        {"threads", rt.threads}, {"blas", blas_library()}, {"blas_kernels", blas_kernels()}, {"overlap_io", opt.overlap_io}, {"load_stats", opt.load_stats}, {"save_stats", opt.save_stats}}},
       {"calibration_sha256", calib_sha},
       {"achieved_sparsity", static_cast<double>(pruned_total) / std::max<int64_t>(weights_total, 1)},
       {"layers", layers_report},

@@ -54,7 +54,10 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
 using InputObserver = std::function<void(LinearInput, const torch::Tensor&)>;
 
 // x: [batch, seqlen, hidden] -> [batch, seqlen, hidden]. Differentiable in the weights.
+// With compute_output false the walk stops once down_proj's input has been observed (down_proj's
+// product and the residual are skipped: a fifth of a LLaMA layer's matmul work) and returns an
+// undefined tensor.
 torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const RotaryTables& rope,
-                            const LlamaConfig& c, const InputObserver* observe = nullptr);
+                            const LlamaConfig& c, const InputObserver* observe = nullptr, bool compute_output = true);
 
 }  // namespace enwanda

@@ -38,7 +38,7 @@ class LlamaModel {
                               const InputObserver* observe = nullptr) const;
   // The same, writing each micro-batch's output over its input: no second [N, T, H] tensor.
   void forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe = nullptr) const;
-  // Only the observer's view of the dense pass: outputs are computed and dropped per micro-batch.
+  // Only the observer's view of the dense pass: the walk stops at down_proj's input, nothing is kept.
   void observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const;
   // Token rows [N, L] through the whole network: rows are taken in groups whose activations fit
   // the runtime's budget; each group passes layer by layer; then `consume(first_row, lp)`

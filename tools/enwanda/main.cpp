@@ -14,6 +14,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "enwanda/blas_kernels.h"
 #include "enwanda/calibration.h"
 #include "enwanda/checkpoint.h"
 #include "enwanda/errors.h"
@@ -253,6 +254,7 @@ int run(int argc, char** argv) {
     throw UsageError(e.what());
   }
   setup_logging(verbose, quiet, log_file);
+  spdlog::debug("{}", blas_kernels_description());
 
   if (prune->parsed()) {
     po.method = parse_method(method);
@@ -346,6 +348,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  reexec_with_better_blas_kernels(argv);  // before anything else: OpenBLAS reads its kernel choice only at load
   install_interrupt_handlers();
   try {
     return run(argc, argv);
