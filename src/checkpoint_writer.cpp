@@ -29,9 +29,16 @@ CheckpointWriter::CheckpointWriter(std::shared_ptr<const Checkpoint> input, cons
 
 void CheckpointWriter::put(const std::string& name, const torch::Tensor& t) {
   const TensorInfo& info = in_->info(name);
-  auto out = t.to(torch::kCPU, to_torch(info.dtype)).contiguous();
-  if (out.sizes().vec() != info.shape) throw std::logic_error("CheckpointWriter::put: shape changed for " + name);
-  shards_.at(in_->shard_of(name))->write(name, out);
+  if (t.sizes().vec() != info.shape) throw std::logic_error("CheckpointWriter::put: shape changed for " + name);
+  // Cast (and download) into the one staging buffer: no fresh allocation per tensor, whose first
+  // touch of every page cost more than the cast, and from a GPU a DMA copy into pinned memory.
+  const int64_t nbytes = static_cast<int64_t>(info.nbytes());
+  if (!staging_.defined() || staging_.numel() < nbytes || (t.is_cuda() && !staging_.is_pinned()))
+    staging_ = torch::empty({std::max<int64_t>(nbytes, staging_.defined() ? staging_.numel() : 0)},
+                            torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(t.is_cuda()));
+  auto out = torch::from_blob(staging_.data_ptr(), t.sizes(), torch::TensorOptions().dtype(to_torch(info.dtype)));
+  out.copy_(t);
+  shards_.at(in_->shard_of(name))->write_bytes(name, staging_.data_ptr(), static_cast<size_t>(nbytes));
   bytes_written_ += info.nbytes();
 }
 

@@ -34,6 +34,7 @@ class CheckpointWriter {
   OutputDirectory out_;
   std::map<std::string, std::unique_ptr<SafetensorsWriter>> shards_;
   uint64_t bytes_written_ = 0;
+  torch::Tensor staging_;  // bytes of the largest tensor put so far (pinned once a CUDA tensor came)
 };
 
 }  // namespace enwanda
