@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Times the two ways enwanda builds unstructured masks (src/mask.cpp), with the same torch kernels
+"""Times the two ways enwanda builds unstructured masks (src/prune/mask.cpp), with the same torch kernels
 libtorch runs: a stable sort of each row, and each row's k-th value plus the leftmost ties. Checks
 that both give the same mask. enwanda uses the k-th value on CUDA; on the CPU it takes a selection
-per row in C++ (src/mask.cpp, faster than either kernel here; README gives the figures).
+per row in C++ (src/prune/mask.cpp, faster than either kernel here; docs/methods.md gives the figures).
 
   /usr/bin/python3 scripts/bench_masks.py [--device cpu|cuda] [--threads N] [--shrink F] [--json OUT]
 (--shrink F divides the llama2-7b shapes by F, for a quick check.)

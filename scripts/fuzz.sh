@@ -10,9 +10,9 @@ scripts/install_deps.sh --with-fuzz
 out=build-fuzz; mkdir -p "$out"
 flags=(-std=c++17 -O1 -g "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undefined -Iinclude)
 declare -A sources=(
-  [safetensors_header]="src/safetensors_header.cpp"
-  [shard_index]="src/shard_index.cpp"
-  [llama_config]="src/llama_config.cpp"
+  [safetensors_header]="src/io/safetensors_header.cpp"
+  [shard_index]="src/io/shard_index.cpp"
+  [llama_config]="src/model/llama_config.cpp"
 )
 status=0
 for target in safetensors_header shard_index llama_config; do

@@ -6,7 +6,7 @@ and the zeros of a pruned checkpoint loaded with from_pretrained where `enwanda 
   python3 scripts/hf_parity.py --enwanda build-cuda/enwanda --work /tmp/parity
 
 Run on the lent H100 on 2026-11-22 (torch 2.11.0+cu130, the image's transformers): all four checks passed;
-figures in README and bench/results/hf-parity-nvidia-h100-80gb-hbm3-2026-11-22.json.
+figures in docs/benchmarks.md and bench/results/hf-parity-nvidia-h100-80gb-hbm3-2026-11-22.json.
 """
 import argparse
 import json

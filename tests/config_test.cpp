@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "enwanda/errors.h"
-#include "enwanda/llama_config.h"
+#include "enwanda/model/llama_config.h"
 
 using namespace enwanda;
 using json = nlohmann::json;

@@ -2,8 +2,8 @@
 // the lower column, and the elastic-net identities (α=0 modified = wanda; α=1 original = modified).
 #include <gtest/gtest.h>
 
-#include "enwanda/mask.h"
-#include "enwanda/score.h"
+#include "enwanda/prune/mask.h"
+#include "enwanda/prune/score.h"
 
 using namespace enwanda;
 

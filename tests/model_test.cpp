@@ -5,11 +5,11 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "enwanda/activation_stats.h"
-#include "enwanda/checkpoint.h"
-#include "enwanda/device_memory.h"
-#include "enwanda/llama_model.h"
-#include "enwanda/perplexity.h"
+#include "enwanda/prune/activation_stats.h"
+#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/device_memory.h"
+#include "enwanda/model/llama_model.h"
+#include "enwanda/eval/perplexity.h"
 #include "enwanda/progress_log.h"
 #include "test_util.h"
 

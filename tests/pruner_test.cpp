@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "enwanda/checkpoint.h"
+#include "enwanda/io/checkpoint.h"
 #include "enwanda/errors.h"
-#include "enwanda/npy.h"
-#include "enwanda/pruner.h"
+#include "enwanda/io/npy.h"
+#include "enwanda/prune/pruner.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

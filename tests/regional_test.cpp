@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "enwanda/checkpoint.h"
-#include "enwanda/llama_model.h"
-#include "enwanda/npy.h"
-#include "enwanda/pruner.h"
-#include "enwanda/regional_gradient.h"
+#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/llama_model.h"
+#include "enwanda/io/npy.h"
+#include "enwanda/prune/pruner.h"
+#include "enwanda/prune/regional_gradient.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "enwanda/checkpoint.h"
-#include "enwanda/checkpoint_writer.h"
+#include "enwanda/io/checkpoint.h"
+#include "enwanda/io/checkpoint_writer.h"
 #include "enwanda/errors.h"
-#include "enwanda/safetensors.h"
-#include "enwanda/synth.h"
+#include "enwanda/io/safetensors.h"
+#include "enwanda/model/synth.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

@@ -9,9 +9,9 @@
 #include <map>
 #include <tuple>
 
-#include "enwanda/checkpoint.h"
-#include "enwanda/npy.h"
-#include "enwanda/synth.h"
+#include "enwanda/io/checkpoint.h"
+#include "enwanda/io/npy.h"
+#include "enwanda/model/synth.h"
 
 namespace fs = std::filesystem;
 

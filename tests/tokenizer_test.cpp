@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "enwanda/errors.h"
-#include "enwanda/synth.h"
-#include "enwanda/text_corpus.h"
-#include "enwanda/tokenizer.h"
+#include "enwanda/model/synth.h"
+#include "enwanda/text/text_corpus.h"
+#include "enwanda/text/tokenizer.h"
 #include "test_util.h"
 
 using namespace enwanda;

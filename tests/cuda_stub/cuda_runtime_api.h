@@ -1,5 +1,5 @@
 // Parse-check stub, not CUDA: just enough of the CUDA runtime's names for libtorch's c10/cuda headers
-// and src/device_memory.cpp's CUDA branch to compile with -fsyntax-only on a machine without CUDA.
+// and src/model/device_memory.cpp's CUDA branch to compile with -fsyntax-only on a machine without CUDA.
 #pragma once
 #include <cstddef>
 typedef int cudaError_t; typedef struct CUstream_st* cudaStream_t; typedef struct CUevent_st* cudaEvent_t;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "enwanda/errors.h"
-#include "enwanda/llama_config.h"
+#include "enwanda/model/llama_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nlohmann::json j;

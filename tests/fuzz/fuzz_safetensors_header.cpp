@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "enwanda/errors.h"
-#include "enwanda/safetensors_header.h"
+#include "enwanda/io/safetensors_header.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "enwanda/errors.h"
-#include "enwanda/shard_index.h"
+#include "enwanda/io/shard_index.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

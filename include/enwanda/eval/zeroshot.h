@@ -1,0 +1,57 @@
+// Zero-shot accuracy by log-likelihood, as lm-evaluation-harness scores multiple choice:
+// for each example and each choice, the summed log-probability of the continuation tokens
+// given the context; prediction = argmax. Tokenisation follows lm-eval for SentencePiece
+// models: trailing spaces of the context move to the continuation, context+continuation is
+// encoded whole, and the continuation's tokens are the tail beyond the context's own encoding.
+// BOS is prepended to every sequence (HF LlamaTokenizer's default, and lm-eval's since its PR #3347
+// delegated BOS to the tokenizer); with `bos` false nothing is prepended, as older lm-eval (the 0.3
+// harness of the Wanda code, 0.4 before that PR) encodes LLaMA. An empty context is BOS alone in both.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "enwanda/text/tokenizer.h"
+#include "enwanda/eval/zeroshot_tasks.h"
+
+namespace enwanda {
+
+struct TaskSpec {
+  std::string task;  // a name task_definition() knows
+  std::string data;  // jsonl path
+  std::string templ;                 // mc only
+  std::vector<std::string> choices;  // mc only
+};
+// The first `limit` examples (all when 0) of a task's jsonl; errors name the file, line and field.
+std::vector<Example> load_task(const TaskSpec& spec, int64_t limit);
+
+// (context tokens, continuation tokens) the lm-eval way.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenizer& tok, std::string context,
+                                                                  std::string continuation, bool bos);
+
+struct ZeroShotOptions {
+  std::string model_dir;
+  std::vector<TaskSpec> tasks;
+  int64_t limit = 0;  // 0: all examples
+  bool bos = true;    // false: --no-bos
+  std::string device = "auto";
+  std::string dtype = "auto";
+  int64_t batch_size = 0;
+  int threads = 0;
+};
+
+// {"model": dir, "bos": bool,
+//  "tasks": {name: {acc, acc_stderr, [acc_norm, acc_norm_stderr], n, data, examples: [{logliks, label, prediction}]}},
+//  "task_order": [names in the order run], "macro_acc": mean acc over the tasks,
+//  "wanda7": {task: acc, ..., "mean"} when the seven tasks of the Wanda paper are all there}
+// acc_norm is argmax of loglik / code points of the choice text, for the tasks lm-eval reports it
+// for; ties go to the first choice (numpy's argmax).
+nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt);
+
+// The Wanda paper's zero-shot table from evaluate_zeroshot's result: a header (BoolQ ... OBQA, Mean)
+// and one row of acc in percent. Empty when the result lacks one of the seven tasks.
+std::string wanda7_table(const nlohmann::json& result);
+
+}  // namespace enwanda

@@ -1,0 +1,40 @@
+// Writes a checkpoint with the same layout as an input checkpoint: the same shard files,
+// each tensor in the same shard with the same name, shape and dtype, an index with
+// metadata.total_size, and config.json, generation_config.json and tokenizer files copied.
+// Untouched tensors are copied byte for byte; replaced ones are cast to the input dtype.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "enwanda/io/checkpoint.h"
+#include "enwanda/io/output_directory.h"
+#include "enwanda/io/safetensors.h"
+
+namespace enwanda {
+
+class CheckpointWriter {
+ public:
+  CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
+                   const std::map<std::string, std::string>& provenance);
+
+  void put(const std::string& name, const torch::Tensor& t);  // a changed tensor
+  void copy(const std::string& name);                           // byte-for-byte from the input
+  // Writes index, config, tokenizer files and `extra_files` (name -> JSON), then renames into place.
+  void commit(const std::map<std::string, nlohmann::json>& extra_files = {});
+  uint64_t bytes_written() const { return bytes_written_; }
+  const std::string& temp_path() const { return out_.path(); }
+
+ private:
+  std::shared_ptr<const Checkpoint> in_;
+  OutputDirectory out_;
+  std::map<std::string, std::unique_ptr<SafetensorsWriter>> shards_;
+  uint64_t bytes_written_ = 0;
+  torch::Tensor staging_;  // bytes of the largest tensor put so far (pinned once a CUDA tensor came)
+};
+
+}  // namespace enwanda

@@ -1,0 +1,63 @@
+// One LLaMA decoder layer with transformers' semantics: RMSNorm in fp32, rotate_half RoPE,
+// GQA by repeating k/v heads, causal softmax in fp32, SiLU-gated MLP.
+#pragma once
+
+#include <array>
+#include <functional>
+
+#include <torch/torch.h>
+
+#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/llama_config.h"
+#include "enwanda/model/runtime.h"
+
+namespace enwanda {
+
+// The inputs of the seven linears: q/k/v share one, gate/up share one.
+enum class LinearInput { attn = 0, o_proj = 1, mlp = 2, down_proj = 3 };
+constexpr int kNumLinearInputs = 4;
+LinearInput input_of_linear(int linear_index);  // index into kLinearNames
+
+struct LayerWeights {
+  torch::Tensor input_norm;                  // [hidden]
+  torch::Tensor post_norm;                   // [hidden]
+  std::array<torch::Tensor, 7> linears;      // kLinearNames order, each [out_features, in_features]
+  const torch::Tensor& q() const { return linears[0]; }
+  const torch::Tensor& k() const { return linears[1]; }
+  const torch::Tensor& v() const { return linears[2]; }
+  const torch::Tensor& o() const { return linears[3]; }
+  const torch::Tensor& gate() const { return linears[4]; }
+  const torch::Tensor& up() const { return linears[5]; }
+  const torch::Tensor& down() const { return linears[6]; }
+};
+
+// Copies layer `i` from the (memory-mapped) checkpoint to the runtime's device and dtype.
+LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt);
+
+struct RotaryTables {
+  torch::Tensor cos;  // [seqlen, head_dim], compute dtype
+  torch::Tensor sin;  // [seqlen, head_dim]
+};
+RotaryTables make_rotary_tables(const LlamaConfig& c, int64_t seqlen, const Runtime& rt);
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// Causal softmax attention, softmax in fp32 (fp64 stays fp64): q, k, v [B, heads, T, d] ->
+// [B, heads, T, d]. Queries go in blocks of `query_block`; a block's scores cover only the keys
+// up to its last query, so the [B, heads, T, T] scores never exist whole and the masked upper
+// triangle is mostly not computed. Differentiable.
+constexpr int64_t kAttentionQueryBlock = 256;
+torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               int64_t query_block = kAttentionQueryBlock);
+
+// Called with each distinct linear input, [batch, seqlen, in_features], before the matmul.
+using InputObserver = std::function<void(LinearInput, const torch::Tensor&)>;
+
+// x: [batch, seqlen, hidden] -> [batch, seqlen, hidden]. Differentiable in the weights.
+// With compute_output false the walk stops once down_proj's input has been observed (down_proj's
+// product and the residual are skipped: a fifth of a LLaMA layer's matmul work) and returns an
+// undefined tensor.
+torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const RotaryTables& rope,
+                            const LlamaConfig& c, const InputObserver* observe = nullptr, bool compute_output = true);
+
+}  // namespace enwanda

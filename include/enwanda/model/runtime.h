@@ -1,0 +1,37 @@
+// Where and in what precision work runs: --device, --dtype, --threads, --batch-size resolved
+// once. CPU always computes in fp32 (half matmul on CPU is slow or missing in libtorch 1.13);
+// CUDA computes in the checkpoint's dtype (fp16/bf16) unless --dtype says otherwise.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "enwanda/io/safetensors.h"
+
+namespace enwanda {
+
+struct Runtime {
+  torch::Device device = torch::kCPU;
+  torch::ScalarType compute_dtype = torch::kFloat32;
+  int threads = 1;
+  int64_t batch_size = 1;  // sequences per micro-batch
+  int64_t activation_budget_bytes = int64_t(2) << 30;  // hidden states held for one group of sequences
+  int64_t logits_budget_bytes = int64_t(256) << 20;    // fp32 logits the head holds at once
+  bool overlap_io = true;  // read layer i+1 and write layer i-1 while layer i computes
+
+  bool cuda() const { return device.is_cuda(); }
+  std::string describe() const;
+};
+
+// device: auto|cpu|cuda; dtype: auto|fp32|fp16|bf16; threads <= 0: the cores available to the
+// process; batch_size <= 0: a default (CPU: 1 ... chosen from the free device memory on CUDA).
+Runtime make_runtime(const std::string& device, const std::string& dtype, Dtype storage, int threads, int64_t batch_size);
+
+int available_cores();
+double peak_rss_mib();  // VmHWM of this process
+// The BLAS libtorch calls: "OpenBLAS (OpenMP)", "OpenBLAS (pthreads)", "OpenBLAS (serial)" or
+// "not OpenBLAS". The pthreads build draws a warning on the CPU (its threads contend with libtorch's).
+std::string blas_library();
+
+}  // namespace enwanda

@@ -1,0 +1,50 @@
+// prune(): the pipeline, as one straight walk.
+//   checkpoint -> calibration tokens -> embed -> for each decoder layer:
+//     dense pass collecting activation statistics -> scores -> masks -> (Wanda++ RO)
+//     -> write the layer -> pruned pass producing the next layer's inputs (sequential)
+//   -> copy embeddings, norms, lm_head byte for byte -> commit the output directory.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "enwanda/prune/activation_stats.h"
+#include "enwanda/text/calibration.h"
+#include "enwanda/prune/mask.h"
+#include "enwanda/prune/regional_gradient.h"
+#include "enwanda/prune/score.h"
+
+namespace enwanda {
+
+struct PruneOptions {
+  std::string model_dir;
+  std::string out_dir;
+  CalibrationOptions calib;
+  Method method = Method::en;
+  Geometry geometry = Geometry::modified;
+  double alpha = 0.5;
+  double sparsity = 0.5;
+  Structure structure;  // unstructured by default
+  StatNorm stat_norm = StatNorm::sequences;
+  bool sequential = true;
+  std::string device = "auto";
+  std::string dtype = "auto";
+  int64_t batch_size = 0;
+  int threads = 0;
+  bool overwrite = false;
+  bool overlap_io = true;  // read layer i+1 and write layer i-1 on background threads while layer i computes
+  std::string save_stats;
+  std::string load_stats;
+  RegionalOptions regional;
+  std::string command_line;  // recorded in the report
+};
+
+// Checks values that need no file: α, sparsity, structure vs sparsity, flag combinations.
+void validate_prune_options(PruneOptions& opt);
+
+// Runs the pruning and returns the report (also written as enwanda_report.json in the output).
+nlohmann::json prune(PruneOptions opt);
+
+}  // namespace enwanda

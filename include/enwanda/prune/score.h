@@ -1,0 +1,34 @@
+// Pruning scores. For weight W [out, in] and its input channel statistics:
+//   EN-Original  A_j = α·L1_j + (1−α)·L2sq_j
+//   EN-Modified  A_j = α·L1_j + (1−α)·sqrt(L2sq_j)
+//   Wanda        A_j = sqrt(L2sq_j)            (EN-Modified at α = 0)
+//   S_ij = |W_ij| · A_j                          (magnitude: S_ij = |W_ij|)
+// Wanda++ adds a regional-gradient term: S_ij = (γ·G_ij + A_j)·|W_ij|.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "enwanda/prune/activation_stats.h"
+
+namespace enwanda {
+
+enum class Method { en, wanda, magnitude, wanda_pp, en_pp };
+enum class Geometry { original, modified };
+
+Method parse_method(const std::string& s);      // en|wanda|magnitude|wanda++|en++; throws UsageError
+Geometry parse_geometry(const std::string& s);  // original|modified
+std::string method_name(Method m);
+std::string geometry_name(Geometry g);
+bool uses_activations(Method m);                // all but magnitude
+bool uses_regional_gradients(Method m);         // wanda++, en++
+
+// A_j, fp32 [in_features]. Wanda/wanda++ ignore geometry and alpha.
+torch::Tensor activation_scale(Method m, Geometry g, double alpha, const ChannelStats& s);
+
+// S = |W| · A (fp32), or (γ·G + A)·|W| when `gradient_rms` is defined.
+torch::Tensor score_elastic_net(const torch::Tensor& weight, const torch::Tensor& scale,
+                                const torch::Tensor& gradient_rms = {}, double gamma = 0.0);
+
+}  // namespace enwanda

@@ -1,0 +1,25 @@
+// Reading text for calibration and evaluation: WikiText .raw/.tokens, plain .txt, .jsonl with
+// a "text" field, or a directory of such files (sorted by name). Files are joined with "\n\n".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "enwanda/text/tokenizer.h"
+
+namespace enwanda {
+
+std::string read_text_corpus(const std::vector<std::string>& paths);  // throws InputError
+
+// Tokenises the text with BOS at the start. Text over chunk_bytes is encoded in chunks, one
+// worker thread per core: each chunk ends just before a space between two words, and each chunk
+// after the first drops that space where the model's dummy prefix puts it back, so the tokens
+// equal those of encoding the text whole (tokenizer_test checks this). Small chunks are also
+// faster: sentencepiece's encoding slows down on long inputs (docs/commands.md, "enwanda prune").
+constexpr size_t kCorpusChunkBytes = size_t{64} << 10;
+std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text,
+                                     size_t chunk_bytes = kCorpusChunkBytes);
+
+}  // namespace enwanda

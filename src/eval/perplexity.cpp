@@ -1,0 +1,89 @@
+#include "enwanda/eval/perplexity.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "enwanda/errors.h"
+#include "enwanda/model/llama_model.h"
+#include "enwanda/io/npy.h"
+#include "enwanda/progress_log.h"
+#include "enwanda/text/text_corpus.h"
+#include "enwanda/text/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+std::vector<int64_t> slice_indices(int64_t windows, int64_t slices) {
+  std::vector<int64_t> idx;
+  if (slices <= 0 || slices >= windows) {
+    for (int64_t i = 0; i < windows; ++i) idx.push_back(i);
+    return idx;
+  }
+  if (slices == 1) return {0};
+  for (int64_t k = 0; k < slices; ++k)
+    idx.push_back(static_cast<int64_t>(std::llround(static_cast<double>(k) * (windows - 1) / (slices - 1))));
+  return idx;
+}
+
+nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (opt.data.empty() == opt.data_tokens.empty()) throw UsageError("give either --data FILE... or --data-tokens FILE.npy");
+  if (opt.seqlen < 2) throw UsageError("--seqlen must be at least 2");
+  if (opt.slices < 0) throw UsageError("--slices must be >= 0");
+  auto ck = Checkpoint::open(opt.model_dir);
+  Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
+  LlamaModel model(ck, rt);
+
+  torch::Tensor windows;
+  if (!opt.data_tokens.empty()) {
+    windows = read_token_npy(opt.data_tokens, ck->config().vocab_size);
+  } else {
+    auto tok = Tokenizer::load((fs::path(opt.model_dir) / "tokenizer.model").string());
+    auto ids = tokenize_corpus(*tok, read_text_corpus(opt.data));
+    const int64_t w = static_cast<int64_t>(ids.size()) / opt.seqlen;
+    if (w == 0)
+      throw InputError(opt.data[0] + ": text has " + std::to_string(ids.size()) + " tokens, fewer than one window of --seqlen " +
+                       std::to_string(opt.seqlen));
+    windows = torch::from_blob(ids.data(), {w, opt.seqlen}, torch::kInt64).clone();
+  }
+  const int64_t total_windows = windows.size(0);
+  ck->config().warn_if_untrained(windows.size(1), "windows");
+  if (opt.slices > total_windows)
+    spdlog::warn("--slices {} asks for more windows than the text has ({} of {} tokens): evaluating all {}", opt.slices,
+                 total_windows, windows.size(1), total_windows);
+  auto picked = slice_indices(total_windows, opt.slices);
+  windows = windows.index_select(0, torch::tensor(picked, torch::kInt64));
+  spdlog::info("perplexity: {} of {} windows of {} tokens on {}", windows.size(0), total_windows, windows.size(1), rt.describe());
+
+  double nll = 0.0;
+  int64_t predicted = 0;
+  // position t predicts token t+1; the last position predicts nothing
+  auto targets = torch::full_like(windows, -1);
+  targets.slice(1, 0, -1).copy_(windows.slice(1, 1));
+  ProgressLog progress("perplexity");
+  model.for_each_target_log_probs(
+      windows, targets,
+      [&](int64_t, const torch::Tensor& lp) {
+        nll -= lp.to(torch::kFloat64).sum().item<double>();
+        predicted += lp.size(0) * (lp.size(1) - 1);
+        check_interrupted();
+      },
+      [&](double done) { progress.update(done); });
+  const double ppl = std::exp(nll / static_cast<double>(predicted));
+  return {{"ppl", ppl},
+          {"nll", nll},
+          {"windows", windows.size(0)},
+          {"total_windows", total_windows},
+          {"predicted_tokens", predicted},
+          {"window_indices", picked},
+          {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+          {"settings",
+           {{"model", opt.model_dir}, {"data", opt.data}, {"data_tokens", opt.data_tokens}, {"seqlen", windows.size(1)},
+            {"slices", opt.slices}, {"device", rt.device.str()}, {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}}}};
+}
+
+}  // namespace enwanda

@@ -1,0 +1,215 @@
+#include "enwanda/eval/zeroshot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include <spdlog/spdlog.h>
+
+#include "enwanda/errors.h"
+#include "enwanda/model/llama_model.h"
+#include "enwanda/progress_log.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+namespace {
+double stderr_of(double p, int64_t n) { return n > 1 ? std::sqrt(p * (1 - p) / static_cast<double>(n - 1)) : 0.0; }
+
+// numpy's argmax: the first NaN if there is one, else the first of the largest values.
+size_t numpy_argmax(const std::vector<double>& v) {
+  size_t best = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (std::isnan(v[i])) return i;
+    if (v[i] > v[best]) best = i;
+  }
+  return best;
+}
+
+bool blank(const std::string& line) { return line.find_first_not_of(" \t\n\r") == std::string::npos; }
+}  // namespace
+
+std::vector<Example> load_task(const TaskSpec& spec, int64_t limit) {
+  const TaskDefinition& def = task_definition(spec.task);
+  std::ifstream in(spec.data);
+  if (!in) throw InputError(spec.data + ": cannot read task data");
+  std::vector<Example> out;
+  std::string line;
+  int64_t lineno = 0;
+  while (std::getline(in, line) && (limit <= 0 || static_cast<int64_t>(out.size()) < limit)) {
+    ++lineno;
+    if (blank(line)) continue;
+    const std::string where = spec.data + ":" + std::to_string(lineno) + ": ";
+    auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) throw InputError(where + "not a JSON record (the data must be one JSON object per line)");
+    try {
+      Example ex = def.parse ? def.parse(doc) : mc_example(doc, spec.templ, spec.choices);
+      if (ex.label < 0 || ex.label >= static_cast<int64_t>(ex.continuations.size()))
+        throw InputError("label " + std::to_string(ex.label) + " is not a choice index (there are " +
+                         std::to_string(ex.continuations.size()) + " choices)");
+      out.push_back(std::move(ex));
+    } catch (const InputError& e) {
+      throw InputError(where + "not a valid " + spec.task + " example: " + e.what());
+    }
+  }
+  if (out.empty()) throw InputError(spec.data + ": no examples");
+  return out;
+}
+
+std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenizer& tok, std::string context,
+                                                                  std::string continuation, bool bos) {
+  const size_t kept = context.find_last_not_of(' ');
+  const size_t n_spaces = kept == std::string::npos ? context.size() : context.size() - kept - 1;
+  if (n_spaces > 0) {
+    continuation = context.substr(context.size() - n_spaces) + continuation;
+    context = context.substr(0, context.size() - n_spaces);
+  }
+  // lm-eval gives an empty context its prefix token (BOS) and encodes the continuation alone;
+  // with BOS prepended that is what the general rule below gives too
+  if (context.empty()) {
+    auto cont = tok.encode(continuation, /*add_bos=*/false);
+    return {{tok.bos_id()}, cont};
+  }
+  auto whole = tok.encode(context + continuation, bos);
+  auto ctx = tok.encode(context, bos);
+  std::vector<int64_t> cont(whole.begin() + static_cast<std::ptrdiff_t>(std::min(ctx.size(), whole.size())), whole.end());
+  return {ctx, cont};
+}
+
+nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
+  if (opt.tasks.empty()) throw UsageError("give at least one --task with its --data");
+  for (const auto& t : opt.tasks) {
+    task_definition(t.task);
+    if (!fs::is_regular_file(t.data)) throw InputError(t.data + ": task data for " + t.task + " does not exist or is not a file");
+  }
+  auto ck = Checkpoint::open(opt.model_dir);
+  Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
+  LlamaModel model(ck, rt);
+  auto tok = Tokenizer::load((fs::path(opt.model_dir) / "tokenizer.model").string());
+  const int64_t max_len = ck->config().max_position_embeddings;
+
+  // One request per (example, choice): the model input (context + continuation without its last
+  // token, cut on the left to the context window) and the continuation tokens to score.
+  struct Request {
+    size_t example, choice;
+    std::vector<int64_t> input;
+    std::vector<int64_t> continuation;
+  };
+
+  nlohmann::json result = {{"model", opt.model_dir}, {"bos", opt.bos}, {"tasks", nlohmann::json::object()},
+                           {"task_order", nlohmann::json::array()}};
+  double macro = 0;
+  for (const auto& spec : opt.tasks) {
+    const TaskDefinition& def = task_definition(spec.task);
+    auto examples = load_task(spec, opt.limit);
+    std::vector<Request> requests;
+    for (size_t e = 0; e < examples.size(); ++e)
+      for (size_t c = 0; c < examples[e].continuations.size(); ++c) {
+        auto [ctx, cont] = encode_pair(*tok, examples[e].contexts[c], examples[e].continuations[c], opt.bos);
+        if (static_cast<int64_t>(cont.size()) > max_len)
+          throw InputError(spec.data + ": example " + std::to_string(e + 1) + ", choice " + std::to_string(c + 1) + " is " +
+                           std::to_string(cont.size()) + " tokens, longer than the model's context window (" +
+                           std::to_string(max_len) + ")");
+        std::vector<int64_t> all = ctx;
+        all.insert(all.end(), cont.begin(), cont.end());
+        if (static_cast<int64_t>(all.size()) > max_len + 1) all.erase(all.begin(), all.end() - (max_len + 1));
+        all.pop_back();
+        requests.push_back({e, c, all, cont});
+      }
+    // Longest first, as lm-eval's Collator orders them: a chunk then holds requests of nearly one
+    // length, so little of it is padding. Each request's log-likelihood does not depend on its chunk.
+    std::stable_sort(requests.begin(), requests.end(),
+                     [](const Request& a, const Request& b) { return a.input.size() > b.input.size(); });
+    std::vector<std::vector<double>> logliks(examples.size());
+    for (size_t e = 0; e < examples.size(); ++e) logliks[e].assign(examples[e].continuations.size(), 0.0);
+
+    // Chunks of requests padded on the right to the chunk's longest: with causal attention the
+    // padding never influences the positions that are read.
+    const size_t chunk = static_cast<size_t>(rt.batch_size) * 16;
+    ProgressLog progress(spec.task);
+    for (size_t r0 = 0; r0 < requests.size(); r0 += chunk) {
+      check_interrupted();
+      const size_t r1 = std::min(requests.size(), r0 + chunk);
+      size_t len = 1;
+      for (size_t r = r0; r < r1; ++r) len = std::max(len, requests[r].input.size());
+      // token k of a continuation is predicted at position n_in - n_cont + k; nothing else is asked
+      auto tokens = torch::zeros({static_cast<int64_t>(r1 - r0), static_cast<int64_t>(len)}, torch::kInt64);
+      auto targets = torch::full_like(tokens, -1);
+      for (size_t r = r0; r < r1; ++r) {
+        const Request& rq = requests[r];
+        std::copy(rq.input.begin(), rq.input.end(), tokens[static_cast<int64_t>(r - r0)].data_ptr<int64_t>());
+        std::copy(rq.continuation.begin(), rq.continuation.end(),
+                  targets[static_cast<int64_t>(r - r0)].data_ptr<int64_t>() + rq.input.size() - rq.continuation.size());
+      }
+      model.for_each_target_log_probs(tokens, targets, [&](int64_t first, const torch::Tensor& lp) {
+        auto sums = lp.to(torch::kCPU, torch::kFloat64).sum(1);
+        for (int64_t b = 0; b < lp.size(0); ++b) {
+          const Request& rq = requests[r0 + static_cast<size_t>(first + b)];
+          logliks[rq.example][rq.choice] = sums[b].item<double>();
+        }
+      }, [&](double done) {
+        progress.update((static_cast<double>(r0) + done * static_cast<double>(r1 - r0)) / static_cast<double>(requests.size()));
+      });
+    }
+
+    // acc: argmax of the log-likelihoods; acc_norm: of loglik / len(choice) in code points, as
+    // lm-eval's ConfigurableTask.process_results (a choice of length 0 divides by 0, as numpy does).
+    int64_t correct = 0, correct_norm = 0;
+    nlohmann::json per_example = nlohmann::json::array();
+    for (size_t e = 0; e < examples.size(); ++e) {
+      const auto& ll = logliks[e];
+      std::vector<double> normalised(ll.size());
+      for (size_t c = 0; c < ll.size(); ++c)
+        normalised[c] = ll[c] / static_cast<double>(code_points(examples[e].choice_texts[c]));
+      const size_t best = numpy_argmax(ll), best_norm = numpy_argmax(normalised);
+      correct += static_cast<int64_t>(best) == examples[e].label;
+      correct_norm += static_cast<int64_t>(best_norm) == examples[e].label;
+      per_example.push_back({{"logliks", ll}, {"label", examples[e].label}, {"prediction", best}});
+    }
+    const int64_t n = static_cast<int64_t>(examples.size());
+    const double acc = static_cast<double>(correct) / static_cast<double>(n);
+    nlohmann::json task = {{"acc", acc}, {"acc_stderr", stderr_of(acc, n)}, {"n", n}, {"data", spec.data}};
+    if (def.reports_acc_norm) {
+      const double acc_norm = static_cast<double>(correct_norm) / static_cast<double>(n);
+      task["acc_norm"] = acc_norm;
+      task["acc_norm_stderr"] = stderr_of(acc_norm, n);
+    }
+    spdlog::info("{}: acc {:.4f} ± {:.4f} over {} examples", spec.task, acc, stderr_of(acc, n), n);
+    task["examples"] = per_example;
+    std::string name = spec.task;
+    for (int k = 2; result["tasks"].contains(name); ++k) name = spec.task + "_" + std::to_string(k);
+    result["tasks"][name] = task;
+    result["task_order"].push_back(name);
+    macro += acc;
+  }
+  result["macro_acc"] = macro / static_cast<double>(opt.tasks.size());
+  if (std::all_of(wanda7_tasks().begin(), wanda7_tasks().end(), [&](const std::string& t) { return result["tasks"].contains(t); })) {
+    nlohmann::json table = nlohmann::json::object();
+    double sum = 0;
+    for (const auto& t : wanda7_tasks()) sum += (table[t] = result["tasks"][t]["acc"]).get<double>();
+    table["mean"] = sum / static_cast<double>(wanda7_tasks().size());
+    result["wanda7"] = table;
+  }
+  return result;
+}
+
+std::string wanda7_table(const nlohmann::json& result) {
+  if (!result.contains("wanda7")) return "";
+  std::string header, row;
+  for (const auto& t : wanda7_tasks()) {
+    const std::string col = wanda7_column(t);
+    const size_t width = std::max<size_t>(col.size(), 6);
+    char cell[32];
+    std::snprintf(cell, sizeof cell, "%*.2f", static_cast<int>(width), 100.0 * result["wanda7"][t].get<double>());
+    header += (header.empty() ? "" : "  ") + std::string(width - col.size(), ' ') + col;
+    row += (row.empty() ? "" : "  ") + std::string(cell);
+  }
+  char mean[32];
+  std::snprintf(mean, sizeof mean, "%6.2f", 100.0 * result["wanda7"]["mean"].get<double>());
+  return header + "    Mean\n" + row + "  " + mean + "\n";
+}
+
+}  // namespace enwanda

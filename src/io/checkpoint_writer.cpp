@@ -1,0 +1,73 @@
+#include "enwanda/io/checkpoint_writer.h"
+
+#include <filesystem>
+
+#include "enwanda/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+namespace {
+const char* kCopiedFiles[] = {"config.json", "generation_config.json", "tokenizer.model", "tokenizer.json",
+                              "tokenizer_config.json", "special_tokens_map.json"};
+}  // namespace
+
+CheckpointWriter::CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
+                                   const std::map<std::string, std::string>& provenance)
+    : in_(std::move(input)), out_(out_dir, overwrite, in_->dir()) {
+  std::map<std::string, std::string> meta = provenance;
+  meta["format"] = "pt";
+  std::map<std::string, std::vector<SafetensorsWriter::Entry>> per_shard;
+  for (const auto& name : in_->tensor_names()) {
+    const TensorInfo& t = in_->info(name);
+    per_shard[in_->shard_of(name)].push_back({name, t.dtype, t.shape});
+  }
+  for (const auto& shard : in_->shard_names())
+    shards_[shard] = std::make_unique<SafetensorsWriter>((fs::path(out_.path()) / shard).string(), per_shard[shard], meta);
+}
+
+void CheckpointWriter::put(const std::string& name, const torch::Tensor& t) {
+  const TensorInfo& info = in_->info(name);
+  if (t.sizes().vec() != info.shape) throw std::logic_error("CheckpointWriter::put: shape changed for " + name);
+  // Cast (and download) into the one staging buffer: no fresh allocation per tensor, whose first
+  // touch of every page cost more than the cast, and from a GPU a DMA copy into pinned memory.
+  const int64_t nbytes = static_cast<int64_t>(info.nbytes());
+  if (!staging_.defined() || staging_.numel() < nbytes || (t.is_cuda() && !staging_.is_pinned()))
+    staging_ = torch::empty({std::max<int64_t>(nbytes, staging_.defined() ? staging_.numel() : 0)},
+                            torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(t.is_cuda()));
+  auto out = torch::from_blob(staging_.data_ptr(), t.sizes(), torch::TensorOptions().dtype(to_torch(info.dtype)));
+  out.copy_(t);
+  shards_.at(in_->shard_of(name))->write_bytes(name, staging_.data_ptr(), static_cast<size_t>(nbytes));
+  bytes_written_ += info.nbytes();
+}
+
+void CheckpointWriter::copy(const std::string& name) {
+  const TensorInfo& info = in_->info(name);
+  shards_.at(in_->shard_of(name))->write_bytes(name, in_->file_of(name).data(info), info.nbytes());
+  in_->release(name);
+  bytes_written_ += info.nbytes();
+}
+
+void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra_files) {
+  for (auto& [shard, w] : shards_) w->finish();
+  if (in_->sharded()) {
+    nlohmann::ordered_json index;
+    index["metadata"] = {{"total_size", in_->total_bytes()}};
+    nlohmann::ordered_json map = nlohmann::ordered_json::object();
+    for (const auto& name : in_->tensor_names()) map[name] = in_->shard_of(name);
+    index["weight_map"] = map;
+    write_text_file((fs::path(out_.path()) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
+  }
+  for (const char* f : kCopiedFiles) {
+    fs::path src = fs::path(in_->dir()) / f;
+    if (!fs::exists(src)) continue;
+    std::error_code ec;
+    fs::copy_file(src, fs::path(out_.path()) / f, ec);
+    if (ec) throw IoError("cannot copy " + src.string() + ": " + ec.message());
+  }
+  for (const auto& [name, j] : extra_files) write_text_file((fs::path(out_.path()) / name).string(), j.dump(2) + "\n");
+  out_.commit();
+}
+
+}  // namespace enwanda

@@ -1,0 +1,126 @@
+#include "enwanda/io/output_directory.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "enwanda/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+namespace {
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin(), o = outer.begin();
+  for (; o != outer.end(); ++o, ++i) {
+    if (o->empty()) continue;
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+}  // namespace
+
+void require_free_space(const std::string& out_dir, uint64_t bytes) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(out_dir).lexically_normal();
+  while (!fs::exists(dir, ec) && dir.has_relative_path()) dir = dir.parent_path();  // the nearest that exists
+  const fs::space_info space = fs::space(dir, ec);
+  if (ec || space.available >= bytes) return;  // a file system that cannot say: find out by writing
+  auto gib = [](uint64_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f GiB", static_cast<double>(b) / (1ull << 30));
+    return std::string(buf);
+  };
+  throw IoError("--out " + out_dir + " needs " + gib(bytes) + " but only " + gib(space.available) + " is free on " +
+                dir.string() + "; free some space or choose a directory on another disk");
+}
+
+void remove_tree(const std::string& path) {
+  auto remove_entry = [](const char* entry, const struct stat*, int, FTW*) {
+    (void)::remove(entry);
+    return 0;  // go on past what cannot be removed
+  };
+  // FTW_DEPTH visits a directory after its entries; FTW_PHYS does not follow links
+  ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(errno_message("cannot open " + path + " to sync"));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw IoError(errno_message("fsync " + path));
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw IoError("cannot write " + path + " (disk full or not writable?)");
+}
+
+void write_text_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  write_text_file(tmp, text);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno_message("cannot rename " + tmp + " to " + path));
+}
+
+OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, const std::string& protected_dir)
+    : final_(final_dir), overwrite_(overwrite) {
+  if (final_dir.empty()) throw UsageError("--out is required");
+  // "out/" and "out/." name the directory "out": drop the trailing separator or dot first, or the
+  // temporary sibling would be made inside it
+  fs::path out = fs::absolute(final_dir).lexically_normal();
+  if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
+  out = fs::weakly_canonical(out);
+  if (!out.has_filename()) throw UsageError("--out " + final_dir + " is the file system's root; name a directory");
+  if (!protected_dir.empty()) {
+    fs::path model = fs::weakly_canonical(fs::absolute(protected_dir));
+    if (is_within(out, model))
+      throw UsageError("--out " + final_dir + " is the model directory or inside it; choose a directory elsewhere");
+  }
+  if (fs::exists(out) && !overwrite)
+    throw UsageError("--out " + final_dir + " already exists; pass --overwrite to replace it");
+  fs::path parent = out.parent_path();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw IoError("cannot create " + parent.string() + ": " + ec.message());
+  std::string hidden_name = ".";  // built step by step: GCC 12's -Wstringop-overflow misfires on "." + string&&
+  hidden_name += out.filename().string();
+  hidden_name += ".tmp-" + std::to_string(::getpid());
+  temp_ = (parent / hidden_name).string();
+  remove_tree(temp_);
+  if (!fs::create_directory(temp_, ec) || ec)
+    throw IoError("--out " + final_dir + " is not writable: cannot create " + temp_ + ": " + ec.message());
+  final_ = out.string();
+}
+
+OutputDirectory::~OutputDirectory() {
+  if (!committed_) remove_tree(temp_);
+}
+
+void OutputDirectory::commit() {
+  for (const auto& entry : fs::directory_iterator(temp_))
+    if (entry.is_regular_file()) fsync_path(entry.path().string());
+  fsync_path(temp_);
+  std::error_code ec;
+  std::string trash;
+  if (fs::exists(final_)) {
+    if (!overwrite_) throw UsageError(final_ + " appeared while writing; refusing to replace it");
+    trash = final_ + ".old-" + std::to_string(::getpid());
+    fs::rename(final_, trash, ec);
+    if (ec) throw IoError("cannot move the old " + final_ + " aside: " + ec.message());
+  }
+  fs::rename(temp_, final_, ec);
+  if (ec) throw IoError("cannot rename " + temp_ + " to " + final_ + ": " + ec.message());
+  committed_ = true;
+  fsync_path(fs::path(final_).parent_path().string());
+  if (!trash.empty()) remove_tree(trash);
+}
+
+}  // namespace enwanda

@@ -1,0 +1,58 @@
+#include "enwanda/io/stats_file.h"
+
+#include "enwanda/errors.h"
+#include "enwanda/io/safetensors.h"
+
+namespace enwanda {
+
+namespace {
+std::string stat_name(int64_t layer, const std::string& linear, const char* what) {
+  return "model.layers." + std::to_string(layer) + "." + linear + "." + what;
+}
+}  // namespace
+
+std::map<std::string, std::string> StatsKey::to_metadata() const {
+  return {{"enwanda.calib_sha256", calib_sha256}, {"enwanda.stat_norm", stat_norm},
+          {"enwanda.num_layers", std::to_string(num_layers)}, {"enwanda.hidden_size", std::to_string(hidden_size)},
+          {"enwanda.model_weights", model_weights}, {"enwanda.sequential", "false"}};
+}
+
+void StatsFileWriter::add(int64_t layer, const std::string& linear, const ChannelStats& s) {
+  tensors_.emplace_back(stat_name(layer, linear, "l1"), s.l1.to(torch::kCPU, torch::kFloat32).contiguous());
+  tensors_.emplace_back(stat_name(layer, linear, "l2sq"), s.l2sq.to(torch::kCPU, torch::kFloat32).contiguous());
+}
+
+void StatsFileWriter::write(const std::string& path, const StatsKey& key) const {
+  std::vector<SafetensorsWriter::Entry> entries;
+  for (const auto& [name, t] : tensors_) entries.push_back({name, Dtype::F32, t.sizes().vec()});
+  std::string tmp = path + ".tmp";
+  {
+    SafetensorsWriter w(tmp, entries, key.to_metadata());
+    for (const auto& [name, t] : tensors_) w.write(name, t);
+    w.finish();
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno_message("cannot rename " + tmp + " to " + path));
+}
+
+StatsFileReader::StatsFileReader(const std::string& path, const StatsKey& expected) : path_(path) {
+  auto file = SafetensorsFile::open(path);
+  const auto& meta = file->header().metadata;
+  for (const auto& [k, v] : expected.to_metadata()) {
+    auto it = meta.find(k);
+    std::string got = it == meta.end() ? "(absent)" : it->second;
+    if (got != v)
+      throw InputError(path + ": statistics were gathered with " + k + " = " + got + ", this run has " + v +
+                       "; gather them again with --save-stats");
+  }
+  for (const auto& t : file->header().tensors) tensors_[t.name] = file->tensor(t.name).clone().to(torch::kFloat64);
+}
+
+ChannelStats StatsFileReader::get(int64_t layer, const std::string& linear) const {
+  auto l1 = tensors_.find(stat_name(layer, linear, "l1"));
+  auto l2 = tensors_.find(stat_name(layer, linear, "l2sq"));
+  if (l1 == tensors_.end() || l2 == tensors_.end())
+    throw InputError(path_ + ": no statistics for layer " + std::to_string(layer) + " " + linear);
+  return {l1->second, l2->second};
+}
+
+}  // namespace enwanda

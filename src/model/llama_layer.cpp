@@ -1,0 +1,160 @@
+#include "enwanda/model/llama_layer.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace enwanda {
+
+LinearInput input_of_linear(int linear_index) {
+  static const LinearInput map[7] = {LinearInput::attn, LinearInput::attn, LinearInput::attn, LinearInput::o_proj,
+                                     LinearInput::mlp,  LinearInput::mlp,  LinearInput::down_proj};
+  return map[linear_index];
+}
+
+LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
+  auto to_device = [&](const std::string& suffix) {
+    const std::string name = layer_tensor_name(i, suffix);
+    auto mapped = ck.tensor(name);
+    torch::Tensor t;
+    if (rt.cuda()) {
+      // through pinned host memory: the upload is a DMA copy that does not stall the host
+      auto staged = torch::empty(mapped.sizes(), mapped.options().pinned_memory(true));
+      staged.copy_(mapped);
+      t = staged.to(rt.device, rt.compute_dtype);
+    } else {
+      t = mapped.to(rt.device, rt.compute_dtype, /*non_blocking=*/false, /*copy=*/true);
+    }
+    ck.release(name);  // the copy is ours: let the mapped pages go
+    return t;
+  };
+  LayerWeights w;
+  w.input_norm = to_device("input_layernorm");
+  w.post_norm = to_device("post_attention_layernorm");
+  for (size_t j = 0; j < kLinearNames.size(); ++j) w.linears[j] = to_device(kLinearNames[j]);
+  return w;
+}
+
+namespace {
+// inv_freq as transformers computes it, including rope_scaling linear / dynamic / llama3.
+torch::Tensor inverse_frequencies(const LlamaConfig& c, int64_t seqlen, double* position_scale) {
+  const int64_t dim = c.head_dim;
+  double base = c.rope_theta;
+  const auto& rs = c.rope_scaling;
+  *position_scale = 1.0;
+  if (rs.type == "dynamic" && seqlen > c.max_position_embeddings)
+    base *= std::pow(rs.factor * seqlen / c.max_position_embeddings - (rs.factor - 1), double(dim) / (dim - 2));
+  auto exponents = torch::arange(0, dim, 2, torch::kInt64).to(torch::kFloat32) / static_cast<float>(dim);
+  auto inv_freq = 1.0 / torch::pow(torch::tensor(static_cast<float>(base)), exponents);
+  if (rs.type == "linear") *position_scale = 1.0 / rs.factor;
+  if (rs.type == "llama3") {
+    const double old_len = static_cast<double>(rs.original_max_position_embeddings);
+    const double low_wavelen = old_len / rs.low_freq_factor, high_wavelen = old_len / rs.high_freq_factor;
+    auto wavelen = 2 * M_PI / inv_freq;
+    auto scaled = torch::where(wavelen > low_wavelen, inv_freq / rs.factor, inv_freq);
+    auto smooth = (old_len / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+    auto smoothed = (1 - smooth) * scaled / rs.factor + smooth * scaled;
+    auto medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
+    inv_freq = torch::where(medium, smoothed, scaled);
+  }
+  return inv_freq;
+}
+
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  auto halves = x.chunk(2, -1);
+  return torch::cat({-halves[1], halves[0]}, -1);
+}
+
+torch::Tensor repeat_kv(const torch::Tensor& x, int64_t n_rep) {  // [B, kvh, T, d] -> [B, kvh*n_rep, T, d]
+  if (n_rep == 1) return x;
+  auto s = x.sizes();
+  return x.unsqueeze(2).expand({s[0], s[1], n_rep, s[2], s[3]}).reshape({s[0], s[1] * n_rep, s[2], s[3]});
+}
+}  // namespace
+
+RotaryTables make_rotary_tables(const LlamaConfig& c, int64_t seqlen, const Runtime& rt) {
+  double position_scale = 1.0;
+  auto inv_freq = inverse_frequencies(c, seqlen, &position_scale);
+  auto positions = torch::arange(seqlen, torch::kInt64).to(torch::kFloat32) * static_cast<float>(position_scale);
+  auto freqs = torch::outer(positions, inv_freq);  // [T, d/2], fp32
+  auto emb = torch::cat({freqs, freqs}, -1);       // [T, d]
+  return {emb.cos().to(rt.device, rt.compute_dtype), emb.sin().to(rt.device, rt.compute_dtype)};
+}
+
+namespace {
+// fp32 for half inputs (as transformers does); fp64 stays fp64 so gradient checks can run in fp64.
+torch::ScalarType at_least_fp32(torch::ScalarType t) { return t == torch::kFloat64 ? t : torch::kFloat32; }
+}  // namespace
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  auto h = x.to(at_least_fp32(x.scalar_type()));
+  auto variance = h.pow(2).mean(-1, /*keepdim=*/true);
+  h = h * torch::rsqrt(variance + eps);
+  return weight * h.to(x.scalar_type());
+}
+
+torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t query_block) {
+  const int64_t seqlen = q.size(2);
+  const double root_d = std::sqrt(static_cast<double>(q.size(3)));
+  std::vector<torch::Tensor> blocks;
+  for (int64_t q0 = 0; q0 < seqlen; q0 += query_block) {
+    const int64_t q1 = std::min(seqlen, q0 + query_block);
+    auto keys = k.slice(2, 0, q1);
+    auto scores = torch::matmul(q.slice(2, q0, q1), keys.transpose(2, 3)) / root_d;  // [B, h, q1-q0, q1]
+    // query q0+i may not see key j > q0+i: j - i >= q0 + 1
+    auto future = torch::ones({q1 - q0, q1}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).triu(q0 + 1);
+    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+    auto probs = torch::softmax(scores, -1, at_least_fp32(scores.scalar_type())).to(q.scalar_type());
+    blocks.push_back(torch::matmul(probs, v.slice(2, 0, q1)));
+  }
+  return blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 2);
+}
+
+torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const RotaryTables& rope,
+                            const LlamaConfig& c, const InputObserver* observe, bool compute_output) {
+  const int64_t batch = x.size(0), seqlen = x.size(1);
+  const int64_t n_heads = c.num_attention_heads, n_kv = c.num_key_value_heads, head_dim = c.head_dim;
+  const int64_t kv_mul = n_heads / n_kv;
+  auto notify = [&](LinearInput which, const torch::Tensor& t) {
+    if (observe) (*observe)(which, t);
+  };
+
+  // attention rmsnorm
+  auto h = rms_norm(x, w.input_norm, c.rms_norm_eps);
+  notify(LinearInput::attn, h);
+  // q, k, v projections: [B, T, heads*d] -> [B, heads, T, d]
+  auto q = torch::matmul(h, w.q().t()).view({batch, seqlen, n_heads, head_dim}).transpose(1, 2);
+  auto k = torch::matmul(h, w.k().t()).view({batch, seqlen, n_kv, head_dim}).transpose(1, 2);
+  auto v = torch::matmul(h, w.v().t()).view({batch, seqlen, n_kv, head_dim}).transpose(1, 2);
+  // RoPE (rotate_half)
+  auto cos = rope.cos.slice(0, 0, seqlen), sin = rope.sin.slice(0, 0, seqlen);
+  q = q * cos + rotate_half(q) * sin;
+  k = k * cos + rotate_half(k) * sin;
+  // GQA: repeat each k/v head for its group of query heads
+  k = repeat_kv(k, kv_mul);
+  v = repeat_kv(v, kv_mul);
+  // causal attention, softmax in fp32
+  torch::Tensor attn;
+#if TORCH_VERSION_MAJOR >= 2
+  if (x.is_cuda() && x.scalar_type() != torch::kFloat32)
+    attn = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
+  else
+#endif
+    attn = causal_attention(q, k, v);
+  attn = attn.transpose(1, 2).reshape({batch, seqlen, n_heads * head_dim});
+  notify(LinearInput::o_proj, attn);
+  // output projection and residual
+  auto hidden = x + torch::matmul(attn, w.o().t());
+
+  // ffn rmsnorm
+  auto m = rms_norm(hidden, w.post_norm, c.rms_norm_eps);
+  notify(LinearInput::mlp, m);
+  // SwiGLU: down(silu(gate(m)) * up(m))
+  auto act = torch::silu(torch::matmul(m, w.gate().t())) * torch::matmul(m, w.up().t());
+  notify(LinearInput::down_proj, act);
+  if (!compute_output) return {};  // an observer-only pass needs nothing past down_proj's input
+  // residual
+  return hidden + torch::matmul(act, w.down().t());
+}
+
+}  // namespace enwanda

@@ -1,0 +1,108 @@
+#include "enwanda/model/llama_model.h"
+
+#include "enwanda/errors.h"
+#include "enwanda/io/layer_prefetcher.h"
+
+namespace enwanda {
+
+LlamaModel::LlamaModel(std::shared_ptr<const Checkpoint> ck, Runtime rt) : ck_(std::move(ck)), rt_(rt) {
+  norm_ = ck_->tensor("model.norm.weight").to(rt_.device, rt_.compute_dtype);
+  const char* head = config().tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  head_ = ck_->tensor(head).to(rt_.device, rt_.compute_dtype);
+}
+
+torch::Tensor LlamaModel::embed(const torch::Tensor& tokens) const {
+  // Gather rows from the mapped embedding without copying the whole table.
+  auto table = ck_->tensor("model.embed_tokens.weight");
+  auto rows = torch::index_select(table, 0, tokens.to(torch::kCPU).reshape({-1}));
+  return rows.view({tokens.size(0), tokens.size(1), -1}).to(rt_.device, rt_.compute_dtype);
+}
+
+torch::Tensor LlamaModel::target_log_probs(const torch::Tensor& hidden, const torch::Tensor& targets) const {
+  const int64_t rows = hidden.size(0) * hidden.size(1);
+  auto flat = hidden.reshape({rows, hidden.size(2)});
+  auto flat_targets = targets.to(hidden.device()).reshape({rows});
+  auto asked = torch::nonzero(flat_targets >= 0).reshape({-1});
+  auto out = torch::zeros({rows}, hidden.options().dtype(torch::kFloat32));
+  // per position: the fp32 logits and logsumexp's temporary of the same size
+  const int64_t chunk = std::max<int64_t>(1, rt_.logits_budget_bytes / (head_.size(0) * 4 * 2));
+  for (int64_t p = 0; p < asked.size(0); p += chunk) {
+    auto at = asked.slice(0, p, std::min(asked.size(0), p + chunk));
+    auto h = rms_norm(flat.index_select(0, at), norm_, config().rms_norm_eps);
+    auto logits = torch::matmul(h, head_.t()).to(torch::kFloat32);  // [chunk, vocab]
+    auto target_logit = logits.gather(-1, flat_targets.index_select(0, at).unsqueeze(-1)).squeeze(-1);
+    out.index_copy_(0, at, target_logit - torch::logsumexp(logits, -1));
+  }
+  return out.view({hidden.size(0), hidden.size(1)});
+}
+
+const RotaryTables& LlamaModel::rotary(int64_t seqlen) const {
+  auto it = rotary_.find(seqlen);
+  if (it == rotary_.end()) it = rotary_.emplace(seqlen, make_rotary_tables(config(), seqlen, rt_)).first;
+  return it->second;
+}
+
+namespace {
+// Calls fn(rows) with each micro-batch of `size` sequences of `hidden` [N, T, H] (views, in order).
+template <class Fn>
+void for_each_micro_batch(const torch::Tensor& hidden, int64_t size, Fn fn) {
+  for (int64_t b = 0; b < hidden.size(0); b += size) fn(hidden.slice(0, b, std::min(hidden.size(0), b + size)));
+}
+}  // namespace
+
+torch::Tensor LlamaModel::forward_layer(const LayerWeights& w, const torch::Tensor& hidden,
+                                        const InputObserver* observe) const {
+  auto out = hidden.clone();
+  forward_layer_in_place(w, out, observe);
+  return out;
+}
+
+void LlamaModel::forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe) const {
+  torch::NoGradGuard no_grad;
+  const auto& rope = rotary(hidden.size(1));
+  for_each_micro_batch(hidden, rt_.batch_size, [&](torch::Tensor rows) {
+    rows.copy_(layer_forward(w, rows, rope, config(), observe));  // a new tensor: rows are read before the copy
+  });
+}
+
+void LlamaModel::observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const {
+  torch::NoGradGuard no_grad;
+  const auto& rope = rotary(hidden.size(1));
+  for_each_micro_batch(hidden, rt_.batch_size, [&](const torch::Tensor& rows) {
+    layer_forward(w, rows, rope, config(), &observe, /*compute_output=*/false);
+  });
+}
+
+void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const torch::Tensor& targets,
+                                           const std::function<void(int64_t, const torch::Tensor&)>& consume,
+                                           const std::function<void(double)>& on_progress) const {
+  torch::NoGradGuard no_grad;
+  if (targets.sizes() != tokens.sizes()) throw Error(ExitCode::internal, "targets and tokens differ in shape");
+  const int64_t rows = tokens.size(0), len = tokens.size(1);
+  const int64_t row_bytes = len * config().hidden_size * static_cast<int64_t>(c10::elementSize(rt_.compute_dtype));
+  const int64_t group = std::max<int64_t>(rt_.batch_size, rt_.activation_budget_bytes / std::max<int64_t>(row_bytes, 1));
+  const int64_t layers = config().num_hidden_layers;
+  for (int64_t g = 0; g < rows; g += group) {
+    const int64_t ge = std::min(rows, g + group);
+    auto hidden = forward_layers(embed(tokens.slice(0, g, ge)), [&](int64_t i) {
+      // rows before this group, plus this group's share of the layers done
+      if (on_progress) on_progress((static_cast<double>(g) + static_cast<double>(ge - g) * (i + 1) / layers) / rows);
+    });
+    for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
+      const int64_t be = std::min(hidden.size(0), b + rt_.batch_size);
+      consume(g + b, target_log_probs(hidden.slice(0, b, be), targets.slice(0, g + b, g + be)));
+    }
+  }
+}
+
+torch::Tensor LlamaModel::forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer) const {
+  LayerPrefetcher layers(*this, rt_.overlap_io);
+  for (int64_t i = 0; i < config().num_hidden_layers; ++i) {
+    check_interrupted();
+    forward_layer_in_place(layers.take(i), hidden);
+    if (on_layer) on_layer(i);
+  }
+  return hidden;
+}
+
+}  // namespace enwanda

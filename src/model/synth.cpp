@@ -1,0 +1,184 @@
+#include "enwanda/model/synth.h"
+
+#include <deque>
+#include <filesystem>
+#include <future>
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "enwanda/io/checkpoint.h"
+#include "enwanda/errors.h"
+#include "enwanda/io/output_directory.h"
+#include "enwanda/model/runtime.h"
+#include "enwanda/io/safetensors.h"
+#include "enwanda/text/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+namespace {
+LlamaConfig make(int64_t hidden, int64_t inter, int64_t layers, int64_t heads, int64_t kv, int64_t vocab, int64_t max_pos,
+                 double eps, double theta) {
+  LlamaConfig c;
+  c.hidden_size = hidden;
+  c.intermediate_size = inter;
+  c.num_hidden_layers = layers;
+  c.num_attention_heads = heads;
+  c.num_key_value_heads = kv;
+  c.head_dim = hidden / heads;
+  c.vocab_size = vocab;
+  c.max_position_embeddings = max_pos;
+  c.rms_norm_eps = eps;
+  c.rope_theta = theta;
+  return c;
+}
+
+uint64_t tensor_seed(uint64_t seed, const std::string& name) {  // FNV-1a of the name, mixed with the seed
+  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
+  for (unsigned char ch : name) h = (h ^ ch) * 1099511628211ull;
+  return h & 0x7fffffffffffffffull;
+}
+}  // namespace
+
+LlamaConfig shape_config(const std::string& shape) {
+  if (shape == "tiny") return make(64, 176, 2, 4, 2, 0, 512, 1e-5, 10000.0);
+  if (shape == "llama2-7b") return make(4096, 11008, 32, 32, 32, 32000, 4096, 1e-5, 10000.0);
+  if (shape == "llama2-13b") return make(5120, 13824, 40, 40, 40, 32000, 4096, 1e-5, 10000.0);
+  if (shape == "llama2-70b") return make(8192, 28672, 80, 64, 8, 32000, 4096, 1e-5, 10000.0);
+  if (shape == "llama3-8b") return make(4096, 14336, 32, 32, 8, 128256, 8192, 1e-5, 500000.0);
+  if (shape.size() > 5 && shape.substr(shape.size() - 5) == ".json") return LlamaConfig::from_file(shape);
+  throw UsageError("--shape must be tiny, llama2-7b, llama2-13b, llama2-70b, llama3-8b or a config .json, got " + shape);
+}
+
+std::string default_tokenizer_corpus() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share" / "enwanda" / "tokenizer_corpus.txt";
+    if (fs::exists(installed)) return installed.string();
+  }
+  return std::string(ENWANDA_SOURCE_DATA_DIR) + "/tokenizer_corpus.txt";
+}
+
+void synth(const SynthOptions& opt) {
+  LlamaConfig c = shape_config(opt.shape);
+  if (opt.layers > 0) c.num_hidden_layers = opt.layers;
+  Dtype dtype;
+  if (opt.dtype == "fp32") dtype = Dtype::F32, c.torch_dtype = "float32";
+  else if (opt.dtype == "fp16") dtype = Dtype::F16, c.torch_dtype = "float16";
+  else if (opt.dtype == "bf16") dtype = Dtype::BF16, c.torch_dtype = "bfloat16";
+  else throw UsageError("--dtype must be fp32, fp16 or bf16, got " + opt.dtype);
+
+  OutputDirectory out(opt.out, opt.overwrite);
+  const fs::path dir = out.path();
+  // tokenizer: copied, or trained on the shipped corpus
+  fs::path tok_path = dir / "tokenizer.model";
+  if (!opt.tokenizer.empty()) {
+    Tokenizer::load(opt.tokenizer);  // validates
+    fs::copy_file(opt.tokenizer, tok_path);
+  } else {
+    std::string corpus = default_tokenizer_corpus();
+    if (!fs::exists(corpus)) throw InputError(corpus + ": the shipped tokenizer corpus is missing");
+    Tokenizer::train(corpus, (dir / "tokenizer").string(), 512);
+    fs::remove(dir / "tokenizer.vocab");
+  }
+  auto tok = Tokenizer::load(tok_path.string());
+  if (c.vocab_size == 0) c.vocab_size = tok->vocab_size();
+  if (tok->vocab_size() > c.vocab_size)
+    throw UsageError("tokenizer has " + std::to_string(tok->vocab_size()) + " pieces, more than the shape's vocab_size " +
+                     std::to_string(c.vocab_size));
+  c.bos_token_id = tok->bos_id();
+  c.eos_token_id = tok->eos_id();
+
+  // tensor list in HF order
+  struct Spec {
+    std::string name;
+    std::vector<int64_t> shape;
+    bool norm;
+  };
+  std::vector<Spec> specs;
+  specs.push_back({"model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, false});
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    specs.push_back({layer_tensor_name(i, "input_layernorm"), {c.hidden_size}, true});
+    specs.push_back({layer_tensor_name(i, "self_attn.q_proj"), {c.q_dim(), c.hidden_size}, false});
+    specs.push_back({layer_tensor_name(i, "self_attn.k_proj"), {c.kv_dim(), c.hidden_size}, false});
+    specs.push_back({layer_tensor_name(i, "self_attn.v_proj"), {c.kv_dim(), c.hidden_size}, false});
+    specs.push_back({layer_tensor_name(i, "self_attn.o_proj"), {c.hidden_size, c.q_dim()}, false});
+    specs.push_back({layer_tensor_name(i, "post_attention_layernorm"), {c.hidden_size}, true});
+    specs.push_back({layer_tensor_name(i, "mlp.gate_proj"), {c.intermediate_size, c.hidden_size}, false});
+    specs.push_back({layer_tensor_name(i, "mlp.up_proj"), {c.intermediate_size, c.hidden_size}, false});
+    specs.push_back({layer_tensor_name(i, "mlp.down_proj"), {c.hidden_size, c.intermediate_size}, false});
+  }
+  specs.push_back({"model.norm.weight", {c.hidden_size}, true});
+  specs.push_back({"lm_head.weight", {c.vocab_size, c.hidden_size}, false});
+
+  // assign shards by size
+  const uint64_t shard_limit = static_cast<uint64_t>(opt.shard_mib) << 20;
+  std::vector<std::vector<size_t>> shards(1);
+  uint64_t total = 0, in_shard = 0;
+  for (size_t k = 0; k < specs.size(); ++k) {
+    uint64_t bytes = dtype_size(dtype);
+    for (auto d : specs[k].shape) bytes *= static_cast<uint64_t>(d);
+    if (in_shard > 0 && in_shard + bytes > shard_limit) shards.emplace_back(), in_shard = 0;
+    shards.back().push_back(k);
+    in_shard += bytes;
+    total += bytes;
+  }
+  require_free_space(opt.out, total);
+  const size_t n_shards = shards.size();
+  auto shard_name = [&](size_t s) {
+    if (n_shards == 1) return std::string("model.safetensors");
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "model-%05zu-of-%05zu.safetensors", s + 1, n_shards);
+    return std::string(buf);
+  };
+  // Tensors are generated on worker threads, a few ahead of the writer (a 7B checkpoint is 6.7e9
+  // normal draws, and one generator is serial). Each tensor has its own seed, so the bytes do not
+  // depend on which thread draws them.
+  auto make_tensor = [&](size_t k) {
+    const auto& sp = specs[k];
+    if (sp.norm) return torch::ones(sp.shape, torch::kFloat32).to(to_torch(dtype));
+    auto gen = at::detail::createCPUGenerator(tensor_seed(opt.seed, sp.name));
+    return at::normal(0.0, 0.02, sp.shape, gen, torch::TensorOptions().dtype(torch::kFloat32)).to(to_torch(dtype)).contiguous();
+  };
+  std::vector<size_t> order;
+  for (const auto& shard : shards) order.insert(order.end(), shard.begin(), shard.end());
+  std::deque<std::future<torch::Tensor>> pending;
+  size_t launched = 0;
+  auto next_tensor = [&] {
+    while (launched < order.size() && pending.size() < static_cast<size_t>(available_cores()))
+      pending.push_back(std::async(std::launch::async, make_tensor, order[launched++]));
+    auto t = pending.front().get();
+    pending.pop_front();
+    return t;
+  };
+
+  nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
+  for (size_t s = 0; s < n_shards; ++s) {
+    std::vector<SafetensorsWriter::Entry> entries;
+    for (size_t k : shards[s]) entries.push_back({specs[k].name, dtype, specs[k].shape});
+    SafetensorsWriter w((dir / shard_name(s)).string(), entries, {{"format", "pt"}, {"enwanda.synth_seed", std::to_string(opt.seed)}});
+    for (size_t k : shards[s]) {
+      check_interrupted();
+      const auto& sp = specs[k];
+      w.write(sp.name, next_tensor());
+      weight_map[sp.name] = shard_name(s);
+    }
+    w.finish();
+    spdlog::info("wrote {} ({} tensors)", shard_name(s), shards[s].size());
+  }
+  if (n_shards > 1) {
+    nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+    write_text_file((dir / "model.safetensors.index.json").string(), index.dump(2) + "\n");
+  }
+  write_text_file((dir / "config.json").string(), c.to_json().dump(2) + "\n");
+  nlohmann::json gen = {{"bos_token_id", c.bos_token_id}, {"eos_token_id", c.eos_token_id}, {"_from_model_config", true}};
+  write_text_file((dir / "generation_config.json").string(), gen.dump(2) + "\n");
+  out.commit();
+  spdlog::info("synthesised {}-shaped checkpoint: {} layers, {} bytes in {} shard(s) -> {}", opt.shape, c.num_hidden_layers,
+               total, n_shards, opt.out);
+}
+
+}  // namespace enwanda

@@ -1,0 +1,201 @@
+#include "enwanda/text/text_corpus.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "enwanda/errors.h"
+#include "enwanda/model/runtime.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string read_one(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw InputError(p.string() + ": cannot read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string content = ss.str();
+  if (!ends_with(p.string(), ".jsonl")) return content;
+  std::string joined, line;
+  std::istringstream lines(content);
+  int64_t lineno = 0;
+  while (std::getline(lines, line)) {
+    ++lineno;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      throw InputError(p.string() + ":" + std::to_string(lineno) + ": not valid JSON");
+    }
+    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+      throw InputError(p.string() + ":" + std::to_string(lineno) + ": expected an object with a \"text\" string");
+    if (!joined.empty()) joined += "\n\n";
+    joined += j["text"].get<std::string>();
+  }
+  return joined;
+}
+}  // namespace
+
+std::string read_text_corpus(const std::vector<std::string>& paths) {
+  std::vector<fs::path> files;
+  for (const auto& p : paths) {
+    if (!fs::exists(p)) throw InputError(p + ": calibration/evaluation text does not exist");
+    if (fs::is_directory(p)) {
+      std::vector<fs::path> inside;
+      for (const auto& e : fs::directory_iterator(p)) {
+        std::string n = e.path().filename().string();
+        if (e.is_regular_file() && (ends_with(n, ".raw") || ends_with(n, ".tokens") || ends_with(n, ".txt") || ends_with(n, ".jsonl")))
+          inside.push_back(e.path());
+      }
+      std::sort(inside.begin(), inside.end());
+      if (inside.empty()) throw InputError(p + ": directory holds no .raw, .tokens, .txt or .jsonl files");
+      // A WikiText directory holds train, valid and test: joined, calibration would see the
+      // evaluation text.
+      std::string splits;
+      for (const auto& f : inside)
+        if (f.filename().string().rfind("wiki.", 0) == 0) splits += (splits.empty() ? "" : ", ") + f.filename().string();
+      if (splits.find(", ") != std::string::npos)
+        spdlog::warn("{} holds several WikiText files ({}); all of them are joined. Name one file, e.g. "
+                     "{}/wiki.train.raw, to use one split", p, splits, p);
+      files.insert(files.end(), inside.begin(), inside.end());
+    } else {
+      files.push_back(p);
+    }
+  }
+  std::string text;
+  for (const auto& f : files) {
+    std::string part = read_one(f);
+    if (!text.empty()) text += "\n\n";
+    text += part;
+  }
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw InputError((paths.empty() ? std::string("(no path)") : paths[0]) + ": text is empty");
+  return text;
+}
+
+namespace {
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_word_space(const std::string& text, size_t i) {
+  return i > 0 && i + 1 < text.size() && text[i] == ' ' && is_word_char(text[i - 1]) && is_word_char(text[i + 1]);
+}
+
+// How a chunk after a cut "x| y" must be encoded so that the pieces equal those of the whole text:
+// without its leading space where the model adds a dummy prefix (LLaMA: "y" encodes as "▁y"), with
+// it where the model does not; found by probing "a b". nullopt: cuts at spaces are unsafe, because
+// a piece holds "▁" after another character (a vocabulary trained without split_by_whitespace;
+// LLaMA-2's 32000 pieces have none) or neither way reproduces "a b".
+std::optional<bool> chunk_drops_leading_space(const Tokenizer& tok) {
+  const std::string space = "\xe2\x96\x81";  // ▁
+  for (int64_t id = 0; id < tok.vocab_size(); ++id) {
+    const std::string piece = tok.piece(id);
+    size_t lead = 0;  // a run of ▁ may open a piece; one after any other character may not
+    while (piece.compare(lead, space.size(), space) == 0) lead += space.size();
+    if (piece.find(space, lead) != std::string::npos) return std::nullopt;
+  }
+  const auto whole = tok.encode("a b", false);
+  auto joined = [&](const std::string& right) {
+    auto ids = tok.encode("a", false), r = tok.encode(right, false);
+    ids.insert(ids.end(), r.begin(), r.end());
+    return ids;
+  };
+  if (joined("b") == whole) return true;
+  if (joined(" b") == whole) return false;
+  return std::nullopt;
+}
+
+// Chunks [from, end) of about chunk_bytes, each ending just before a space between two word
+// characters (the last space of that kind before pos + chunk_bytes, else the first after it, else
+// the end of the text). Sentencepiece starts a new word at such a space, so no piece of the whole
+// text's encoding spans a cut.
+std::vector<std::pair<size_t, size_t>> word_chunks(const std::string& text, size_t chunk_bytes, bool drop_space) {
+  std::vector<std::pair<size_t, size_t>> chunks;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.size();
+    if (pos + chunk_bytes < text.size()) {
+      size_t cut = pos + chunk_bytes;
+      while (cut > pos + 1 && !is_word_space(text, cut)) --cut;
+      if (cut <= pos + 1)
+        for (cut = pos + chunk_bytes; cut < text.size() && !is_word_space(text, cut);) ++cut;
+      end = cut;
+    }
+    chunks.push_back({pos > 0 && drop_space ? pos + 1 : pos, end});
+    pos = end;
+  }
+  return chunks;
+}
+}  // namespace
+
+std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text, size_t chunk_bytes) {
+  const auto drop_space = text.size() > chunk_bytes ? chunk_drops_leading_space(tok) : std::nullopt;
+  if (!drop_space) {  // short, or a model the cuts do not fit
+    if (text.size() > chunk_bytes)
+      spdlog::info("this tokenizer's pieces may span spaces: encoding {} KB in one call", text.size() >> 10);
+    return tok.encode(text, /*add_bos=*/true);
+  }
+  const auto chunks = word_chunks(text, chunk_bytes, *drop_space);
+
+  // Sentencepiece's Encode is thread-safe (google/sentencepiece#207): chunks are encoded by one
+  // worker per core, each taking the next chunk, and joined in order.
+  std::vector<std::vector<int64_t>> parts(chunks.size());
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> bytes_done{0};
+  std::atomic<bool> stop{false};
+  uint64_t chunk_total = 0;
+  for (const auto& [from, end] : chunks) chunk_total += end - from;
+  const bool report = text.size() >= (size_t{64} << 20);
+  std::mutex report_mutex;
+  uint64_t reported = 0;
+  std::vector<std::exception_ptr> failures(static_cast<size_t>(std::max(1, available_cores())));
+  auto work = [&](std::exception_ptr& failure) {
+    try {
+      while (!stop) {
+        const size_t i = next++;
+        if (i >= chunks.size()) break;
+        check_interrupted();
+        const auto [from, end] = chunks[i];
+        parts[i] = tok.encode(text.substr(from, end - from), /*add_bos=*/false);
+        const uint64_t before = bytes_done.fetch_add(end - from), after = before + (end - from);
+        if (report && after * 10 / chunk_total != before * 10 / chunk_total) {
+          std::lock_guard<std::mutex> lock(report_mutex);  // lines in order: a later decile may finish first
+          if (after > reported) reported = after, spdlog::info("tokenised {} of {} MB", after >> 20, chunk_total >> 20);
+        }
+      }
+    } catch (...) {
+      failure = std::current_exception();
+      stop = true;
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t w = 1; w < failures.size(); ++w) workers.emplace_back(work, std::ref(failures[w]));
+  work(failures[0]);
+  for (auto& t : workers) t.join();
+  for (const auto& f : failures)
+    if (f) std::rethrow_exception(f);
+
+  size_t total = 1;
+  for (const auto& p : parts) total += p.size();
+  std::vector<int64_t> ids;
+  ids.reserve(total);
+  ids.push_back(tok.bos_id());
+  for (auto& p : parts) ids.insert(ids.end(), p.begin(), p.end()), std::vector<int64_t>().swap(p);
+  return ids;
+}
+
+}  // namespace enwanda

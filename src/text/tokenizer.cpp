@@ -1,0 +1,170 @@
+#include "enwanda/text/tokenizer.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "enwanda/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace enwanda {
+
+namespace {
+struct SpmApi {
+  void* (*load)(const char*, char*, size_t);
+  void (*free_model)(void*);
+  int (*encode)(void*, const char*, size_t, int**, size_t*, char*, size_t);
+  void (*free_ids)(int*);
+  int (*vocab_size)(void*);
+  int (*bos_id)(void*);
+  int (*eos_id)(void*);
+  size_t (*id_to_piece)(void*, int, char*, size_t);
+  int (*train)(const char*, char*, size_t);
+};
+
+template <typename F>
+void bind(void* lib, const char* name, F* fn) {
+  void* sym = dlsym(lib, name);
+  if (!sym) throw IoError(std::string("tokenizer module lacks symbol ") + name);
+  *fn = reinterpret_cast<F>(sym);
+}
+
+// Whether a protobuf other than the module's own is in the process: a loaded libprotobuf (Debian's
+// libtorch links libprotobuf.so.32), or protobuf symbols that the executable's libraries export.
+bool other_protobuf_loaded() {
+  if (dlsym(RTLD_DEFAULT, "_ZN6google8protobuf11MessageLiteD2Ev") ||
+      dlsym(RTLD_DEFAULT, "_ZN6google8protobuf8internal13VerifyVersionEiiPKc"))
+    return true;
+  bool found = false;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        if (info->dlpi_name && std::string(info->dlpi_name).find("libprotobuf") != std::string::npos)
+          *static_cast<bool*>(data) = true;
+        return 0;
+      },
+      &found);
+  return found;
+}
+
+const SpmApi& api() {
+  static SpmApi a;
+  static std::once_flag once;
+  static std::string failure;
+  std::call_once(once, [] {
+    std::string path = Tokenizer::module_path();
+#ifdef ENWANDA_SANITIZE
+    // The sanitizer runtimes refuse RTLD_DEEPBIND (google/sanitizers#611). Sanitizer builds load
+    // the module without it; they are for finding memory errors in our code, not for shipping.
+    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+#else
+    // With another protobuf loaded, the module must bind to its own (RTLD_DEEPBIND), or protobuf's
+    // start-up crashes. Without one, DEEPBIND is not needed and does harm: where the executable
+    // holds copy-relocated std::cerr (the PyTorch wheel's build), the module would write to
+    // libstdc++'s unconstructed original and crash.
+    int deepbind = other_protobuf_loaded() ? RTLD_DEEPBIND : 0;
+    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | deepbind);
+#endif
+    if (!lib) {
+      failure = std::string("cannot load the tokenizer module ") + path + ": " + dlerror();
+      return;
+    }
+    try {
+      bind(lib, "enw_spm_load", &a.load);
+      bind(lib, "enw_spm_free", &a.free_model);
+      bind(lib, "enw_spm_encode", &a.encode);
+      bind(lib, "enw_spm_free_ids", &a.free_ids);
+      bind(lib, "enw_spm_vocab_size", &a.vocab_size);
+      bind(lib, "enw_spm_bos_id", &a.bos_id);
+      bind(lib, "enw_spm_eos_id", &a.eos_id);
+      bind(lib, "enw_spm_id_to_piece", &a.id_to_piece);
+      bind(lib, "enw_spm_train", &a.train);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  if (!failure.empty()) throw IoError(failure);
+  return a;
+}
+}  // namespace
+
+std::string Tokenizer::module_path() {
+  if (const char* env = std::getenv("ENWANDA_SPM_MODULE")) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path candidate : {exe.parent_path() / "libenwanda_spm.so",
+                               exe.parent_path().parent_path() / "lib" / "enwanda" / "libenwanda_spm.so"})
+      if (fs::exists(candidate)) return candidate.string();
+  }
+  return ENWANDA_SPM_MODULE_BUILD_PATH;
+}
+
+std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& model_path) {
+  if (!fs::exists(model_path)) throw InputError(model_path + ": tokenizer.model is missing");
+  char err[512] = {0};
+  void* h = api().load(model_path.c_str(), err, sizeof(err));
+  if (!h) throw InputError(model_path + ": not a valid sentencepiece model (" + err + ")");
+  auto t = std::shared_ptr<Tokenizer>(new Tokenizer());
+  t->handle_ = h;
+  t->path_ = model_path;
+  return t;
+}
+
+Tokenizer::~Tokenizer() {
+  if (handle_) api().free_model(handle_);
+}
+
+std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos) const {
+  int* ids = nullptr;
+  size_t n = 0;
+  char err[512] = {0};
+  if (api().encode(handle_, text.data(), text.size(), &ids, &n, err, sizeof(err)) != 0)
+    throw InputError(path_ + ": encoding failed: " + err);
+  std::vector<int64_t> out;
+  out.reserve(n + 1);
+  if (add_bos) out.push_back(bos_id());
+  out.insert(out.end(), ids, ids + n);
+  api().free_ids(ids);
+  return out;
+}
+
+int64_t Tokenizer::vocab_size() const { return api().vocab_size(handle_); }
+int64_t Tokenizer::bos_id() const { return api().bos_id(handle_); }
+int64_t Tokenizer::eos_id() const { return api().eos_id(handle_); }
+
+std::string Tokenizer::piece(int64_t id) const {
+  char buf[256];
+  api().id_to_piece(handle_, static_cast<int>(id), buf, sizeof(buf));
+  return buf;
+}
+
+void Tokenizer::train(const std::string& input_txt, const std::string& model_prefix, int vocab_size,
+                      bool add_dummy_prefix, bool split_by_whitespace) {
+  std::string args = "--input=" + input_txt + " --model_prefix=" + model_prefix +
+                     " --vocab_size=" + std::to_string(vocab_size) +
+                     " --model_type=bpe --character_coverage=1.0 --byte_fallback=true"
+                     " --split_digits=true --remove_extra_whitespaces=false"
+                     " --add_dummy_prefix=" + std::string(add_dummy_prefix ? "true" : "false") +
+                     " --split_by_whitespace=" + std::string(split_by_whitespace ? "true" : "false") +
+                     " --normalization_rule_name=identity --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=-1"
+                     " --hard_vocab_limit=false --minloglevel=2 --num_threads=1 --input_sentence_size=0"
+                     " --shuffle_input_sentence=false --seed_sentencepiece_size=100000";
+  char err[1024] = {0};
+  // The trainer logs its whole command line to stderr whatever minloglevel says: mute it.
+  std::fflush(stderr);
+  int saved = ::dup(STDERR_FILENO);
+  int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (saved >= 0 && devnull >= 0) ::dup2(devnull, STDERR_FILENO);
+  int rc = api().train(args.c_str(), err, sizeof(err));
+  std::fflush(stderr);
+  if (saved >= 0) ::dup2(saved, STDERR_FILENO), ::close(saved);
+  if (devnull >= 0) ::close(devnull);
+  if (rc != 0) throw IoError("tokenizer training failed: " + std::string(err));
+}
+
+}  // namespace enwanda
