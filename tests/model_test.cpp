@@ -5,12 +5,12 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "enwanda/prune/activation_stats.h"
+#include "enwanda/eval/perplexity.h"
 #include "enwanda/io/checkpoint.h"
 #include "enwanda/model/device_memory.h"
 #include "enwanda/model/llama_model.h"
-#include "enwanda/eval/perplexity.h"
 #include "enwanda/progress_log.h"
+#include "enwanda/prune/activation_stats.h"
 #include "test_util.h"
 
 using namespace enwanda;

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "enwanda/io/checkpoint.h"
 #include "enwanda/errors.h"
+#include "enwanda/io/checkpoint.h"
 #include "enwanda/io/npy.h"
 #include "enwanda/prune/pruner.h"
 #include "test_util.h"

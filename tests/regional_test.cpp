@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "enwanda/io/checkpoint.h"
-#include "enwanda/model/llama_model.h"
 #include "enwanda/io/npy.h"
+#include "enwanda/model/llama_model.h"
 #include "enwanda/prune/pruner.h"
 #include "enwanda/prune/regional_gradient.h"
 #include "test_util.h"

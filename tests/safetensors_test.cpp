@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "enwanda/errors.h"
 #include "enwanda/io/checkpoint.h"
 #include "enwanda/io/checkpoint_writer.h"
-#include "enwanda/errors.h"
 #include "enwanda/io/safetensors.h"
 #include "enwanda/model/synth.h"
 #include "test_util.h"

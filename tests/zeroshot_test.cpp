@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "enwanda/errors.h"
-#include "enwanda/model/synth.h"
 #include "enwanda/eval/zeroshot.h"
+#include "enwanda/model/synth.h"
 #include "test_util.h"
 
 using namespace enwanda;

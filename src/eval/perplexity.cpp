@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
-#include "enwanda/model/llama_model.h"
 #include "enwanda/io/npy.h"
+#include "enwanda/model/llama_model.h"
 #include "enwanda/progress_log.h"
 #include "enwanda/text/text_corpus.h"
 #include "enwanda/text/tokenizer.h"

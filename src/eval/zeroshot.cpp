@@ -4,7 +4,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
 
 #include <spdlog/spdlog.h>
 
@@ -81,8 +80,8 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenize
 
 nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
   if (opt.tasks.empty()) throw UsageError("give at least one --task with its --data");
-  for (const auto& t : opt.tasks) {
-    task_definition(t.task);
+  for (const auto& t : opt.tasks) {  // every task known and its file there before the model loads
+    task_definition(t.task);          // throws UsageError naming the tasks there are
     if (!fs::is_regular_file(t.data)) throw InputError(t.data + ": task data for " + t.task + " does not exist or is not a file");
   }
   auto ck = Checkpoint::open(opt.model_dir);

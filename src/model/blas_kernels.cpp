@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 namespace enwanda {
@@ -64,10 +65,10 @@ std::string blas_kernels() {
 }
 
 std::string blas_kernels_description() {
-  CoreName core_name = openblas_core_name();
-  if (!core_name || !core_name()) return "BLAS: not OpenBLAS";
+  const std::string kernels = blas_kernels();
+  if (kernels.empty()) return "BLAS: not OpenBLAS";
   const char* forced = std::getenv("OPENBLAS_CORETYPE");
-  return std::string("OpenBLAS kernels: ") + core_name() + (forced ? " (OPENBLAS_CORETYPE=" + std::string(forced) + ")" : "");
+  return "OpenBLAS kernels: " + kernels + (forced ? " (OPENBLAS_CORETYPE=" + std::string(forced) + ")" : "");
 }
 
 }  // namespace enwanda

@@ -7,11 +7,11 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "enwanda/io/checkpoint.h"
 #include "enwanda/errors.h"
+#include "enwanda/io/checkpoint.h"
 #include "enwanda/io/output_directory.h"
-#include "enwanda/model/runtime.h"
 #include "enwanda/io/safetensors.h"
+#include "enwanda/model/runtime.h"
 #include "enwanda/text/tokenizer.h"
 
 namespace fs = std::filesystem;

@@ -9,18 +9,18 @@
 
 #include <spdlog/spdlog.h>
 
-#include "enwanda/io/background_writer.h"
-#include "enwanda/model/blas_kernels.h"
-#include "enwanda/io/checkpoint.h"
-#include "enwanda/io/checkpoint_writer.h"
-#include "enwanda/model/device_memory.h"
 #include "enwanda/errors.h"
 #include "enwanda/eval/inspect.h"
+#include "enwanda/io/background_writer.h"
+#include "enwanda/io/checkpoint.h"
+#include "enwanda/io/checkpoint_writer.h"
 #include "enwanda/io/layer_prefetcher.h"
-#include "enwanda/model/llama_model.h"
 #include "enwanda/io/output_directory.h"
-#include "enwanda/progress_log.h"
 #include "enwanda/io/stats_file.h"
+#include "enwanda/model/blas_kernels.h"
+#include "enwanda/model/device_memory.h"
+#include "enwanda/model/llama_model.h"
+#include "enwanda/progress_log.h"
 #include "enwanda/text/tokenizer.h"
 
 namespace fs = std::filesystem;

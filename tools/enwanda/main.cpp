@@ -14,19 +14,19 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "enwanda/model/blas_kernels.h"
-#include "enwanda/text/calibration.h"
-#include "enwanda/io/checkpoint.h"
 #include "enwanda/errors.h"
 #include "enwanda/eval/inspect.h"
+#include "enwanda/eval/perplexity.h"
+#include "enwanda/eval/sweep_report.h"
+#include "enwanda/eval/zeroshot.h"
+#include "enwanda/io/checkpoint.h"
 #include "enwanda/io/npy.h"
 #include "enwanda/io/output_directory.h"
-#include "enwanda/eval/perplexity.h"
-#include "enwanda/prune/pruner.h"
-#include "enwanda/eval/sweep_report.h"
+#include "enwanda/model/blas_kernels.h"
 #include "enwanda/model/synth.h"
+#include "enwanda/prune/pruner.h"
+#include "enwanda/text/calibration.h"
 #include "enwanda/text/tokenizer.h"
-#include "enwanda/eval/zeroshot.h"
 #include "command_line.h"
 
 namespace fs = std::filesystem;

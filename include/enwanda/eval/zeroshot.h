@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "enwanda/text/tokenizer.h"
 #include "enwanda/eval/zeroshot_tasks.h"
+#include "enwanda/text/tokenizer.h"
 
 namespace enwanda {
 

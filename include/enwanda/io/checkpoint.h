@@ -9,8 +9,8 @@
 
 #include <torch/torch.h>
 
-#include "enwanda/model/llama_config.h"
 #include "enwanda/io/safetensors.h"
+#include "enwanda/model/llama_config.h"
 
 namespace enwanda {
 

@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "enwanda/prune/activation_stats.h"
-#include "enwanda/text/calibration.h"
 #include "enwanda/prune/mask.h"
 #include "enwanda/prune/regional_gradient.h"
 #include "enwanda/prune/score.h"
+#include "enwanda/text/calibration.h"
 
 namespace enwanda {
 
