@@ -18,7 +18,14 @@ std::string pruned_by(const std::string& dir) {
     std::string run = "enwanda prune --method " + method;
     if (method == "en" || method == "en++")
       run += " --geometry " + s.at("geometry").get<std::string>() + " --alpha " + s.at("alpha").dump();
-    return run + (structure == "unstructured" ? " --sparsity " + s.at("sparsity").dump() : " --structure " + structure);
+    run += structure == "unstructured" ? " --sparsity " + s.at("sparsity").dump() : " --structure " + structure;
+    if (s.value("allocation", "uniform") == "owl")
+      run += " --allocation owl --owl-m " + s.at("owl").at("m").dump() + " --owl-lambda " + s.at("owl").at("lambda").dump();
+    if (method == "sparsegpt")
+      run += " --sparsegpt-damp " + s.at("sparsegpt").at("damp").dump() + " --sparsegpt-block " +
+             s.at("sparsegpt").at("block").dump();
+    if (method == "ria") run += " --ria-power " + s.at("ria").at("power").dump();
+    return run;
   } catch (const std::exception&) {  // an older or hand-edited report
     return "an enwanda prune (its enwanda_report.json does not say how)";
   }

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <random>
+#include <algorithm>
 
 #include <spdlog/spdlog.h>
 
@@ -37,14 +37,6 @@ ChannelStats rounded(const ChannelStats& s) {
   return {s.l1.to(torch::kFloat32).to(torch::kFloat64), s.l2sq.to(torch::kFloat32).to(torch::kFloat64)};
 }
 
-torch::Tensor make_mask(const PruneOptions& opt, const torch::Tensor& weight, const torch::Tensor& scores) {
-  if (opt.method == Method::magnitude)
-    return opt.structure.nm() ? row_mask_n_m(weight.detach().to(torch::kFloat32).abs(), opt.structure.n, opt.structure.m)
-                              : matrix_mask_magnitude(weight, opt.sparsity);
-  return opt.structure.nm() ? row_mask_n_m(scores, opt.structure.n, opt.structure.m)
-                            : row_mask_unstructured(scores, opt.sparsity);
-}
-
 std::string model_weights_summary(const Checkpoint& ck) {
   return std::to_string(ck.tensor_names().size()) + " tensors, " + std::to_string(ck.total_bytes()) + " bytes, " +
          dtype_name(ck.weight_dtype());
@@ -67,6 +59,60 @@ void draw_progress(int64_t done, int64_t total, double elapsed) {
                format_duration(elapsed).c_str(), left.c_str());
   if (done == total) std::fprintf(stderr, "\n");
   std::fflush(stderr);
+}
+
+// The report's "settings": the run's, and of the method's only those it uses.
+nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const torch::Tensor& tokens, const Runtime& rt) {
+  nlohmann::json s = {
+      {"model", opt.model_dir}, {"out", opt.out_dir}, {"method", method_name(opt.method)}, {"sparsity", opt.sparsity},
+      {"structure", opt.structure.str()}, {"allocation", allocation_name(opt.allocation)},
+      {"stat_norm", key.stat_norm}, {"sequential", opt.sequential},
+      {"nsamples", tokens.defined() ? tokens.size(0) : 0}, {"seqlen", tokens.defined() ? tokens.size(1) : 0},
+      {"seed", opt.calib.seed}, {"calib_mult", opt.calib.calib_mult}, {"device", rt.device.str()},
+      {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}, {"batch_size", rt.batch_size},
+      {"threads", rt.threads}, {"blas", blas_library()}, {"blas_kernels", blas_kernels()}, {"overlap_io", opt.overlap_io},
+      {"load_stats", opt.load_stats}, {"save_stats", opt.save_stats}};
+  if (uses_elastic_net(opt.method)) {
+    s["geometry"] = geometry_name(opt.geometry);
+    s["alpha"] = opt.alpha;
+  }
+  if (uses_regional_gradients(opt.method))
+    s["regional"] = {{"rgs_scale", opt.regional.gamma}, {"rgs_samples", opt.regional.rgs_samples}, {"ro", opt.regional.ro},
+                     {"ro_iters", opt.regional.ro_iters}, {"ro_samples", opt.regional.ro_samples},
+                     {"ro_lr", opt.regional.ro_lr}, {"tf32", opt.regional.tf32}};
+  if (opt.method == Method::sparsegpt) s["sparsegpt"] = {{"damp", opt.sparsegpt.damp}, {"block", opt.sparsegpt.block}};
+  if (opt.method == Method::ria) s["ria"] = {{"power", opt.ria.power}};
+  if (opt.allocation == Allocation::owl) s["owl"] = {{"m", opt.owl.m}, {"lambda", opt.owl.lambda}};
+  return s;
+}
+
+// OWL's first pass: the dense model layer by layer (each layer's inputs are the dense outputs of
+// the one before), and each layer's outlier ratio D_l from its Wanda scores |W_ij|·sqrt(L2sq_j).
+// With --load-stats the statistics come from the file and nothing runs through the model.
+std::vector<double> owl_outlier_ratios(const LlamaModel& model, const torch::Tensor& tokens, const PruneOptions& opt,
+                                       StatsFileReader* stats_in) {
+  const int64_t layers = model.config().num_hidden_layers;
+  torch::Tensor hidden;  // [N, T, H]
+  if (!stats_in) hidden = model.embed(tokens);
+  std::vector<double> ratios;
+  for (int64_t i = 0; i < layers; ++i) {
+    check_interrupted();
+    const LayerWeights w = model.layer(i);
+    ActivationStats stats;
+    if (!stats_in) {
+      const InputObserver observe = stats.observer();
+      model.forward_layer_in_place(w, hidden, &observe);
+    }
+    std::vector<torch::Tensor> scores;
+    for (size_t j = 0; j < kLinearNames.size(); ++j) {
+      const ChannelStats cs = stats_in ? stats_in->get(i, kLinearNames[j])
+                                       : rounded(stats.channel_stats(input_of_linear(static_cast<int>(j)), opt.stat_norm));
+      scores.push_back(score_elastic_net(w.linears[j], activation_scale(Method::wanda, Geometry::modified, 0.0, cs)));
+    }
+    ratios.push_back(outlier_ratio(scores, opt.owl.m));
+    spdlog::info("OWL pass [{:4}/{:4}] layer {}: outlier ratio {:.4f}%", i + 1, layers, i, ratios.back());
+  }
+  return ratios;
 }
 }  // namespace
 
@@ -91,6 +137,26 @@ void validate_prune_options(PruneOptions& opt) {
     throw UsageError("--ro-iters must be >= 0, --ro-samples and --ro-lr positive, --rgs-samples >= 0");
   if (opt.regional.tf32 && !uses_regional_gradients(opt.method))
     throw UsageError("--regional-tf32 applies to --method wanda++ and en++ only");
+  if (opt.method == Method::sparsegpt) {
+    if (!(opt.sparsegpt.damp > 0.0 && std::isfinite(opt.sparsegpt.damp)))
+      throw UsageError("--sparsegpt-damp must be positive, got " + std::to_string(opt.sparsegpt.damp));
+    if (opt.sparsegpt.block <= 0) throw UsageError("--sparsegpt-block must be positive");
+    if (opt.structure.nm() && opt.sparsegpt.block % opt.structure.m != 0)
+      throw UsageError("--sparsegpt-block " + std::to_string(opt.sparsegpt.block) + " must be a multiple of M=" +
+                       std::to_string(opt.structure.m) + " of --structure " + opt.structure.str());
+    if (!opt.save_stats.empty() || !opt.load_stats.empty())
+      throw UsageError("--save-stats/--load-stats hold per-channel statistics; --method sparsegpt needs each input's XᵀX");
+  }
+  if (opt.method == Method::ria && !std::isfinite(opt.ria.power)) throw UsageError("--ria-power must be a finite number");
+  if (opt.allocation == Allocation::owl) {
+    if (opt.structure.nm())
+      throw UsageError("--allocation owl with --structure " + opt.structure.str() +
+                       " is not supported (OWL's N:M variant changes N per layer)");
+    if (!(opt.owl.m > 0.0) || !(opt.owl.lambda >= 0.0) || !std::isfinite(opt.owl.m) || !std::isfinite(opt.owl.lambda))
+      throw UsageError("--owl-m must be positive and --owl-lambda >= 0");
+    if (opt.calib.text_paths.empty() && opt.calib.tokens_path.empty() && opt.load_stats.empty())
+      throw UsageError("--allocation owl needs calibration data (its outlier ratios come from Wanda scores): --calib PATH or --calib-tokens FILE.npy");
+  }
 }
 
 nlohmann::json prune(PruneOptions opt) {
@@ -125,8 +191,12 @@ nlohmann::json prune(PruneOptions opt) {
   t = Clock::now();
   torch::Tensor tokens;
   std::string calib_sha;
-  const bool needs_activations = uses_activations(opt.method) && opt.load_stats.empty();
-  if (needs_activations || (!opt.calib.tokens_path.empty() || !opt.calib.text_paths.empty())) {
+  const auto method = make_layer_method(opt);
+  const DenseNeeds needs = method->needs();
+  // a dense pass over each layer's calibration inputs, unless the method needs nothing from one
+  // or its statistics come from --load-stats
+  const bool dense_pass = (needs.channel_stats || needs.input_grams || needs.dense_outputs) && opt.load_stats.empty();
+  if (dense_pass || opt.allocation == Allocation::owl || !opt.calib.tokens_path.empty() || !opt.calib.text_paths.empty()) {
     std::shared_ptr<Tokenizer> tok;
     if (opt.calib.tokens_path.empty()) tok = Tokenizer::load((fs::path(opt.model_dir) / "tokenizer.model").string());
     tokens = load_calibration(opt.calib, tok.get(), cfg.vocab_size);
@@ -160,10 +230,25 @@ nlohmann::json prune(PruneOptions opt) {
   CheckpointWriter writer(ck, opt.out_dir, opt.overwrite, provenance);
   // Declared after the writer, so on an error or interrupt they stop before it removes the output.
   BackgroundWriter writes(writer, opt.overlap_io);
+  // each layer's sparsity: uniform, or OWL's from a first dense pass over every layer
+  std::vector<double> outlier_ratios, sparsities(static_cast<size_t>(cfg.num_hidden_layers), opt.sparsity);
+  if (opt.allocation == Allocation::owl) {
+    t = Clock::now();
+    outlier_ratios = owl_outlier_ratios(model, tokens, opt, stats_in.get());
+    sparsities = owl_sparsities(outlier_ratios, opt.sparsity, opt.owl.lambda);
+    for (size_t l = 0; l < sparsities.size(); ++l)
+      if (sparsities[l] >= 1.0)
+        throw UsageError("OWL gives layer " + std::to_string(l) + " sparsity " + std::to_string(sparsities[l]) +
+                         " (>= 1); lower --owl-lambda or --sparsity");
+    const auto [lo, hi] = std::minmax_element(sparsities.begin(), sparsities.end());
+    spdlog::info("OWL: layer sparsities from {:.4f} to {:.4f} (mean {:.4f}), {:.1f} s", *lo, *hi, opt.sparsity, seconds_since(t));
+    phases["allocation"] = seconds_since(t);
+  }
+
   LayerPrefetcher layers(model, opt.overlap_io);
 
   torch::Tensor hidden;  // [N, T, H] on the device: the current layer's inputs
-  if (needs_activations) hidden = model.embed(tokens);
+  if (dense_pass) hidden = model.embed(tokens);
   const bool terminal = isatty(STDERR_FILENO) && spdlog::get_level() <= spdlog::level::info;
   nlohmann::json layers_report = nlohmann::json::array();
   int64_t pruned_total = 0, weights_total = 0;
@@ -176,86 +261,58 @@ nlohmann::json prune(PruneOptions opt) {
     LayerWeights w = layers.take(i);
     phases["load"] = phases["load"].get<double>() + seconds_since(t);
 
-    // dense pass: statistics of every linear input; the dense outputs are kept only where they
-    // are needed: as Wanda++'s reconstruction targets, or as the next inputs without --sequential
+    // dense pass: what the method needs of every linear input; the dense outputs are kept only
+    // where they are needed: as Wanda++'s reconstruction targets, or as the next inputs without
+    // --sequential
     t = Clock::now();
     ActivationStats stats;
+    InputGrams grams;
     torch::Tensor dense_out;
-    if (needs_activations) {
-      InputObserver observe = stats.observer();
-      if (uses_regional_gradients(opt.method)) dense_out = model.forward_layer(w, hidden, &observe);
+    if (dense_pass) {
+      const InputObserver observe = [&](LinearInput which, const torch::Tensor& x) {
+        if (needs.channel_stats) stats.add(which, x);
+        if (needs.input_grams) grams.add(which, x);
+      };
+      if (needs.dense_outputs) dense_out = model.forward_layer(w, hidden, &observe);
       else if (!opt.sequential) model.forward_layer_in_place(w, hidden, &observe);
       else model.observe_layer(w, hidden, observe);
     }
+    LayerEvidence evidence;
+    evidence.layer = i;
+    evidence.grams = &grams;
+    evidence.inputs = &hidden;
+    evidence.dense_outputs = &dense_out;
+    evidence.model = &model;
+    evidence.seed = opt.calib.seed;
+    if (needs.channel_stats)
+      for (size_t j = 0; j < kLinearNames.size(); ++j) {
+        evidence.stats[j] = stats_in ? stats_in->get(i, kLinearNames[j])
+                                     : rounded(stats.channel_stats(input_of_linear(static_cast<int>(j)), opt.stat_norm));
+        if (!opt.save_stats.empty()) stats_out.add(i, kLinearNames[j], evidence.stats[j]);
+      }
     phases["statistics"] = phases["statistics"].get<double>() + seconds_since(t);
 
-    // activation scale A_j per linear
-    std::array<torch::Tensor, 7> scale;
-    for (size_t j = 0; j < kLinearNames.size(); ++j) {
-      if (!uses_activations(opt.method)) continue;
-      ChannelStats cs = stats_in ? stats_in->get(i, kLinearNames[j])
-                                 : rounded(stats.channel_stats(input_of_linear(static_cast<int>(j)), opt.stat_norm));
-      if (!opt.save_stats.empty()) stats_out.add(i, kLinearNames[j], cs);
-      scale[j] = activation_scale(opt.method, opt.geometry, opt.alpha, cs);
-    }
-
-    // scores and masks
+    // the method prunes the layer
     t = Clock::now();
-    auto prune_with = [&](LayerWeights& target, const std::array<torch::Tensor, 7>* grad_rms) {
-      torch::NoGradGuard no_grad;
-      for (size_t j = 0; j < kLinearNames.size(); ++j) {
-        auto& W = target.linears[j];
-        torch::Tensor scores;
-        if (opt.method != Method::magnitude)
-          scores = score_elastic_net(W, scale[j], grad_rms ? (*grad_rms)[j] : torch::Tensor(), opt.regional.gamma);
-        W.masked_fill_(make_mask(opt, W, scores), 0.0);
-      }
-    };
-    nlohmann::json regional_report;
-    if (uses_regional_gradients(opt.method)) {
-      const auto t_reg = Clock::now();
-      const int64_t n = hidden.size(0);
-      const int64_t rgs_n = opt.regional.rgs_samples > 0 ? std::min(opt.regional.rgs_samples, n) : n;
-      const auto& rope = model.rotary(hidden.size(1));
-      Tf32Matmuls tf32(opt.regional.tf32);
-      LayerWeights master = fp32_master(w);
-      auto grad_rms = regional_gradient_rms(master, hidden, rgs_n, rope, cfg);
-      prune_with(master, &grad_rms);
-      regional_report["loss_before_ro"] = reconstruction_error(master, hidden, dense_out, rope, cfg);
-      if (opt.regional.ro && opt.regional.ro_iters > 0) {
-        std::vector<torch::Tensor> params(master.linears.begin(), master.linears.end());
-        torch::optim::RMSprop rmsprop(params, torch::optim::RMSpropOptions(opt.regional.ro_lr));
-        std::mt19937_64 rng(opt.calib.seed + static_cast<uint64_t>(i));
-        for (int64_t it = 0; it < opt.regional.ro_iters; ++it) {
-          std::vector<int64_t> order(static_cast<size_t>(n));
-          std::iota(order.begin(), order.end(), 0);
-          std::shuffle(order.begin(), order.end(), rng);
-          order.resize(static_cast<size_t>(std::min(opt.regional.ro_samples, n)));
-          regional_optimisation_round(master, rmsprop, hidden, dense_out, order, rope, cfg);
-          grad_rms = regional_gradient_rms(master, hidden, rgs_n, rope, cfg);
-          prune_with(master, &grad_rms);  // the last iteration's pruning makes the final sparsity exact
-        }
-        regional_report["loss_after_ro"] = reconstruction_error(master, hidden, dense_out, rope, cfg);
-      }
-      for (size_t j = 0; j < 7; ++j) w.linears[j] = master.linears[j].detach().to(rt.compute_dtype);
-      phases["regional"] = phases["regional"].get<double>() + seconds_since(t_reg);
-    } else {
-      prune_with(w, nullptr);
-    }
+    const double layer_sparsity = sparsities[static_cast<size_t>(i)];
+    const nlohmann::json method_report = method->prune_layer(w, evidence, layer_sparsity);
     phases["scoring"] = phases["scoring"].get<double>() + seconds_since(t);
 
     // write the pruned layer (on the writer's thread, once the previous layer is out)
     t = Clock::now();
     writes.wait();
     nlohmann::json lin = nlohmann::json::object();
+    int64_t layer_zeros = 0, layer_weights = 0;
     for (size_t j = 0; j < kLinearNames.size(); ++j) {
       const std::string name = layer_tensor_name(i, kLinearNames[j]);
       writes.put(name, w.linears[j]);
       const int64_t zeros = (w.linears[j] == 0).sum().item<int64_t>();
       lin[kLinearNames[j]] = static_cast<double>(zeros) / static_cast<double>(w.linears[j].numel());
-      pruned_total += zeros;
-      weights_total += w.linears[j].numel();
+      layer_zeros += zeros;
+      layer_weights += w.linears[j].numel();
     }
+    pruned_total += layer_zeros;
+    weights_total += layer_weights;
     writes.copy(layer_tensor_name(i, "input_layernorm"));
     writes.copy(layer_tensor_name(i, "post_attention_layernorm"));
     phases["writing"] = phases["writing"].get<double>() + seconds_since(t);
@@ -263,12 +320,19 @@ nlohmann::json prune(PruneOptions opt) {
     // next layer's inputs: through the pruned layer (sequential); without --sequential the dense
     // pass already left them in `hidden`
     t = Clock::now();
-    if (needs_activations && opt.sequential) model.forward_layer_in_place(w, hidden);
+    if (dense_pass && opt.sequential) model.forward_layer_in_place(w, hidden);
     phases["statistics"] = phases["statistics"].get<double>() + seconds_since(t);
 
-    nlohmann::json entry = {{"layer", i}, {"sparsity", lin}, {"seconds", seconds_since(t_layer)}};
-    if (!regional_report.is_null()) entry["regional"] = regional_report;
+    const double layer_achieved = static_cast<double>(layer_zeros) / static_cast<double>(std::max<int64_t>(layer_weights, 1));
+    nlohmann::json entry = {{"layer", i}, {"sparsity", lin}, {"achieved_sparsity", layer_achieved},
+                            {"seconds", seconds_since(t_layer)}};
+    if (opt.allocation == Allocation::owl) {
+      entry["target_sparsity"] = layer_sparsity;
+      entry["outlier_ratio"] = outlier_ratios[static_cast<size_t>(i)];
+    }
+    if (method_report.is_object()) entry.update(method_report);
     layers_report.push_back(entry);
+    spdlog::debug("layer {}: target sparsity {:.4f}, achieved {:.4f}", i, layer_sparsity, layer_achieved);
     if (terminal) {
       draw_progress(i + 1, cfg.num_hidden_layers, seconds_since(t_layers));
     } else {
@@ -288,23 +352,11 @@ nlohmann::json prune(PruneOptions opt) {
   nlohmann::json report = {
       {"enwanda_version", ENWANDA_VERSION},
       {"command_line", opt.command_line},
-      {"settings",
-       {{"model", opt.model_dir}, {"out", opt.out_dir}, {"method", method_name(opt.method)},
-        {"geometry", geometry_name(opt.geometry)}, {"alpha", opt.alpha}, {"sparsity", opt.sparsity},
-        {"structure", opt.structure.str()}, {"stat_norm", stats_key.stat_norm}, {"sequential", opt.sequential},
-        {"nsamples", tokens.defined() ? tokens.size(0) : 0}, {"seqlen", tokens.defined() ? tokens.size(1) : 0},
-        {"seed", opt.calib.seed}, {"calib_mult", opt.calib.calib_mult}, {"device", rt.device.str()},
-        {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}, {"batch_size", rt.batch_size},
-        {"threads", rt.threads}, {"blas", blas_library()}, {"blas_kernels", blas_kernels()}, {"overlap_io", opt.overlap_io}, {"load_stats", opt.load_stats}, {"save_stats", opt.save_stats}}},
+      {"settings", run_settings(opt, stats_key, tokens, rt)},
       {"calibration_sha256", calib_sha},
       {"achieved_sparsity", static_cast<double>(pruned_total) / std::max<int64_t>(weights_total, 1)},
       {"layers", layers_report},
   };
-  if (uses_regional_gradients(opt.method))
-    report["settings"]["regional"] = {{"rgs_scale", opt.regional.gamma}, {"rgs_samples", opt.regional.rgs_samples},
-                                      {"ro", opt.regional.ro}, {"ro_iters", opt.regional.ro_iters},
-                                      {"ro_samples", opt.regional.ro_samples}, {"ro_lr", opt.regional.ro_lr},
-                                      {"tf32", opt.regional.tf32}};
   phases["writing"] = phases["writing"].get<double>() + seconds_since(t);
   report["seconds"] = phases;
   report["seconds"]["total"] = seconds_since(t_start);

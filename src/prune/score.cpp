@@ -4,32 +4,12 @@
 
 namespace enwanda {
 
-Method parse_method(const std::string& s) {
-  if (s == "en") return Method::en;
-  if (s == "wanda") return Method::wanda;
-  if (s == "magnitude") return Method::magnitude;
-  if (s == "wanda++") return Method::wanda_pp;
-  if (s == "en++") return Method::en_pp;
-  throw UsageError("--method must be en, wanda, magnitude, wanda++ or en++, got " + s);
-}
 Geometry parse_geometry(const std::string& s) {
   if (s == "original") return Geometry::original;
   if (s == "modified") return Geometry::modified;
   throw UsageError("--geometry must be original or modified, got " + s);
 }
-std::string method_name(Method m) {
-  switch (m) {
-    case Method::en: return "en";
-    case Method::wanda: return "wanda";
-    case Method::magnitude: return "magnitude";
-    case Method::wanda_pp: return "wanda++";
-    case Method::en_pp: return "en++";
-  }
-  return "?";
-}
 std::string geometry_name(Geometry g) { return g == Geometry::original ? "original" : "modified"; }
-bool uses_activations(Method m) { return m != Method::magnitude; }
-bool uses_regional_gradients(Method m) { return m == Method::wanda_pp || m == Method::en_pp; }
 
 torch::Tensor activation_scale(Method m, Geometry g, double alpha, const ChannelStats& s) {
   if (m == Method::wanda || m == Method::wanda_pp) return s.l2sq.sqrt().to(torch::kFloat32);

@@ -8,7 +8,8 @@ sequence per forward, running statistics updated per sample (scaler_row), stable
 
 Usage:
   reference.py masks    --model DIR --tokens CALIB.npy --method M [--geometry G --alpha A]
-                        [--sparsity S | --structure N:M] --pruned DIR
+                        [--sparsity S | --structure N:M] [--allocation owl] --pruned DIR
+                        (methods: en wanda magnitude wanda++ en++ sparsegpt ria)
   reference.py ppl      --model DIR (--tokens WINDOWS.npy | --text FILE --seqlen L)  -> prints ppl
   reference.py zeroshot --model DIR --task T --data FILE --result ENWANDA.json [--no-bos]
   reference.py rgs      --model DIR --tokens CALIB.npy --grads OUT.pt
@@ -130,21 +131,111 @@ INPUT_OF = {"self_attn.q_proj": "qkv", "self_attn.k_proj": "qkv", "self_attn.v_p
 
 
 class RunningStats:
-    """locuslab/wanda's scaler_row, extended with the L1 sum: running means over samples."""
+    """locuslab/wanda's scaler_row, extended with the L1 sum: running means over samples, or with
+    norm "tokens" over every token (each sample counts as its T tokens)."""
 
-    def __init__(self):
-        self.n, self.l1, self.l2sq = 0, None, None
+    def __init__(self, norm="sequences"):
+        self.n, self.l1, self.l2sq, self.norm = 0, None, None, norm
 
     def add(self, x):  # x: [1, T, in]
         inp = x.reshape(-1, x.shape[-1]).t().double()
         if self.l1 is None:
             self.l1 = torch.zeros(inp.shape[0], dtype=torch.float64)
             self.l2sq = torch.zeros(inp.shape[0], dtype=torch.float64)
-        self.l1 *= self.n / (self.n + 1)
-        self.l2sq *= self.n / (self.n + 1)
-        self.n += 1
+        k = inp.shape[1] if self.norm == "tokens" else 1
+        self.l1 *= self.n / (self.n + k)
+        self.l2sq *= self.n / (self.n + k)
+        self.n += k
         self.l1 += inp.abs().sum(dim=1) / self.n
         self.l2sq += torch.norm(inp, p=2, dim=1) ** 2 / self.n
+
+
+class RunningGram:
+    """SparseGPT's H: IST-DASLab/sparsegpt's add_batch, a running average of 2·XᵀX over samples (fp64)."""
+
+    def __init__(self):
+        self.n, self.H = 0, None
+
+    def add(self, x):  # x: [1, T, in]
+        inp = x.reshape(-1, x.shape[-1]).t().double()
+        if self.H is None:
+            self.H = torch.zeros(inp.shape[0], inp.shape[0], dtype=torch.float64)
+        self.H *= self.n / (self.n + 1)
+        self.n += 1
+        inp = math.sqrt(2 / self.n) * inp
+        self.H += inp.matmul(inp.t())
+
+
+def sparsegpt_prune(W, H, sparsity, structure, blocksize, percdamp):
+    """SparseGPT's fasterprune (Frantar & Alistarh 2023), from the paper's Algorithm 1 with lazy
+    block updates: H, its Cholesky factors in fp64, the column loop in fp32."""
+    W = W.clone().float()
+    if not structure and sparsity == 0:
+        return W
+    H = H.clone()
+    dead = torch.diag(H) == 0
+    H[dead, dead] = 1
+    W[:, dead] = 0
+    damp = percdamp * torch.mean(torch.diag(H))
+    diag = torch.arange(H.shape[0])
+    H[diag, diag] += damp
+    H = torch.linalg.cholesky(H)
+    H = torch.cholesky_inverse(H)
+    Hinv = torch.linalg.cholesky(H, upper=True).float()
+    n, m = map(int, structure.split(":")) if structure else (0, 0)
+    cols = W.shape[1]
+    for i1 in range(0, cols, blocksize):
+        i2 = min(i1 + blocksize, cols)
+        W1 = W[:, i1:i2].clone()
+        Q1, Err1 = torch.zeros_like(W1), torch.zeros_like(W1)
+        Hinv1 = Hinv[i1:i2, i1:i2]
+        if n == 0:
+            tmp = W1 ** 2 / (torch.diag(Hinv1).reshape((1, -1))) ** 2
+            thresh = torch.sort(tmp.flatten())[0][int(tmp.numel() * sparsity)]
+            mask1 = tmp <= thresh
+        else:
+            mask1 = torch.zeros_like(W1, dtype=torch.bool)
+        for i in range(i2 - i1):
+            w = W1[:, i]
+            d = Hinv1[i, i]
+            if n != 0 and i % m == 0:
+                tmp = W1[:, i:i + m] ** 2 / (torch.diag(Hinv1)[i:i + m].reshape((1, -1))) ** 2
+                mask1.scatter_(1, i + torch.sort(tmp, dim=1, stable=True)[1][:, :n], True)
+            q = w.clone()
+            q[mask1[:, i]] = 0
+            Q1[:, i] = q
+            err1 = (w - q) / d
+            W1[:, i:] -= err1.unsqueeze(1).matmul(Hinv1[i, i:].unsqueeze(0))
+            Err1[:, i] = err1
+        W[:, i1:i2] = Q1
+        W[:, i2:] -= Err1.matmul(Hinv[i1:i2, i2:])
+    return W
+
+
+def ria_metric(W, st, power):
+    """RIA (Zhang et al. 2024): relative importance times the activation norm to the power a."""
+    a = W.abs()
+    relative = a / torch.sum(a, dim=0) + a / torch.sum(a, dim=1).reshape(-1, 1)
+    return relative * (st.l2sq.float().double().sqrt().float()[None, :]) ** power
+
+
+def owl_sparsities(args, model, inps):
+    """OWL (Yin et al. 2024): per-layer outlier ratios of the Wanda scores on the dense model."""
+    ratios = []
+    with torch.no_grad():
+        for i in range(model.cfg["num_hidden_layers"]):
+            stats = {k: RunningStats(args.stat_norm) for k in ("qkv", "o", "mlp", "down")}
+            inps = [model.layer(i, x, hook=lambda which, t: stats[which].add(t)) for x in inps]
+            scores = [model.lw(i, n).abs() * stats[INPUT_OF[n]].l2sq.float().double().sqrt().float()[None, :]
+                      for n in LINEARS]
+            flat = torch.cat([s.flatten() for s in scores]).double()
+            ratios.append(100.0 * (flat > args.owl_m * flat.mean()).sum().item() / flat.numel())
+    D = np.array(ratios)
+    if D.max() == D.min():
+        return [args.sparsity] * len(D), D
+    r = (D - D.min()) * (1 / (D.max() - D.min()) * args.owl_lambda * 2)
+    r = r - np.mean(r) + (1 - args.sparsity)
+    return [0.01 if 1 - x <= 0 else 1 - x for x in r], D
 
 
 def scale(args, st):
@@ -157,7 +248,7 @@ def scale(args, st):
     return (a * l1 + (1 - a) * l2sq.sqrt()).float()
 
 
-def make_mask(args, W, metric):
+def make_mask(args, W, metric, sparsity):
     if args.structure:
         n, m = map(int, args.structure.split(":"))
         mask = torch.zeros_like(W, dtype=torch.bool)
@@ -168,12 +259,16 @@ def make_mask(args, W, metric):
         return mask
     if args.method == "magnitude":
         flat = W.abs().flatten()
-        k = int(args.sparsity * flat.numel())
+        k = int(sparsity * flat.numel())
         if k == 0:
             return torch.zeros_like(W, dtype=torch.bool)
         thresh = torch.sort(flat)[0][k - 1]
         return W.abs() <= thresh
-    idx = torch.sort(metric, dim=-1, stable=True)[1][:, : int(W.shape[1] * args.sparsity)]
+    if args.method == "ria":  # one threshold per matrix: the value at index floor(S·numel), ties included
+        if sparsity == 0:
+            return torch.zeros_like(W, dtype=torch.bool)
+        return metric <= torch.sort(metric.flatten())[0][int(metric.numel() * sparsity)]
+    idx = torch.sort(metric, dim=-1, stable=True)[1][:, : int(W.shape[1] * sparsity)]
     mask = torch.zeros_like(W, dtype=torch.bool)
     mask.scatter_(1, idx, True)
     return mask
@@ -195,35 +290,72 @@ def cmd_masks(args):
     model = Llama(cfg, w)
     tokens = torch.from_numpy(np.load(args.tokens)).long()
     inps = [model.embed(tokens[n:n + 1]) for n in range(tokens.shape[0])]
-    masks = {}
-    for i in range(cfg["num_hidden_layers"]):
-        stats = {k: RunningStats() for k in ("qkv", "o", "mlp", "down")}
+    L = cfg["num_hidden_layers"]
+    layer_sparsity, D = [args.sparsity] * L, None
+    if args.allocation == "owl":
+        layer_sparsity, D = owl_sparsities(args, model, inps)
+    masks, weights = {}, {}
+    for i in range(L):
+        stats = {k: RunningStats(args.stat_norm) for k in ("qkv", "o", "mlp", "down")}
+        grams = {k: RunningGram() for k in ("qkv", "o", "mlp", "down")}
         grads = gradient_rms(model, i, inps) if args.method in ("wanda++", "en++") else None
+
+        def observe(which, t):
+            stats[which].add(t)
+            if args.method == "sparsegpt":
+                grams[which].add(t)
+
+        sp = layer_sparsity[i]
         with torch.no_grad():
-            for x in inps:  # one sequence per forward, hooks collecting statistics
-                model.layer(i, x, hook=lambda which, t: stats[which].add(t))
+            dense = [model.layer(i, x, hook=observe) for x in inps]  # one sequence per forward
             for name in LINEARS:
+                key = f"model.layers.{i}.{name}.weight"
                 W = model.lw(i, name)
-                a = None if args.method == "magnitude" else scale(args, stats[INPUT_OF[name]])[None, :]
+                if args.method == "sparsegpt":
+                    new = sparsegpt_prune(W, grams[INPUT_OF[name]].H, sp, args.structure, args.sparsegpt_block,
+                                          args.sparsegpt_damp)
+                    model.w[key] = new
+                    masks[key], weights[key] = new == 0, new
+                    continue
                 if args.method == "magnitude":
                     metric = W.abs()
+                elif args.method == "ria":
+                    metric = ria_metric(W, stats[INPUT_OF[name]], args.ria_power)
                 elif grads is not None:
-                    metric = (args.rgs_scale * grads[name] + a) * W.abs()
+                    metric = (args.rgs_scale * grads[name] + scale(args, stats[INPUT_OF[name]])[None, :]) * W.abs()
                 else:
-                    metric = W.abs() * a
-                mask = make_mask(args, W, metric)
+                    metric = W.abs() * scale(args, stats[INPUT_OF[name]])[None, :]
+                mask = make_mask(args, W, metric, sp)
                 W[mask] = 0
-                masks[f"model.layers.{i}.{name}.weight"] = mask
-            inps = [model.layer(i, x) for x in inps]  # sequential: next inputs from the pruned layer
+                masks[key] = mask
+            # the next layer's inputs: from the pruned layer (sequential) or the dense one
+            inps = [model.layer(i, x) for x in inps] if args.sequential else dense
     _, pruned = load_model(args.pruned)
-    bad = 0
+    bad, worst = 0, 0.0
     for name, mask in masks.items():
         got = pruned[name] == 0
         diff = (got != mask).sum().item()
         if diff:
             print(f"MISMATCH {name}: {diff} of {mask.numel()} positions differ")
             bad += 1
-    print(f"masks: {len(masks) - bad}/{len(masks)} linears identical to the reference")
+        if name in weights:
+            rel = ((pruned[name] - weights[name]).abs().max() / weights[name].abs().max()).item()
+            worst = max(worst, rel)
+            if rel > 1e-5:
+                print(f"MISMATCH {name}: weights differ by {rel:.3e} of their largest magnitude")
+                bad += 1
+    line = f"masks: {len(masks) - bad}/{len(masks)} linears identical to the reference"
+    if weights:
+        line += f", weights within {worst:.2e} relative"
+    if D is not None:
+        report = json.load(open(f"{args.pruned}/enwanda_report.json"))
+        got = [(l["target_sparsity"], l["outlier_ratio"]) for l in report["layers"]]
+        err = max(max(abs(a - s), abs(b - d)) for (a, b), s, d in zip(got, layer_sparsity, D))
+        line += f", OWL layer sparsities {', '.join(f'{x:.4f}' for x in layer_sparsity)} (max diff {err:.1e})"
+        if len(got) != len(layer_sparsity) or err > 1e-9:
+            print(f"MISMATCH OWL: enwanda {got}, reference {list(zip(layer_sparsity, D))}")
+            bad += 1
+    print(line)
     return 1 if bad else 0
 
 
@@ -391,6 +523,14 @@ def main():
     ap.add_argument("--no-bos", action="store_true")
     ap.add_argument("--grads")
     ap.add_argument("--rgs-scale", type=float, default=100.0)
+    ap.add_argument("--allocation", default="uniform")
+    ap.add_argument("--owl-m", type=float, default=5.0)
+    ap.add_argument("--owl-lambda", type=float, default=0.08)
+    ap.add_argument("--sparsegpt-damp", type=float, default=0.01)
+    ap.add_argument("--sparsegpt-block", type=int, default=128)
+    ap.add_argument("--ria-power", type=float, default=0.5)
+    ap.add_argument("--stat-norm", default="sequences")
+    ap.add_argument("--no-sequential", dest="sequential", action="store_false")
     args = ap.parse_args()
     torch.manual_seed(0)
     sys.exit({"masks": cmd_masks, "ppl": cmd_ppl, "zeroshot": cmd_zeroshot, "rgs": cmd_rgs}[args.command](args))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Agreement of enwanda with the independent Python reference (tests/reference/reference.py) on a
 # tiny GQA checkpoint: every mask of every method/geometry (α ∈ {0, 0.5, 1}, unstructured and 2:4),
+# SparseGPT's weights, RIA, OWL's per-layer sparsities, --no-sequential and --stat-norm tokens,
 # perplexity within 1e-5 relative (also from a text over the 64 KB tokenisation chunk, which the
 # reference encodes whole), zero-shot log-likelihoods within 1e-5 and equal acc/acc_norm for every task (with BOS, and with
 # --no-bos for boolq, winogrande and mc).
@@ -16,14 +17,16 @@ fail=0
 "$ENWANDA" synth --shape tiny --seed 3 --out "$work/model" -q
 for i in 1 2 3 4 5 6; do cat "$SRC/data/tokenizer_corpus.txt"; done > "$work/corpus.txt"
 "$ENWANDA" calib --model "$work/model" --calib "$work/corpus.txt" --nsamples 6 --seqlen 48 --seed 1 --out "$work/calib.npy" -q
+# four layers, so OWL's outlier ratios spread over more than two values
+"$ENWANDA" synth --shape tiny --layers 4 --seed 5 --out "$work/model4" -q
 
-check_masks() {  # name, enwanda flags..., -- reference flags...
-  local name=$1; shift
+check_masks() {  # name, enwanda flags..., -- reference flags...  ($model: the checkpoint, default the 2-layer one)
+  local name=$1 model=${model:-$work/model}; shift
   local eflags=() rflags=()
   while [ "$1" != "--" ]; do eflags+=("$1"); shift; done; shift
   rflags=("$@")
-  "$ENWANDA" prune --model "$work/model" --calib-tokens "$work/calib.npy" --out "$work/p-$name" -q "${eflags[@]}"
-  if out=$("$PY" "$REF" masks --model "$work/model" --tokens "$work/calib.npy" --pruned "$work/p-$name" "${rflags[@]}"); then
+  "$ENWANDA" prune --model "$model" --calib-tokens "$work/calib.npy" --out "$work/p-$name" -q "${eflags[@]}"
+  if out=$("$PY" "$REF" masks --model "$model" --tokens "$work/calib.npy" --pruned "$work/p-$name" "${rflags[@]}"); then
     echo "ok   masks $name: $out"
   else
     echo "FAIL masks $name: $out"; fail=1
@@ -47,6 +50,27 @@ check_masks "en-modified-0.5-s0.3" --sparsity 0.3 -- --sparsity 0.3
 check_masks "wanda++-rgs" --method wanda++ --no-ro -- --method wanda++
 check_masks "en++-original-0.5-rgs" --method en++ --geometry original --alpha 0.5 --no-ro --rgs-scale 30 \
   -- --method en++ --geometry original --alpha 0.5 --rgs-scale 30
+
+# SparseGPT (masks identical, weights within 1e-5 relative; one 128-column block, and blocks of 16),
+# RIA, the dense pass without --sequential, statistics divided by tokens
+check_masks "sparsegpt" --method sparsegpt -- --method sparsegpt
+check_masks "sparsegpt-2of4" --method sparsegpt --structure 2:4 -- --method sparsegpt --structure 2:4
+check_masks "sparsegpt-b16-s0.7" --method sparsegpt --sparsegpt-block 16 --sparsity 0.7 --sparsegpt-damp 0.05 \
+  -- --method sparsegpt --sparsegpt-block 16 --sparsity 0.7 --sparsegpt-damp 0.05
+check_masks "ria" --method ria -- --method ria
+check_masks "ria-2of4-a1" --method ria --structure 2:4 --ria-power 1 -- --method ria --structure 2:4 --ria-power 1
+check_masks "en-no-sequential" --no-sequential -- --no-sequential
+check_masks "wanda-no-sequential-4of8" --method wanda --no-sequential --structure 4:8 \
+  -- --method wanda --no-sequential --structure 4:8
+check_masks "en-original-stat-norm-tokens" --geometry original --alpha 0.5 --stat-norm tokens \
+  -- --geometry original --alpha 0.5 --stat-norm tokens
+# OWL on four layers: per-layer sparsities (and outlier ratios) to 1e-9, masks of each method
+model=$work/model4 check_masks "owl-en" --allocation owl -- --allocation owl
+model=$work/model4 check_masks "owl-sparsegpt-l0.2" --allocation owl --method sparsegpt --owl-lambda 0.2 \
+  -- --allocation owl --method sparsegpt --owl-lambda 0.2
+model=$work/model4 check_masks "owl-ria-m3" --allocation owl --method ria --owl-m 3 -- --allocation owl --method ria --owl-m 3
+model=$work/model4 check_masks "owl-magnitude-s0.7" --allocation owl --method magnitude --sparsity 0.7 \
+  -- --allocation owl --method magnitude --sparsity 0.7
 
 # perplexity on the same windows: the dense model, a pruned one, and one whose linears are all zero
 # (written by the reference)

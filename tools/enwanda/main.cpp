@@ -78,7 +78,7 @@ class HelpFormatter : public CLI::Formatter {
 void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, bool no_ro) {
   auto given = [&](const char* flag) { return prune.count(flag) > 0; };
   const std::string method = method_name(po.method);
-  if (po.method != Method::en && po.method != Method::en_pp)
+  if (!uses_elastic_net(po.method))
     for (const char* flag : {"--alpha", "--geometry"})
       if (given(flag))
         throw UsageError(std::string(flag) + " applies to --method en and en++ only; --method " + method +
@@ -87,6 +87,14 @@ void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, 
     for (const char* flag : {"--rgs-scale", "--rgs-samples", "--no-ro", "--ro-iters", "--ro-samples", "--ro-lr"})
       if (given(flag))
         throw UsageError(std::string(flag) + " applies to --method wanda++ and en++ only, not --method " + method);
+  if (po.method != Method::sparsegpt)
+    for (const char* flag : {"--sparsegpt-damp", "--sparsegpt-block"})
+      if (given(flag)) throw UsageError(std::string(flag) + " applies to --method sparsegpt only, not --method " + method);
+  if (po.method != Method::ria && given("--ria-power"))
+    throw UsageError("--ria-power applies to --method ria only, not --method " + method);
+  if (po.allocation != Allocation::owl)
+    for (const char* flag : {"--owl-m", "--owl-lambda"})
+      if (given(flag)) throw UsageError(std::string(flag) + " applies to --allocation owl only");
   if (no_ro)
     for (const char* flag : {"--ro-iters", "--ro-samples", "--ro-lr"})
       if (given(flag)) throw UsageError(std::string(flag) + " has no effect with --no-ro");
@@ -124,17 +132,26 @@ int run(int argc, char** argv) {
   // prune ------------------------------------------------------------------------------
   PruneOptions po;
   Common prune_common;
-  std::string method = "en", geometry = "modified", structure = "unstructured", stat_norm = "sequences";
+  std::string method = "en", geometry = "modified", structure = "unstructured", stat_norm = "sequences",
+              allocation = "uniform";
   bool no_ro = false;
   auto* prune = app.add_subcommand("prune", "prune a checkpoint and write the pruned one");
   prune->add_option("--model", po.model_dir, "input checkpoint directory")->required();
   prune->add_option("--calib", po.calib.text_paths, "calibration text files or directories");
   prune->add_option("--calib-tokens", po.calib.tokens_path, "calibration tokens .npy [nsamples, seqlen]");
   prune->add_option("--out", po.out_dir, "output checkpoint directory")->required();
-  prune->add_option("--method", method, "en|wanda|magnitude|wanda++|en++")->capture_default_str();
+  prune->add_option("--method", method, "en|wanda|magnitude|wanda++|en++|sparsegpt|ria")->capture_default_str();
   prune->add_option("--geometry", geometry, "original|modified (elastic-net scale)")->capture_default_str();
   prune->add_option("--alpha", po.alpha, "elastic-net mixing weight in [0, 1]")->capture_default_str();
-  prune->add_option("--sparsity", po.sparsity, "fraction pruned per row, in [0, 1)")->capture_default_str();
+  prune->add_option("--sparsity", po.sparsity, "fraction pruned (per row; per matrix for magnitude and ria), in [0, 1)")
+      ->capture_default_str();
+  prune->add_option("--allocation", allocation, "per-layer sparsity: uniform, or owl (outlier-weighted)")->capture_default_str();
+  prune->add_option("--owl-m", po.owl.m, "OWL: outlier threshold in multiples of a layer's mean score")->capture_default_str();
+  prune->add_option("--owl-lambda", po.owl.lambda, "OWL: layer sparsities spread over sparsity ± lambda")->capture_default_str();
+  prune->add_option("--sparsegpt-damp", po.sparsegpt.damp, "SparseGPT: dampening, a fraction of mean(diag H)")
+      ->capture_default_str();
+  prune->add_option("--sparsegpt-block", po.sparsegpt.block, "SparseGPT: columns per lazy-update block")->capture_default_str();
+  prune->add_option("--ria-power", po.ria.power, "RIA: exponent a of the activation norm")->capture_default_str();
   prune->add_option("--structure", structure, "unstructured or N:M (e.g. 2:4)")->capture_default_str();
   prune->add_option("--nsamples", po.calib.nsamples, "calibration sequences")->capture_default_str();
   prune->add_option("--seqlen", po.calib.seqlen, "tokens per calibration sequence")->capture_default_str();
@@ -260,6 +277,7 @@ int run(int argc, char** argv) {
     po.method = parse_method(method);
     po.geometry = parse_geometry(geometry);
     po.structure = parse_structure(structure);
+    po.allocation = parse_allocation(allocation);
     if (stat_norm != "sequences" && stat_norm != "tokens") throw UsageError("--stat-norm must be sequences or tokens");
     po.stat_norm = stat_norm == "tokens" ? StatNorm::tokens : StatNorm::sequences;
     po.regional.ro = !no_ro;

@@ -6,6 +6,7 @@
 //                 CUDA: a sort of each group; CPU: a selection per group.
 //   Magnitude:    one threshold per matrix, the k-th smallest |W| with k = floor(sparsity·numel);
 //                 every |W| <= threshold is pruned.
+//   Per matrix:   every score at or below the value at a given index of the matrix's ascending sort.
 #pragma once
 
 #include <string>
@@ -34,6 +35,9 @@ torch::Tensor group_mask_selected(const torch::Tensor& scores, int64_t group, in
 // The k lowest of each row from its k-th value: everything below it, then the leftmost entries
 // equal to it until k are taken (CUDA, where it beats a sort).
 torch::Tensor row_mask_kth_value(const torch::Tensor& scores, int64_t k);
+// Every value at or below the one at `index` (0-based) of the matrix's ascending sort: index+1
+// entries plus ties (NaN as the largest). RIA's and SparseGPT's unstructured masks.
+torch::Tensor matrix_mask_at_or_below(const torch::Tensor& values, int64_t index);
 torch::Tensor matrix_mask_magnitude(const torch::Tensor& weight, double sparsity);
 
 }  // namespace enwanda

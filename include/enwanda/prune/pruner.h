@@ -1,6 +1,7 @@
 // prune(): the pipeline, as one straight walk.
-//   checkpoint -> calibration tokens -> embed -> for each decoder layer:
-//     dense pass collecting activation statistics -> scores -> masks -> (Wanda++ RO)
+//   checkpoint -> calibration tokens -> embed -> (OWL: a dense pass over every layer for the
+//   per-layer sparsities) -> for each decoder layer:
+//     dense pass gathering what the method needs (layer_method.h) -> the method prunes the layer
 //     -> write the layer -> pruned pass producing the next layer's inputs (sequential)
 //   -> copy embeddings, norms, lm_head byte for byte -> commit the output directory.
 #pragma once
@@ -10,23 +11,20 @@
 
 #include <nlohmann/json.hpp>
 
-#include "enwanda/prune/activation_stats.h"
-#include "enwanda/prune/mask.h"
-#include "enwanda/prune/regional_gradient.h"
-#include "enwanda/prune/score.h"
+#include "enwanda/prune/layer_method.h"
+#include "enwanda/prune/layer_sparsity.h"
 #include "enwanda/text/calibration.h"
 
 namespace enwanda {
 
-struct PruneOptions {
+// The method's options (method, geometry, alpha, structure, ...) and the run's.
+struct PruneOptions : MethodOptions {
   std::string model_dir;
   std::string out_dir;
   CalibrationOptions calib;
-  Method method = Method::en;
-  Geometry geometry = Geometry::modified;
-  double alpha = 0.5;
-  double sparsity = 0.5;
-  Structure structure;  // unstructured by default
+  double sparsity = 0.5;  // the mean over layers; each layer's with --allocation owl
+  Allocation allocation = Allocation::uniform;
+  OwlOptions owl;
   StatNorm stat_norm = StatNorm::sequences;
   bool sequential = true;
   std::string device = "auto";
@@ -37,7 +35,6 @@ struct PruneOptions {
   bool overlap_io = true;  // read layer i+1 and write layer i-1 on background threads while layer i computes
   std::string save_stats;
   std::string load_stats;
-  RegionalOptions regional;
   std::string command_line;  // recorded in the report
 };
 

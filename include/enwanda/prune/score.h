@@ -11,18 +11,14 @@
 #include <torch/torch.h>
 
 #include "enwanda/prune/activation_stats.h"
+#include "enwanda/prune/method.h"
 
 namespace enwanda {
 
-enum class Method { en, wanda, magnitude, wanda_pp, en_pp };
 enum class Geometry { original, modified };
 
-Method parse_method(const std::string& s);      // en|wanda|magnitude|wanda++|en++; throws UsageError
 Geometry parse_geometry(const std::string& s);  // original|modified
-std::string method_name(Method m);
 std::string geometry_name(Geometry g);
-bool uses_activations(Method m);                // all but magnitude
-bool uses_regional_gradients(Method m);         // wanda++, en++
 
 // A_j, fp32 [in_features]. Wanda/wanda++ ignore geometry and alpha.
 torch::Tensor activation_scale(Method m, Geometry g, double alpha, const ChannelStats& s);

@@ -1,0 +1,19 @@
+#include "enwanda/prune/input_gram.h"
+
+namespace enwanda {
+
+void InputGrams::add(LinearInput which, const torch::Tensor& x) {
+  const int i = static_cast<int>(which);
+  const auto dtype = x.is_cuda() ? torch::kFloat32 : torch::kFloat64;
+  auto rows = x.detach().reshape({-1, x.size(-1)}).to(dtype);  // [tokens, in]
+  if (!sum_[i].defined()) sum_[i] = torch::zeros({x.size(-1), x.size(-1)}, rows.options());
+  sum_[i].addmm_(rows.t(), rows);
+  sequences_[i] += x.size(0);
+}
+
+torch::Tensor InputGrams::hessian(LinearInput which) const {
+  const int i = static_cast<int>(which);
+  return sum_[i] * (2.0 / static_cast<double>(sequences_[i]));
+}
+
+}  // namespace enwanda
