@@ -337,13 +337,13 @@ def cmd_masks(args):
         diff = (got != mask).sum().item()
         if diff:
             print(f"MISMATCH {name}: {diff} of {mask.numel()} positions differ")
-            bad += 1
+        rel = 0.0
         if name in weights:
             rel = ((pruned[name] - weights[name]).abs().max() / weights[name].abs().max()).item()
             worst = max(worst, rel)
             if rel > 1e-5:
                 print(f"MISMATCH {name}: weights differ by {rel:.3e} of their largest magnitude")
-                bad += 1
+        bad += 1 if diff or rel > 1e-5 else 0
     line = f"masks: {len(masks) - bad}/{len(masks)} linears identical to the reference"
     if weights:
         line += f", weights within {worst:.2e} relative"

@@ -62,8 +62,9 @@ check_masks "ria-2of4-a1" --method ria --structure 2:4 --ria-power 1 -- --method
 check_masks "en-no-sequential" --no-sequential -- --no-sequential
 check_masks "wanda-no-sequential-4of8" --method wanda --no-sequential --structure 4:8 \
   -- --method wanda --no-sequential --structure 4:8
-check_masks "en-original-stat-norm-tokens" --geometry original --alpha 0.5 --stat-norm tokens \
-  -- --geometry original --alpha 0.5 --stat-norm tokens
+# (the modified geometry: α·L1/n + (1−α)·sqrt(L2sq/n) ranks differently for another n; the original
+# geometry scales both terms by 1/n and would not notice a wrong divisor)
+check_masks "en-modified-stat-norm-tokens" --stat-norm tokens -- --stat-norm tokens
 # OWL on four layers: per-layer sparsities (and outlier ratios) to 1e-9, masks of each method
 model=$work/model4 check_masks "owl-en" --allocation owl -- --allocation owl
 model=$work/model4 check_masks "owl-sparsegpt-l0.2" --allocation owl --method sparsegpt --owl-lambda 0.2 \
