@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# α sweep of elastic-net Wanda: prune and evaluate every (sparsity, geometry, α) cell.
+# A study's sweep: prune and evaluate every (sparsity, allocation, method[, geometry, α]) cell;
+# α and geometry multiply the elastic-net methods (en, en++) only.
 #
 #   scripts/sweep_alpha.sh --model DIR --calib PATH --eval-data FILE --out RESULTS_DIR
+#       [--methods en] [--allocations uniform] (e.g. --methods magnitude,wanda,sparsegpt,ria,en --allocations uniform,owl)
 #       [--alphas 0,0.25,0.5,0.75,1] [--geometries original,modified] [--sparsities 0.5]
 #       [--zeroshot TASK=FILE ... | --zeroshot wanda7=DIR] [--zeroshot-args "--no-bos"] [--keep-models] [--no-sequential]
 #       [--nsamples 128] [--seqlen 2048] [--eval-seqlen 2048] [--slices 0] [--seed 0]
@@ -20,6 +22,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 enwanda=${ENWANDA:-$here/../build/enwanda}
 model="" calib="" eval_data="" out="" alphas="0,0.25,0.5,0.75,1" geometries="original,modified" sparsities="0.5"
+methods="en" allocations="uniform"
 zeroshot=() keep=0 sequential=1 nsamples=128 seqlen=2048 eval_seqlen=2048 slices=0 seed=0 prune_args="" zeroshot_args="" phase=all cell=""
 
 die() { echo "sweep_alpha.sh: $*" >&2; exit 2; }
@@ -29,6 +32,8 @@ while [ $# -gt 0 ]; do
     --calib) calib=$2; shift 2 ;;
     --eval-data) eval_data=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --methods) methods=$2; shift 2 ;;
+    --allocations) allocations=$2; shift 2 ;;
     --alphas) alphas=$2; shift 2 ;;
     --geometries) geometries=$2; shift 2 ;;
     --sparsities) sparsities=$2; shift 2 ;;
@@ -45,7 +50,7 @@ while [ $# -gt 0 ]; do
     --enwanda) enwanda=$2; shift 2 ;;
     --phase) phase=$2; shift 2 ;;
     --cell) cell=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -57,17 +62,37 @@ fi
 IFS=, read -r -a alpha_list <<< "$alphas"
 IFS=, read -r -a geometry_list <<< "$geometries"
 IFS=, read -r -a sparsity_list <<< "$sparsities"
-ncells=$(( ${#alpha_list[@]} * ${#geometry_list[@]} * ${#sparsity_list[@]} ))
+IFS=, read -r -a method_list <<< "$methods"
+IFS=, read -r -a allocation_list <<< "$allocations"
+for m in "${method_list[@]}"; do
+  case $m in en|wanda|magnitude|sparsegpt|ria|wanda++|en++) ;; *) die "--methods: unknown method $m" ;; esac
+done
+for a in "${allocation_list[@]}"; do case $a in uniform|owl) ;; *) die "--allocations: uniform or owl, got $a" ;; esac; done
+
+# the grid, one "method geometry alpha sparsity allocation" per cell (sparsity outermost, α innermost)
+cells=()
+for s in "${sparsity_list[@]}"; do
+  for alloc in "${allocation_list[@]}"; do
+    for m in "${method_list[@]}"; do
+      if [ "$m" = en ] || [ "$m" = en++ ]; then
+        for g in "${geometry_list[@]}"; do for a in "${alpha_list[@]}"; do cells+=("$m $g $a $s $alloc"); done; done
+      else
+        cells+=("$m - - $s $alloc")
+      fi
+    done
+  done
+done
+ncells=${#cells[@]}
 
 log() { echo "[sweep $(date +%H:%M:%S)] $*"; }
 
-# cell K -> sparsity, geometry, alpha (sparsity outermost, α innermost)
+# cell K -> method, geometry, alpha, sparsity, allocation and the cell's name ("en-modified-a0.5-s0.5",
+# "sparsegpt-owl-s0.7")
 cell_params() {
-  local k=$1 na=${#alpha_list[@]} ng=${#geometry_list[@]}
-  c_alpha=${alpha_list[$(( k % na ))]}
-  c_geometry=${geometry_list[$(( (k / na) % ng ))]}
-  c_sparsity=${sparsity_list[$(( k / (na * ng) ))]}
-  c_name="en-${c_geometry}-a${c_alpha}-s${c_sparsity}"
+  read -r c_method c_geometry c_alpha c_sparsity c_allocation <<< "${cells[$1]}"
+  local owl=""; [ "$c_allocation" = owl ] && owl="-owl"
+  if [ "$c_geometry" = - ]; then c_name="${c_method}${owl}-s${c_sparsity}"
+  else c_name="${c_method}-${c_geometry}-a${c_alpha}${owl}-s${c_sparsity}"; fi
 }
 
 evaluate() {  # model_dir result_dir
@@ -112,8 +137,9 @@ check_settings() {
 phase_prepare() {
   check_settings || return 2
   mkdir -p "$out/cells" "$out/dense"
-  printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "alphas": "%s", "geometries": "%s", "sparsities": "%s", "sequential": %s}\n' \
-    "$model" "$calib" "$eval_data" "$alphas" "$geometries" "$sparsities" "$([ $sequential = 1 ] && echo true || echo false)" > "$out/sweep.json"
+  printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "methods": "%s", "allocations": "%s", "alphas": "%s", "geometries": "%s", "sparsities": "%s", "sequential": %s}\n' \
+    "$model" "$calib" "$eval_data" "$methods" "$allocations" "$alphas" "$geometries" "$sparsities" \
+    "$([ $sequential = 1 ] && echo true || echo false)" > "$out/sweep.json"
   if [ ! -f "$out/calib.npy" ]; then
     log "drawing the calibration set once: $nsamples x $seqlen"
     if ! "$enwanda" calib --model "$model" --calib "$calib" --nsamples "$nsamples" --seqlen "$seqlen" --seed "$seed" \
@@ -142,11 +168,14 @@ phase_cell() {
   if [ -f "$out/cells/$c_name.json" ]; then log "cell $k $c_name: done already, skipped"; return 0; fi
   log "cell $k/$ncells $c_name: pruning"
   mkdir -p "$d" "$out/models"
-  local stats=()
-  [ $sequential = 0 ] && stats=(--no-sequential --load-stats "$out/stats.safetensors")
+  local stats=() method=(--method "$c_method")
+  if [ $sequential = 0 ]; then  # SparseGPT needs each input's XᵀX, which the shared statistics do not hold
+    stats=(--no-sequential); [ "$c_method" = sparsegpt ] || stats+=(--load-stats "$out/stats.safetensors")
+  fi
+  [ "$c_geometry" = - ] || method+=(--geometry "$c_geometry" --alpha "$c_alpha")
   # shellcheck disable=SC2086  # prune_args is a user-supplied flag list
-  if ! "$enwanda" prune --model "$model" --calib-tokens "$out/calib.npy" --method en --geometry "$c_geometry" \
-       --alpha "$c_alpha" --sparsity "$c_sparsity" "${stats[@]}" --out "$pruned" --overwrite -q $prune_args \
+  if ! "$enwanda" prune --model "$model" --calib-tokens "$out/calib.npy" "${method[@]}" --sparsity "$c_sparsity" \
+       --allocation "$c_allocation" "${stats[@]}" --out "$pruned" --overwrite -q $prune_args \
      || ! cp "$pruned/enwanda_report.json" "$d/" || ! evaluate "$pruned" "$d"; then
     echo "$(date -Is) cell $k $c_name failed" >> "$out/failed.log"
     log "cell $k $c_name: FAILED (see failed.log); going on"
@@ -154,8 +183,11 @@ phase_cell() {
     return 1
   fi
   [ $keep = 1 ] || rm -rf "$pruned"
-  printf '{"method": "en", "geometry": "%s", "alpha": %s, "sparsity": %s, "dir": "%s"}\n' \
-    "$c_geometry" "$c_alpha" "$c_sparsity" "$c_name" > "$out/cells/$c_name.json.tmp" && mv "$out/cells/$c_name.json.tmp" "$out/cells/$c_name.json"
+  local geometry_json="\"$c_geometry\"" alpha_json=$c_alpha
+  [ "$c_geometry" = - ] && geometry_json='""' alpha_json=null
+  printf '{"method": "%s", "geometry": %s, "alpha": %s, "sparsity": %s, "allocation": "%s", "dir": "%s"}\n' \
+    "$c_method" "$geometry_json" "$alpha_json" "$c_sparsity" "$c_allocation" "$c_name" > "$out/cells/$c_name.json.tmp" &&
+    mv "$out/cells/$c_name.json.tmp" "$out/cells/$c_name.json"
   log "cell $k $c_name: ppl $(grep -o '"ppl": [0-9.e+-]*' "$d/ppl.json" | cut -d' ' -f2)"
 }
 

@@ -28,8 +28,12 @@ nlohmann::json read_json(const fs::path& p) {
   }
 }
 
-// One row: {"method","geometry","alpha","sparsity","ppl","acc":{task: acc},"macro_acc","prune_seconds"}
+// One row: {"method","geometry","alpha","sparsity","allocation","ppl","acc":{task: acc},"macro_acc","prune_seconds"}
+// (geometry "" and alpha null for a method without α; allocation "uniform" for cells of older sweeps)
 nlohmann::json row_from(const fs::path& dir, nlohmann::json row) {
+  if (!row.contains("allocation")) row["allocation"] = "uniform";
+  if (!row.contains("geometry")) row["geometry"] = "";
+  if (!row.contains("alpha")) row["alpha"] = nullptr;
   row["ppl"] = read_json(dir / "ppl.json")["ppl"];
   row["acc"] = nlohmann::json::object();
   if (fs::exists(dir / "zeroshot.json")) {
@@ -54,16 +58,28 @@ std::string quoted(const std::string& s) {  // a gnuplot double-quoted string
   return out + "\"";
 }
 
+// "en modified", "sparsegpt + OWL": a row's method as a table or a figure names it
+std::string method_label(const nlohmann::json& r) {
+  std::string label = r["method"].get<std::string>();
+  if (!r["geometry"].get<std::string>().empty()) label += " " + r["geometry"].get<std::string>();
+  if (r["allocation"] == "owl") label += " + OWL";
+  return label;
+}
+
 // Writes data files and a gnuplot script for `metric` (ppl or macro_acc) against α, one line per
-// (geometry, sparsity), the dense value as a horizontal line; runs gnuplot for png and svg.
+// (method, geometry, allocation, sparsity): EN's over its α, a method without α (and the dense
+// model) as a horizontal line across the α range; runs gnuplot for png and svg.
 void draw(const fs::path& dir, const nlohmann::json& rows, const nlohmann::json& dense, const std::string& metric,
           const std::string& stem, const std::string& ylabel, const std::string& title) {
   std::map<std::string, std::vector<std::pair<double, double>>> series;
   for (const auto& r : rows) {
     if (!r.contains(metric) || r[metric].is_null()) continue;
-    std::string key = "EN-" + std::string(r["geometry"] == "original" ? "Original" : "Modified") + " @ " +
-          std::to_string(static_cast<int>(r["sparsity"].get<double>() * 100 + 0.5)) + "%";
-    series[key].push_back({r["alpha"].get<double>(), r[metric].get<double>()});
+    const std::string key = method_label(r) + " @ " + std::to_string(static_cast<int>(r["sparsity"].get<double>() * 100 + 0.5)) + "%";
+    if (r["alpha"].is_null()) {
+      series[key] = {{0.0, r[metric].get<double>()}, {1.0, r[metric].get<double>()}};
+    } else {
+      series[key].push_back({r["alpha"].get<double>(), r[metric].get<double>()});
+    }
   }
   if (series.empty()) return;
   fs::path data_dir = dir / "plot_data";
@@ -113,13 +129,14 @@ nlohmann::json build_sweep_report(const ReportOptions& opt) {
     rows.push_back(row_from(dir / "cells" / cell["dir"].get<std::string>(), cell));
   }
   if (rows.empty()) throw InputError(opt.results_dir + ": no finished cells");
-  std::sort(rows.begin(), rows.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return std::make_tuple(a["sparsity"].get<double>(), a["geometry"].get<std::string>(), a["alpha"].get<double>()) <
-           std::make_tuple(b["sparsity"].get<double>(), b["geometry"].get<std::string>(), b["alpha"].get<double>());
-  });
+  auto order = [](const nlohmann::json& r) {
+    return std::make_tuple(r["sparsity"].get<double>(), r["allocation"].get<std::string>(), r["method"].get<std::string>(),
+                           r["geometry"].get<std::string>(), r["alpha"].is_null() ? -1.0 : r["alpha"].get<double>());
+  };
+  std::sort(rows.begin(), rows.end(), [&](const nlohmann::json& a, const nlohmann::json& b) { return order(a) < order(b); });
   nlohmann::json dense = nullptr;
   if (fs::exists(dir / "dense" / "ppl.json"))
-    dense = row_from(dir / "dense", {{"method", "dense"}, {"geometry", ""}, {"alpha", nullptr}, {"sparsity", 0.0}});
+    dense = row_from(dir / "dense", {{"method", "dense"}, {"geometry", ""}, {"alpha", nullptr}, {"sparsity", 0.0}, {"allocation", ""}});
 
   std::set<std::string> tasks;
   for (const auto& r : rows)
@@ -127,12 +144,13 @@ nlohmann::json build_sweep_report(const ReportOptions& opt) {
 
   // results.csv
   std::ostringstream csv;
-  csv << "method,geometry,alpha,sparsity,ppl";
+  csv << "method,geometry,alpha,sparsity,allocation,ppl";
   for (const auto& t : tasks) csv << "," << t << "_acc";
   csv << ",macro_acc,prune_seconds\n";
   auto csv_row = [&](const nlohmann::json& r) {
     csv << r["method"].get<std::string>() << "," << r["geometry"].get<std::string>() << ","
-        << (r["alpha"].is_null() ? "" : fmt(r["alpha"], "%g")) << "," << fmt(r["sparsity"], "%g") << "," << fmt(r["ppl"], "%.6f");
+        << (r["alpha"].is_null() ? "" : fmt(r["alpha"], "%g")) << "," << fmt(r["sparsity"], "%g") << ","
+        << r["allocation"].get<std::string>() << "," << fmt(r["ppl"], "%.6f");
     for (const auto& t : tasks) csv << "," << (r["acc"].contains(t) ? fmt(r["acc"][t], "%.6f") : "");
     csv << "," << fmt(r.value("macro_acc", nlohmann::json()), "%.6f") << "," << fmt(r.value("prune_seconds", nlohmann::json()), "%.2f") << "\n";
   };
@@ -146,15 +164,16 @@ nlohmann::json build_sweep_report(const ReportOptions& opt) {
   // summary.md, like the paper's table
   std::string title = opt.title;
   std::ostringstream md;
-  md << "| method | geometry | α | sparsity | ppl |";
+  md << "| method | geometry | α | sparsity | allocation | ppl |";
   for (const auto& t : tasks) md << " " << t << " |";
   if (!tasks.empty()) md << " mean |";
-  md << "\n|---|---|---|---|---|";
+  md << "\n|---|---|---|---|---|---|";
   for (size_t i = 0; i < tasks.size() + (tasks.empty() ? 0 : 1); ++i) md << "---|";
   md << "\n";
   auto md_row = [&](const nlohmann::json& r) {
     md << "| " << r["method"].get<std::string>() << " | " << r["geometry"].get<std::string>() << " | "
-       << (r["alpha"].is_null() ? "–" : fmt(r["alpha"], "%g")) << " | " << fmt(r["sparsity"], "%g") << " | " << fmt(r["ppl"], "%.3f") << " |";
+       << (r["alpha"].is_null() ? "–" : fmt(r["alpha"], "%g")) << " | " << fmt(r["sparsity"], "%g") << " | "
+       << (r["allocation"].get<std::string>().empty() ? "–" : r["allocation"].get<std::string>()) << " | " << fmt(r["ppl"], "%.3f") << " |";
     for (const auto& t : tasks) md << " " << (r["acc"].contains(t) ? fmt(r["acc"][t]) : "") << " |";
     if (!tasks.empty()) md << " " << fmt(r.value("macro_acc", nlohmann::json())) << " |";
     md << "\n";
