@@ -4,11 +4,15 @@
 # Prints wall time per phase and peak RSS, and checks streaming: peak RSS may grow by less than
 # half a layer's weights per layer added from 2 to 8 layers. Also times --save-stats/--load-stats
 # reuse, and the 8-layer sequential prune against the locuslab-style Python pruner (masks compared).
-#   scripts/bench_cpu.sh [--threads N] [--keep DIR]
+# --methods prints instead the time per layer of each method (en, wanda, ria, sparsegpt, en with
+# OWL) on the 2-layer model, the same calibration.
+#   scripts/bench_cpu.sh [--threads N] [--keep DIR] [--methods]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=$(nproc); keep=""
-while [ $# -gt 0 ]; do case $1 in --threads) threads=$2; shift 2 ;; --keep) keep=$2; shift 2 ;; *) echo "unknown $1" >&2; exit 2 ;; esac; done
+threads=$(nproc); keep=""; methods=0
+while [ $# -gt 0 ]; do
+  case $1 in --threads) threads=$2; shift 2 ;; --keep) keep=$2; shift 2 ;; --methods) methods=1; shift ;; *) echo "unknown $1" >&2; exit 2 ;; esac
+done
 enw=build/enwanda
 [ -x $enw ] || { echo "build first: cmake --build build" >&2; exit 1; }
 work=${keep:-$(mktemp -d)}
@@ -21,6 +25,22 @@ JSON
 for _ in $(seq 60); do cat data/tokenizer_corpus.txt; done > "$work/corpus.txt"
 py=/usr/bin/python3
 field() { $py -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
+if [ $methods = 1 ]; then
+  $enw synth --shape "$work/shape.json" --layers 2 --out "$work/m2" -q --overwrite
+  $enw calib --model "$work/m2" --calib "$work/corpus.txt" --nsamples 32 --seqlen 512 --out "$work/calib.npy" -q
+  printf '%-22s %12s %10s %10s %10s %10s\n' method "s per layer" "stats s" "prune s" "total s" "peakRSS MiB"
+  for run in "en|--method en" "wanda|--method wanda" "ria|--method ria" "sparsegpt|--method sparsegpt" \
+             "en + OWL|--method en --allocation owl" "sparsegpt 2:4|--method sparsegpt --structure 2:4"; do
+    name=${run%%|*}; read -r -a flags <<< "${run#*|}"
+    $enw prune --model "$work/m2" --calib-tokens "$work/calib.npy" "${flags[@]}" --threads "$threads" --out "$work/p" --overwrite -q
+    r="$work/p/enwanda_report.json"
+    printf '%-22s %12.2f %10.2f %10.2f %10.2f %10.0f\n' "$name" \
+      "$(field "$r" "sum(l['seconds'] for l in r['layers']) / len(r['layers'])")" "$(field "$r" "r['seconds']['statistics']")" \
+      "$(field "$r" "r['seconds']['scoring']")" "$(field "$r" "r['seconds']['total']")" "$(field "$r" "r['peak_rss_mib']")"
+  done
+  echo "model: 2 layers, hidden 1024, intermediate 2816; 32 x 512 calibration tokens; machine: $(nproc) cores, threads $threads; $(date +%F)"
+  exit 0
+fi
 printf '%-28s %8s %8s %8s %8s %8s %8s %10s\n' run load calib stats score write total "peakRSS MiB"
 declare -A rss
 for layers in 2 8; do

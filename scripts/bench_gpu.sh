@@ -4,7 +4,8 @@
 #   1. synthesise a llama2-7b-shaped fp16 checkpoint (32 layers) and 128 x 2048 calibration tokens;
 #   2. measure the floor's inputs: the fp16 matmul rate and the disk's read and write bandwidth;
 #      and time scripts/bench_masks.py (row masks by sort vs by k-th value) on the device;
-#   3. prune it with EN-Modified α=0.5 at 50% (phase times, peak GPU memory, peak host RSS);
+#   3. prune it with EN-Modified α=0.5 at 50% (phase times, peak GPU memory, peak host RSS), and
+#      with SparseGPT at 50% (its total against EN's; goal <= 2x) unless --no-sparsegpt;
 #   4. time scripts/locuslab_style_reference.py (whole model resident, one sequence per forward,
 #      hooks, full stable sort) on the same checkpoint and calibration set, and compare masks;
 #   5. prune 2 layers of a llama2-70b-shaped checkpoint for its per-layer peak GPU memory;
@@ -14,14 +15,14 @@
 #
 #   scripts/bench_gpu.sh [--enwanda build-cuda/enwanda] [--device cuda] [--shape llama2-7b] [--layers 32]
 #                        [--nsamples 128] [--seqlen 2048] [--large-shape llama2-70b|none] [--large-layers 2]
-#                        [--wandapp-layers 2] [--work DIR] [--results DIR] [--no-reference]
+#                        [--wandapp-layers 2] [--work DIR] [--results DIR] [--no-reference] [--no-sparsegpt]
 # A CPU smoke run of the same steps (what CI-less checking here can do):
 #   scripts/bench_gpu.sh --enwanda build/enwanda --device cpu --shape tiny --layers 2 --nsamples 4 \
 #                        --seqlen 64 --large-shape none --results /tmp/bench-smoke
 set -euo pipefail
 cd "$(dirname "$0")/.."
 enw=build-cuda/enwanda device=cuda shape=llama2-7b layers=32 nsamples=128 seqlen=2048
-large_shape=llama2-70b large_layers=2 wandapp_layers=2 work="" results=bench/results reference=1
+large_shape=llama2-70b large_layers=2 wandapp_layers=2 work="" results=bench/results reference=1 sparsegpt=1
 while [ $# -gt 0 ]; do
   case $1 in
     --enwanda) enw=$2; shift 2 ;;
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --no-reference) reference=0; shift ;;
+    --no-sparsegpt) sparsegpt=0; shift ;;
     *) echo "bench_gpu.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -91,6 +93,11 @@ cold_enw=$(drop_caches)
 log "enwanda prune (page cache dropped: $cold_enw)"
 "$enw" prune --model "$work/model" --calib-tokens "$work/calib.npy" --method en --geometry modified --alpha 0.5 \
   --sparsity 0.5 --device "$device" --out "$work/enwanda" --overwrite -q
+if [ $sparsegpt = 1 ]; then
+  log "enwanda prune --method sparsegpt"
+  "$enw" prune --model "$work/model" --calib-tokens "$work/calib.npy" --method sparsegpt --sparsity 0.5 \
+    --device "$device" --out "$work/sparsegpt" --overwrite -q
+fi
 
 # 4. the locuslab-style reference
 if [ $reference = 1 ]; then
@@ -161,6 +168,11 @@ out = {
                 "page_cache_dropped": cold_enw == "true", "over_floor": enw_total / floor["total_s"]},
 }
 out["masks"] = json.load(open(f"{work}/masks.json"))
+if os.path.exists(f"{work}/sparsegpt/enwanda_report.json"):
+    sg = json.load(open(f"{work}/sparsegpt/enwanda_report.json"))
+    out["sparsegpt"] = {"seconds": sg["seconds"], "peak_device_memory_mib": sg.get("peak_device_memory_mib"),
+                        "peak_rss_mib": sg["peak_rss_mib"], "achieved_sparsity": sg["achieved_sparsity"],
+                        "total_vs_en": sg["seconds"]["total"] / enw_total}
 if os.path.exists(f"{work}/reference.json"):
     ref = json.load(open(f"{work}/reference.json"))
     out["reference"] = ref | {"page_cache_dropped": cold_ref == "true"}
@@ -208,6 +220,10 @@ print(f"enwanda   total {enw_total:8.2f} s  (load {s['load']:.2f}, statistics {s
       f"writing {s['writing']:.2f}); peak device memory {out['enwanda']['peak_device_memory_mib']} MiB, peak RSS {rep['peak_rss_mib']:.0f} MiB")
 print(f"floor     total {floor['total_s']:8.2f} s  (compute {floor['compute_s']:.2f} at {mm['tflops']:.1f} TFLOP/s, "
       f"read {floor['read_s']:.2f} at {read_bw}, write {floor['write_s']:.2f} at {write_bw}); enwanda / floor = {out['enwanda']['over_floor']:.2f}")
+if "sparsegpt" in out:
+    g = out["sparsegpt"]
+    print(f"sparsegpt total {g['seconds']['total']:8.2f} s  (statistics {g['seconds']['statistics']:.2f}, pruning {g['seconds']['scoring']:.2f}); "
+          f"{g['total_vs_en']:.2f}x EN's total (goal <= 2x); peak device memory {g['peak_device_memory_mib']} MiB")
 if "reference" in out:
     r = out["reference"]
     print(f"reference total {r['seconds']['total']:8.2f} s  ({', '.join(f'{k} {v:.2f}' for k, v in r['seconds'].items() if k != 'total')}); "

@@ -230,6 +230,7 @@ nlohmann::json prune(PruneOptions opt) {
   CheckpointWriter writer(ck, opt.out_dir, opt.overwrite, provenance);
   // Declared after the writer, so on an error or interrupt they stop before it removes the output.
   BackgroundWriter writes(writer, opt.overlap_io);
+
   // each layer's sparsity: uniform, or OWL's from a first dense pass over every layer
   std::vector<double> outlier_ratios, sparsities(static_cast<size_t>(cfg.num_hidden_layers), opt.sparsity);
   if (opt.allocation == Allocation::owl) {

@@ -21,6 +21,7 @@ check "reference masks equal enwanda's (14/14 linears)" \
 check "no differing mask entry" "[ \"\$(field \"r['reference']['masks']['differing_entries']\")\" = 0 ]"
 check "floor is positive and enwanda/floor is reported" \
   "field \"r['floor']['total_s'] > 0 and r['enwanda']['over_floor'] > 0\" | grep -q True"
+check "SparseGPT timed beside EN" "field \"r['sparsegpt']['total_vs_en'] > 0 and abs(r['sparsegpt']['achieved_sparsity'] - 0.5) < 0.01\" | grep -q True"
 check "matmul rate measured" "field \"r['measured']['matmul_tflops'] > 0\" | grep -q True"
 check "phase seconds from enwanda's report" "field \"all(k in r['enwanda']['seconds'] for k in ('load','statistics','scoring','writing','total'))\" | grep -q True"
 other=$("$PY" -W ignore "$SRC/scripts/locuslab_style_reference.py" --model "$work/w/model" --tokens "$work/w/calib.npy" \

@@ -156,6 +156,18 @@ if "$ENWANDA" eval ppl --config "$work/preset.json" --model "$g" --data "$work/c
 else fail=$((fail+1)); echo "FAIL eval ppl --config: $(tail -1 "$work/stdout")"; fi
 expect "RGS flag without Wanda++" 2 "--rgs-scale applies to --method wanda++ and en++ only" "$g" -- $(prune_args "$g") --rgs-scale 10
 expect "RO flag with --no-ro" 2 "--ro-iters has no effect with --no-ro" "$g" -- $(prune_args "$g") --method wanda++ --no-ro --ro-iters 2
+# SparseGPT, RIA and OWL: their flags only with them, and the combinations they cannot take
+expect "SparseGPT flag with en" 2 "--sparsegpt-damp applies to --method sparsegpt only" "$g" -- $(prune_args "$g") --sparsegpt-damp 0.1
+expect "RIA flag with wanda" 2 "--ria-power applies to --method ria only" "$g" -- $(prune_args "$g") --method wanda --ria-power 1
+expect "OWL flag without OWL" 2 "--owl-lambda applies to --allocation owl only" "$g" -- $(prune_args "$g") --owl-lambda 0.1
+expect "unknown allocation" 2 "--allocation must be uniform or owl, got owls" "$g" -- $(prune_args "$g") --allocation owls
+expect "OWL with N:M" 2 "--allocation owl with --structure 2:4 is not supported" "$g" -- $(prune_args "$g") --allocation owl --structure 2:4
+expect "SparseGPT block not a multiple of M" 2 "--sparsegpt-block 130 must be a multiple of M=4" "$g" -- $(prune_args "$g") \
+  --method sparsegpt --structure 2:4 --sparsegpt-block 130
+expect "SparseGPT with --load-stats" 2 "--method sparsegpt needs each input's XᵀX" "$g" -- $(prune_args "$g") \
+  --method sparsegpt --no-sequential --load-stats "$work/calib.npy"
+expect "SparseGPT dampening not positive" 2 "--sparsegpt-damp must be positive" "$g" -- $(prune_args "$g") --method sparsegpt --sparsegpt-damp 0
+expect "OWL spread past sparsity 1" 2 "(>= 1); lower --owl-lambda or --sparsity" "$g" -- $(prune_args "$g") --allocation owl --sparsity 0.95
 expect "sparsity contradicting N:M" 2 "--sparsity 0.3 contradicts it" "$g" -- $(prune_args "$g") --structure 2:4 --sparsity 0.3
 expect "unknown subcommand" 2 'unknown subcommand "prunee" of enwanda; there are: prune, calib' "" -- prunee --model "$g"
 expect "unknown eval subcommand" 2 'unknown subcommand "perplexity" of enwanda eval; there are: ppl, zeroshot' "" -- eval perplexity

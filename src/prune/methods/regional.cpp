@@ -50,7 +50,7 @@ nlohmann::json RegionalMethod::prune_layer(LayerWeights& w, const LayerEvidence&
     report["loss_after_ro"] = reconstruction_error(master, hidden, dense_out, rope, cfg);
   }
   for (size_t j = 0; j < w.linears.size(); ++j) w.linears[j] = master.linears[j].detach().to(w.linears[j].scalar_type());
-  return report;
+  return {{"regional", report}};
 }
 
 }  // namespace enwanda
