@@ -97,7 +97,7 @@ cell_params() {
 
 evaluate() {  # model_dir result_dir
   local m=$1 d=$2 spec task file
-  "$enwanda" eval ppl --model "$m" --data "$eval_data" --seqlen "$eval_seqlen" --slices "$slices" --json "$d/ppl.json" -q > /dev/null || return 1
+  "$enwanda" eval ppl --model "$m" --data "$eval_data" --seqlen "$eval_seqlen" --slices "$slices" --json "$d/ppl.json" --overwrite -q > /dev/null || return 1
   if [ ${#zeroshot[@]} -gt 0 ]; then
     local args=()
     for spec in "${zeroshot[@]}"; do
@@ -107,7 +107,7 @@ evaluate() {  # model_dir result_dir
       else args+=(--task "$task" --data "$file"); fi
     done
     # shellcheck disable=SC2086  # zeroshot_args is a user-supplied flag list
-    "$enwanda" eval zeroshot --model "$m" "${args[@]}" --json "$d/zeroshot.json" -q $zeroshot_args > /dev/null || return 1
+    "$enwanda" eval zeroshot --model "$m" "${args[@]}" --json "$d/zeroshot.json" --overwrite -q $zeroshot_args > /dev/null || return 1
   fi
 }
 
@@ -143,7 +143,7 @@ phase_prepare() {
   if [ ! -f "$out/calib.npy" ]; then
     log "drawing the calibration set once: $nsamples x $seqlen"
     if ! "$enwanda" calib --model "$model" --calib "$calib" --nsamples "$nsamples" --seqlen "$seqlen" --seed "$seed" \
-         --out "$out/calib.npy.tmp" -q; then
+         --out "$out/calib.npy.tmp" --overwrite -q; then
       log "calibration failed"; return 1
     fi
     mv "$out/calib.npy.tmp" "$out/calib.npy"

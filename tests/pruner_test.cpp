@@ -159,11 +159,17 @@ TEST(Prune, RefusesExistingOutAndOutInsideModel) {
   EXPECT_TRUE(fs::exists(dir + "/exists/keep.txt"));
   EXPECT_THROW(prune(base_options(fixtures::tiny_checkpoint())), UsageError);
   EXPECT_THROW(prune(base_options(fixtures::tiny_checkpoint() + "/sub")), UsageError);
+  // --overwrite replaces only what enwanda wrote: not a directory of someone else's files
   auto o = base_options(dir + "/exists");
   o.overwrite = true;
-  prune(o);
-  EXPECT_FALSE(fs::exists(dir + "/exists/keep.txt"));
-  EXPECT_TRUE(fs::exists(dir + "/exists/enwanda_report.json"));
+  EXPECT_THROW(prune(o), UsageError);
+  EXPECT_TRUE(fs::exists(dir + "/exists/keep.txt"));
+  auto ours = base_options(dir + "/ours");
+  prune(ours);
+  ours.overwrite = true;
+  ours.sparsity = 0.25;
+  prune(ours);
+  EXPECT_TRUE(fs::exists(dir + "/ours/enwanda_report.json"));
 }
 
 TEST(Prune, ValidatesOptions) {

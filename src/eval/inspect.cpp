@@ -13,7 +13,9 @@ std::string pruned_by(const std::string& dir) {
   if (!std::filesystem::exists(report_path)) return "";
   try {
     std::ifstream in(report_path);
-    const auto s = nlohmann::json::parse(in).at("settings");
+    const auto report = nlohmann::json::parse(in);
+    if (report.value("command", "") == "synth") return "";  // synth's mark, not a pruning
+    const auto s = report.at("settings");
     const auto method = s.at("method").get<std::string>(), structure = s.at("structure").get<std::string>();
     std::string run = "enwanda prune --method " + method;
     if (method == "en" || method == "en++")

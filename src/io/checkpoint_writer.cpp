@@ -1,8 +1,10 @@
 #include "enwanda/io/checkpoint_writer.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/replace_guard.h"
 
 namespace fs = std::filesystem;
 
@@ -13,9 +15,17 @@ const char* kCopiedFiles[] = {"config.json", "generation_config.json", "tokenize
                               "tokenizer_config.json", "special_tokens_map.json"};
 }  // namespace
 
+namespace {
+std::vector<std::string> with(std::vector<std::string> v, const std::string& s) {
+  v.push_back(s);
+  return v;
+}
+}  // namespace
+
 CheckpointWriter::CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
-                                   const std::map<std::string, std::string>& provenance)
-    : in_(std::move(input)), out_(out_dir, overwrite, in_->dir()) {
+                                   const std::map<std::string, std::string>& provenance,
+                                   const std::vector<std::string>& inputs)
+    : in_(std::move(input)), out_(out_dir, overwrite, with(inputs, in_->dir())) {
   std::map<std::string, std::string> meta = provenance;
   meta["format"] = "pt";
   std::map<std::string, std::vector<SafetensorsWriter::Entry>> per_shard;
@@ -66,7 +76,16 @@ void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra
     fs::copy_file(src, fs::path(out_.path()) / f, ec);
     if (ec) throw IoError("cannot copy " + src.string() + ": " + ec.message());
   }
-  for (const auto& [name, j] : extra_files) write_text_file((fs::path(out_.path()) / name).string(), j.dump(2) + "\n");
+  // the report lists every file of the directory: what a later --overwrite may replace
+  std::map<std::string, nlohmann::json> files = extra_files;
+  if (auto report = files.find(kReportFile); report != files.end()) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(out_.path())) names.push_back(e.path().filename().string());
+    for (const auto& [name, j] : files) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    report->second["files"] = names;
+  }
+  for (const auto& [name, j] : files) write_text_file((fs::path(out_.path()) / name).string(), j.dump(2) + "\n");
   out_.commit();
 }
 

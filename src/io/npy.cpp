@@ -63,7 +63,7 @@ torch::Tensor read_token_npy(const std::string& path, int64_t vocab_size) {
 void write_token_npy(const std::string& path, const torch::Tensor& tokens) {
   auto t = tokens.to(torch::kInt64).contiguous();
   std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (" + std::to_string(t.size(0)) + ", " +
-                       std::to_string(t.size(1)) + "), }";
+                       std::to_string(t.size(1)) + "), }  # enwanda";  // the comment: enwanda's mark (replace_guard.h)
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';

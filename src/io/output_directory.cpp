@@ -9,21 +9,11 @@
 #include <fstream>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/replace_guard.h"
 
 namespace fs = std::filesystem;
 
 namespace enwanda {
-
-namespace {
-bool is_within(const fs::path& inner, const fs::path& outer) {
-  auto i = inner.begin(), o = outer.begin();
-  for (; o != outer.end(); ++o, ++i) {
-    if (o->empty()) continue;
-    if (i == inner.end() || *i != *o) return false;
-  }
-  return true;
-}
-}  // namespace
 
 void require_free_space(const std::string& out_dir, uint64_t bytes) {
   std::error_code ec;
@@ -70,26 +60,17 @@ void write_text_file_atomic(const std::string& path, const std::string& text) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno_message("cannot rename " + tmp + " to " + path));
 }
 
-OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, const std::string& protected_dir)
+OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, const std::vector<std::string>& inputs)
     : final_(final_dir), overwrite_(overwrite) {
   if (final_dir.empty()) throw UsageError("--out is required");
+  check_output_directory("--out", final_dir, overwrite, inputs);
   // "out/" and "out/." name the directory "out": drop the trailing separator or dot first, or the
   // temporary sibling would be made inside it
   fs::path out = fs::absolute(final_dir).lexically_normal();
   if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
   out = fs::weakly_canonical(out);
-  if (!out.has_filename()) throw UsageError("--out " + final_dir + " is the file system's root; name a directory");
-  if (!protected_dir.empty()) {
-    fs::path model = fs::weakly_canonical(fs::absolute(protected_dir));
-    if (is_within(out, model))
-      throw UsageError("--out " + final_dir + " is the model directory or inside it; choose a directory elsewhere");
-  }
-  if (fs::exists(out) && !overwrite)
-    throw UsageError("--out " + final_dir + " already exists; pass --overwrite to replace it");
   fs::path parent = out.parent_path();
   std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) throw IoError("cannot create " + parent.string() + ": " + ec.message());
   std::string hidden_name = ".";  // built step by step: GCC 12's -Wstringop-overflow misfires on "." + string&&
   hidden_name += out.filename().string();
   hidden_name += ".tmp-" + std::to_string(::getpid());

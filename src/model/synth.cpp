@@ -1,5 +1,6 @@
 #include "enwanda/model/synth.h"
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -10,6 +11,7 @@
 #include "enwanda/errors.h"
 #include "enwanda/io/checkpoint.h"
 #include "enwanda/io/output_directory.h"
+#include "enwanda/io/replace_guard.h"
 #include "enwanda/io/safetensors.h"
 #include "enwanda/model/runtime.h"
 #include "enwanda/text/tokenizer.h"
@@ -176,6 +178,13 @@ void synth(const SynthOptions& opt) {
   write_text_file((dir / "config.json").string(), c.to_json().dump(2) + "\n");
   nlohmann::json gen = {{"bos_token_id", c.bos_token_id}, {"eos_token_id", c.eos_token_id}, {"_from_model_config", true}};
   write_text_file((dir / "generation_config.json").string(), gen.dump(2) + "\n");
+  // enwanda's mark (replace_guard.h): what a later synth --overwrite may replace
+  std::vector<std::string> files = {kReportFile};
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  const nlohmann::json report = {{"enwanda_version", ENWANDA_VERSION}, {"command", "synth"}, {"shape", opt.shape},
+                                 {"seed", opt.seed}, {"files", files}};
+  write_text_file((dir / kReportFile).string(), report.dump(2) + "\n");
   out.commit();
   spdlog::info("synthesised {}-shaped checkpoint: {} layers, {} bytes in {} shard(s) -> {}", opt.shape, c.num_hidden_layers,
                total, n_shards, opt.out);

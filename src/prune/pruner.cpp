@@ -16,6 +16,7 @@
 #include "enwanda/io/checkpoint_writer.h"
 #include "enwanda/io/layer_prefetcher.h"
 #include "enwanda/io/output_directory.h"
+#include "enwanda/io/replace_guard.h"
 #include "enwanda/io/stats_file.h"
 #include "enwanda/model/blas_kernels.h"
 #include "enwanda/model/device_memory.h"
@@ -168,7 +169,12 @@ nlohmann::json prune(PruneOptions opt) {
   // checkpoint
   auto t = Clock::now();
   auto ck = Checkpoint::open(opt.model_dir);
-  require_free_space(opt.out_dir, ck->total_bytes());  // before calibration, which can take minutes
+  // what the outputs may replace, and the free space, before calibration, which can take minutes
+  std::vector<std::string> inputs = opt.calib.text_paths;
+  inputs.insert(inputs.end(), {opt.model_dir, opt.calib.tokens_path, opt.load_stats});
+  check_output_directory("--out", opt.out_dir, opt.overwrite, inputs);
+  if (!opt.save_stats.empty()) check_output_file("--save-stats", opt.save_stats, opt.overwrite, inputs);
+  require_free_space(opt.out_dir, ck->total_bytes());
   // pruning enwanda's own output again is legal (a second pass at a higher sparsity), but more
   // often a --model pointing at the wrong directory
   if (const auto first_run = pruned_by(opt.model_dir); !first_run.empty())
@@ -227,7 +233,7 @@ nlohmann::json prune(PruneOptions opt) {
   std::map<std::string, std::string> provenance = {{"enwanda.version", ENWANDA_VERSION},
                                                    {"enwanda.method", method_name(opt.method)},
                                                    {"enwanda.sparsity", std::to_string(opt.sparsity)}};
-  CheckpointWriter writer(ck, opt.out_dir, opt.overwrite, provenance);
+  CheckpointWriter writer(ck, opt.out_dir, opt.overwrite, provenance, inputs);
   // Declared after the writer, so on an error or interrupt they stop before it removes the output.
   BackgroundWriter writes(writer, opt.overlap_io);
 

@@ -22,6 +22,7 @@
 #include "enwanda/io/checkpoint.h"
 #include "enwanda/io/npy.h"
 #include "enwanda/io/output_directory.h"
+#include "enwanda/io/replace_guard.h"
 #include "enwanda/model/blas_kernels.h"
 #include "enwanda/model/synth.h"
 #include "enwanda/prune/pruner.h"
@@ -44,7 +45,11 @@ void setup_logging(bool verbose, bool quiet, const std::string& log_file) {
   spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::warn : spdlog::level::info);
 }
 
-void write_json_file(const std::string& path, const nlohmann::json& j) { write_text_file_atomic(path, j.dump(2) + "\n"); }
+// A result as JSON, with "enwanda_version": enwanda's mark (replace_guard.h).
+void write_json_file(const std::string& path, nlohmann::json j) {
+  if (!j.contains("enwanda_version")) j["enwanda_version"] = ENWANDA_VERSION_STRING;
+  write_text_file_atomic(path, j.dump(2) + "\n");
+}
 
 struct Common {
   std::string device = "auto", dtype = "auto";
@@ -185,6 +190,8 @@ int run(int argc, char** argv) {
   calib->add_option("--seed", co.seed, "calibration sampling seed")->capture_default_str();
   calib->add_option("--calib-mult", co.calib_mult, "draw nsamples x this many windows")->capture_default_str();
   calib->add_option("--out", calib_out, "output .npy")->required();
+  bool calib_overwrite = false;
+  calib->add_flag("--overwrite", calib_overwrite, "replace an existing --out that enwanda wrote");
   add_logging(calib);
 
   // eval ppl / eval zeroshot -------------------------------------------------------------
@@ -200,6 +207,8 @@ int run(int argc, char** argv) {
   ppl->add_option("--seqlen", ppl_opt.seqlen, "tokens per window")->capture_default_str();
   ppl->add_option("--slices", ppl_opt.slices, "evaluate only N evenly spaced fixed windows");
   ppl->add_option("--json", ppl_json, "write the result as JSON");
+  bool ppl_overwrite = false;
+  ppl->add_flag("--overwrite", ppl_overwrite, "replace an existing --json that enwanda wrote");
   ppl_common.add(ppl);
   add_logging(ppl);
 
@@ -220,6 +229,8 @@ int run(int argc, char** argv) {
   bool zs_no_bos = false;
   zs->add_flag("--no-bos", zs_no_bos, "prepend no BOS (lm-eval before its PR #3347, e.g. the Wanda code's harness)");
   zs->add_option("--json", zs_json, "write the result as JSON");
+  bool zs_overwrite = false;
+  zs->add_flag("--overwrite", zs_overwrite, "replace an existing --json that enwanda wrote");
   zs_common.add(zs);
   add_logging(zs);
 
@@ -289,6 +300,9 @@ int run(int argc, char** argv) {
     po.command_line = joined_command_line(argc, argv);
     enwanda::prune(po);
   } else if (calib->parsed()) {
+    std::vector<std::string> inputs = co.text_paths;
+    inputs.push_back(calib_model);
+    check_output_file("--out", calib_out, calib_overwrite, inputs);
     auto ck = Checkpoint::open(calib_model);
     auto tok = Tokenizer::load((fs::path(calib_model) / "tokenizer.model").string());
     ck->config().warn_if_untrained(co.seqlen, "calibration sequences");
@@ -303,6 +317,11 @@ int run(int argc, char** argv) {
     ppl_opt.dtype = ppl_common.dtype;
     ppl_opt.batch_size = ppl_common.batch_size;
     ppl_opt.threads = ppl_common.threads;
+    if (!ppl_json.empty()) {
+      std::vector<std::string> inputs = ppl_opt.data;
+      inputs.insert(inputs.end(), {ppl_opt.model_dir, ppl_opt.data_tokens});
+      check_output_file("--json", ppl_json, ppl_overwrite, inputs);
+    }
     auto r = evaluate_perplexity(ppl_opt);
     std::printf("ppl %.6f  windows %lld/%lld  tokens %lld\n", r["ppl"].get<double>(),
                 static_cast<long long>(r["windows"].get<int64_t>()), static_cast<long long>(r["total_windows"].get<int64_t>()),
@@ -337,6 +356,11 @@ int run(int argc, char** argv) {
     zs_opt.dtype = zs_common.dtype;
     zs_opt.batch_size = zs_common.batch_size;
     zs_opt.threads = zs_common.threads;
+    if (!zs_json.empty()) {
+      std::vector<std::string> inputs = zs_data;
+      inputs.push_back(zs_opt.model_dir);
+      check_output_file("--json", zs_json, zs_overwrite, inputs);
+    }
     auto r = evaluate_zeroshot(zs_opt);
     for (const auto& name : r["task_order"]) {
       const auto& t = r["tasks"][name.get<std::string>()];

@@ -19,12 +19,14 @@ namespace enwanda {
 
 class CheckpointWriter {
  public:
+  // `inputs`: the run's other inputs (calibration, statistics), which --out must not replace.
   CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
-                   const std::map<std::string, std::string>& provenance);
+                   const std::map<std::string, std::string>& provenance, const std::vector<std::string>& inputs = {});
 
   void put(const std::string& name, const torch::Tensor& t);  // a changed tensor
   void copy(const std::string& name);                           // byte-for-byte from the input
-  // Writes index, config, tokenizer files and `extra_files` (name -> JSON), then renames into place.
+  // Writes index, config, tokenizer files and `extra_files` (name -> JSON; enwanda_report.json
+  // gains "files", every file of the output), then renames into place.
   void commit(const std::map<std::string, nlohmann::json>& extra_files = {});
   uint64_t bytes_written() const { return bytes_written_; }
   const std::string& temp_path() const { return out_.path(); }

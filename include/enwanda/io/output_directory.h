@@ -5,14 +5,16 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace enwanda {
 
 class OutputDirectory {
  public:
-  // Refuses an existing `final_dir` unless `overwrite`, and a `final_dir` equal to or inside
-  // any of `protected_dirs` (the input model). Throws UsageError / IoError.
-  OutputDirectory(const std::string& final_dir, bool overwrite, const std::string& protected_dir = "");
+  // Refuses what replace_guard.h refuses: an existing `final_dir` without `overwrite`, one that
+  // enwanda did not write or that holds an input of the run (`inputs`), a missing parent.
+  // Throws UsageError / IoError.
+  OutputDirectory(const std::string& final_dir, bool overwrite, const std::vector<std::string>& inputs = {});
   ~OutputDirectory();
   OutputDirectory(const OutputDirectory&) = delete;
   OutputDirectory& operator=(const OutputDirectory&) = delete;
