@@ -111,6 +111,15 @@ void Checkpoint::validate_shapes() const {
     expect(layer_tensor_name(i, "mlp.up_proj"), {f, h});
     expect(layer_tensor_name(i, "mlp.down_proj"), {h, f});
   }
+  // a linear's bias would change every forward; refused by name rather than silently left out
+  for (const auto& name : tensor_names_) {
+    const std::string suffix = "_proj.bias";
+    if (name.rfind("model.layers.", 0) == 0 && name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      throw InputError(dir_ + ": tensor \"" + name + "\" is a linear layer's bias, but config.json says " +
+                       (name.find(".mlp.") != std::string::npos ? "mlp_bias" : "attention_bias") +
+                       " is false (or leaves it out); linear layers with biases are not supported");
+  }
 }
 
 const std::string& Checkpoint::shard_of(const std::string& tensor) const {

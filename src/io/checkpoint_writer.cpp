@@ -11,8 +11,16 @@ namespace fs = std::filesystem;
 namespace enwanda {
 
 namespace {
-const char* kCopiedFiles[] = {"config.json", "generation_config.json", "tokenizer.model", "tokenizer.json",
-                              "tokenizer_config.json", "special_tokens_map.json"};
+// Files of the input the output does not carry: the weights (written anew), their index and an
+// earlier run's report (both written anew), and weights in other formats, which would hold the
+// unpruned model beside the pruned one.
+bool carried(const fs::path& file) {
+  const std::string name = file.filename().string(), ext = file.extension().string();
+  if (name == "model.safetensors.index.json" || name == kReportFile) return false;
+  for (const char* weights : {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".h5", ".msgpack", ".onnx"})
+    if (ext == weights) return false;
+  return true;
+}
 }  // namespace
 
 namespace {
@@ -69,12 +77,12 @@ void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra
     index["weight_map"] = map;
     write_text_file((fs::path(out_.path()) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
-  for (const char* f : kCopiedFiles) {
-    fs::path src = fs::path(in_->dir()) / f;
-    if (!fs::exists(src)) continue;
+  // every other file of the input (config, tokenizer, chat template, licence, model card, ...)
+  for (const auto& entry : fs::directory_iterator(in_->dir())) {
+    if (!entry.is_regular_file() || !carried(entry.path())) continue;  // a link to a file counts as one
     std::error_code ec;
-    fs::copy_file(src, fs::path(out_.path()) / f, ec);
-    if (ec) throw IoError("cannot copy " + src.string() + ": " + ec.message());
+    fs::copy_file(entry.path(), fs::path(out_.path()) / entry.path().filename(), ec);
+    if (ec) throw IoError("cannot copy " + entry.path().string() + ": " + ec.message());
   }
   // the report lists every file of the directory: what a later --overwrite may replace
   std::map<std::string, nlohmann::json> files = extra_files;

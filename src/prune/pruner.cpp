@@ -2,10 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <algorithm>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -254,6 +255,25 @@ nlohmann::json prune(PruneOptions opt) {
 
   LayerPrefetcher layers(model, opt.overlap_io);
 
+  // tensors of the layers that the pipeline does not use (older saves' rotary_emb.inv_freq, say):
+  // copied byte for byte beside their layer, with one warning naming them
+  std::set<std::string> used;
+  for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
+    for (const char* norm : {"input_layernorm", "post_attention_layernorm"}) used.insert(layer_tensor_name(i, norm));
+    for (const auto& lin : kLinearNames) used.insert(layer_tensor_name(i, lin));
+  }
+  std::vector<std::vector<std::string>> unused_of_layer(static_cast<size_t>(cfg.num_hidden_layers));
+  std::vector<std::string> unused;
+  for (const auto& name : ck->tensor_names()) {
+    if (name.rfind("model.layers.", 0) != 0 || used.count(name)) continue;
+    unused.push_back(name);
+    const int64_t i = std::atoll(name.c_str() + std::string("model.layers.").size());
+    if (i >= 0 && i < cfg.num_hidden_layers) unused_of_layer[static_cast<size_t>(i)].push_back(name);
+  }
+  if (!unused.empty())
+    spdlog::warn("{} tensor(s) that enwanda does not use are copied to the output byte for byte: {}{}", unused.size(),
+                 unused.front(), unused.size() > 1 ? " ... " + unused.back() : "");
+
   torch::Tensor hidden;  // [N, T, H] on the device: the current layer's inputs
   if (dense_pass) hidden = model.embed(tokens);
   const bool terminal = isatty(STDERR_FILENO) && spdlog::get_level() <= spdlog::level::info;
@@ -322,6 +342,7 @@ nlohmann::json prune(PruneOptions opt) {
     weights_total += layer_weights;
     writes.copy(layer_tensor_name(i, "input_layernorm"));
     writes.copy(layer_tensor_name(i, "post_attention_layernorm"));
+    for (const auto& name : unused_of_layer[static_cast<size_t>(i)]) writes.copy(name);
     phases["writing"] = phases["writing"].get<double>() + seconds_since(t);
 
     // next layer's inputs: through the pruned layer (sequential); without --sequential the dense
@@ -353,6 +374,10 @@ nlohmann::json prune(PruneOptions opt) {
   t = Clock::now();
   for (const auto& name : ck->tensor_names())
     if (name.rfind("model.layers.", 0) != 0) writes.copy(name);
+  for (const auto& name : unused) {  // a layer past num_hidden_layers
+    const int64_t i = std::atoll(name.c_str() + std::string("model.layers.").size());
+    if (i < 0 || i >= cfg.num_hidden_layers) writes.copy(name);
+  }
   writes.wait();
   if (!opt.save_stats.empty()) stats_out.write(opt.save_stats, stats_key);
 

@@ -325,5 +325,47 @@ for sub in prune calib eval "eval ppl" "eval zeroshot" synth inspect report; do
     fail=$((fail+1)); echo "FAIL $sub --help: $(grep -E '^Usage|^ *-[^ ]*\{' "$work/help" | head -2)"; fi
 done
 
+# checkpoint quirks: tensors enwanda does not use (older saves' rotary_emb.inv_freq) are carried byte
+# for byte with one warning; every non-weight file of the input is carried; a linear's bias is refused
+add_tensors() {  # model, python statements changing dict t of name -> tensor
+  "$PY" - "$1" "$ENWANDA_SOURCE_DIR/tests/reference/reference.py" "$2" <<'PYEOF'
+import importlib.util, os, sys, torch
+spec = importlib.util.spec_from_file_location("reference", sys.argv[2]); ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+p = os.path.join(sys.argv[1], "model.safetensors"); t = ref.read_safetensors(p)
+exec(sys.argv[3])
+ref.write_safetensors(p, t)
+PYEOF
+}
+q=$(variant quirks)
+add_tensors "$q" 'for i in range(2): t[f"model.layers.{i}.self_attn.rotary_emb.inv_freq"] = torch.arange(8, dtype=torch.float32) / (i + 3)'
+for f in added_tokens.json chat_template.jinja LICENSE.txt README.md; do echo "carried $f" > "$q/$f"; done
+"$ENWANDA" prune --model "$q" --calib-tokens "$work/calib.npy" --out "$work/out" -q 2> "$work/stderr"; rc=$?
+if [ $rc = 0 ] && [ "$(grep -c warning "$work/stderr")" = 1 ] &&
+   grep -q "2 tensor(s) that enwanda does not use are copied to the output byte for byte: model.layers.0.self_attn.rotary_emb.inv_freq" "$work/stderr" &&
+   "$PY" - "$q" "$work/out" "$ENWANDA_SOURCE_DIR/tests/reference/reference.py" <<'PYEOF'
+import importlib.util, os, sys, torch
+spec = importlib.util.spec_from_file_location("reference", sys.argv[3]); ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+a = ref.read_safetensors(os.path.join(sys.argv[1], "model.safetensors"))
+b = ref.read_safetensors(os.path.join(sys.argv[2], "model.safetensors"))
+for i in range(2):
+    n = f"model.layers.{i}.self_attn.rotary_emb.inv_freq"
+    assert torch.equal(a[n], b[n]), n
+PYEOF
+then
+  ok_files=1
+  for f in added_tokens.json chat_template.jinja LICENSE.txt README.md; do cmp -s "$q/$f" "$work/out/$f" || ok_files=0; done
+  if [ $ok_files = 1 ]; then pass=$((pass+1)); echo "ok   unused tensors and every non-weight file carried to the output"
+  else fail=$((fail+1)); echo "FAIL non-weight files not carried: $(ls "$work/out")"; fi
+else fail=$((fail+1)); echo "FAIL unused tensors (rc $rc): $(cat "$work/stderr")"; fi
+rm -rf "$work/out"
+b=$(variant bias)
+add_tensors "$b" 't["model.layers.1.self_attn.q_proj.bias"] = torch.zeros(t["model.layers.1.self_attn.q_proj.weight"].shape[0])'
+expect "a linear's bias the config does not announce" 3 "model.layers.1.self_attn.q_proj.bias\" is a linear layer's bias, but config.json says attention_bias is false" \
+  "$b" -- $(prune_args "$b")
+expect "a bias refused by eval ppl too, before any work" 3 "q_proj.bias\" is a linear layer's bias" "$b" -- \
+  eval ppl --model "$b" --data-tokens "$work/calib.npy"
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
