@@ -1,5 +1,7 @@
 #include "enwanda/io/checkpoint.h"
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -131,6 +133,36 @@ const SafetensorsFile& Checkpoint::file_of(const std::string& tensor) const { re
 const TensorInfo& Checkpoint::info(const std::string& tensor) const { return file_of(tensor).at(tensor); }
 torch::Tensor Checkpoint::tensor(const std::string& name) const { return file_of(name).tensor(name); }
 Dtype Checkpoint::weight_dtype() const { return info(layer_tensor_name(0, "self_attn.q_proj")).dtype; }
+std::string Checkpoint::linear_weights_digest() const {
+  // four independent multiply-xor lanes over 8-byte words (memory-bound), then the tail and the
+  // lanes folded with the length
+  constexpr uint64_t kPrime = 0x100000001b3ull;
+  uint64_t lane[4] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full};
+  uint64_t length = 0;
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+    for (const auto& lin : kLinearNames) {
+      const std::string name = layer_tensor_name(i, lin);
+      const TensorInfo& t = info(name);
+      const uint8_t* p = file_of(name).data(t);
+      const size_t n = t.nbytes(), words = n / 8;
+      for (size_t w = 0; w < words; ++w) {
+        uint64_t v;
+        std::memcpy(&v, p + 8 * w, 8);
+        uint64_t& h = lane[w & 3];
+        h = (h ^ v) * kPrime;
+        h ^= h >> 29;
+      }
+      for (size_t b = 8 * words; b < n; ++b) lane[0] = (lane[0] ^ p[b]) * kPrime;
+      length += n;
+      release(name);
+    }
+  uint64_t h = length * kPrime;
+  for (uint64_t l : lane) h = ((h ^ l) * kPrime) ^ (h >> 31);
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
 uint64_t Checkpoint::total_bytes() const {
   uint64_t n = 0;
   for (const auto& t : tensor_names_) n += info(t).nbytes();

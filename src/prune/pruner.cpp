@@ -221,8 +221,12 @@ nlohmann::json prune(PruneOptions opt) {
                cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, dtype_name(ck->weight_dtype()), rt.describe());
   phases["load"] = phases["load"].get<double>() + seconds_since(t);
 
+  // the statistics' key names the weights they were gathered on (a digest of every linear's bytes,
+  // read only when statistics are saved or loaded)
+  const bool stats_file = !opt.save_stats.empty() || !opt.load_stats.empty();
   StatsKey stats_key{calib_sha, opt.stat_norm == StatNorm::sequences ? "sequences" : "tokens", cfg.num_hidden_layers,
-                     cfg.hidden_size, model_weights_summary(*ck)};
+                     cfg.hidden_size,
+                     model_weights_summary(*ck) + (stats_file ? ", linears digest " + ck->linear_weights_digest() : "")};
   std::unique_ptr<StatsFileReader> stats_in;
   if (!opt.load_stats.empty()) {
     if (calib_sha.empty())

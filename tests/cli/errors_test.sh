@@ -367,5 +367,22 @@ expect "a linear's bias the config does not announce" 3 "model.layers.1.self_att
 expect "a bias refused by eval ppl too, before any work" 3 "q_proj.bias\" is a linear layer's bias" "$b" -- \
   eval ppl --model "$b" --data-tokens "$work/calib.npy"
 
+# --load-stats identifies the weights the statistics were gathered on: a model of the same shape (another
+# seed), another --stat-norm and another layer count are refused, naming the setting
+"$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --no-sequential --save-stats "$work/stats.safetensors" \
+  --out "$work/stats-out" -q || echo "FAIL could not save statistics"
+rm -rf "$work/stats-out"
+"$ENWANDA" synth --shape tiny --seed 99 --out "$work/other-seed" -q
+expect "statistics of another model of the same shape" 3 "statistics were gathered with enwanda.model_weights" "$work/other-seed" -- \
+  $(prune_args "$work/other-seed") --no-sequential --load-stats "$work/stats.safetensors"
+expect "statistics with another --stat-norm" 3 "enwanda.stat_norm = sequences, this run has tokens" "$g" -- \
+  $(prune_args "$g") --no-sequential --load-stats "$work/stats.safetensors" --stat-norm tokens
+"$ENWANDA" synth --shape tiny --seed 7 --layers 3 --out "$work/three-layers" -q
+expect "statistics of another layer count" 3 "enwanda.num_layers = 2, this run has 3" "$work/three-layers" -- \
+  $(prune_args "$work/three-layers") --no-sequential --load-stats "$work/stats.safetensors"
+"$ENWANDA" $(prune_args "$g") --no-sequential --load-stats "$work/stats.safetensors" -q 2> "$work/stderr"; rc=$?
+if [ $rc = 0 ]; then pass=$((pass+1)); echo "ok   statistics of the same model load"; else fail=$((fail+1)); echo "FAIL same model's statistics: $(cat "$work/stderr")"; fi
+rm -rf "$work/out"
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -40,6 +40,9 @@ class Checkpoint {
   void prefetch(const std::string& name) const { file_of(name).prefetch(name); }
   Dtype weight_dtype() const;  // storage dtype of the decoder weights
   uint64_t total_bytes() const;
+  // A 64-bit digest (16 hex digits) of the bytes of the seven linears of every layer, in order:
+  // what identifies the weights that statistics were gathered on. Reads every linear once.
+  std::string linear_weights_digest() const;
 
  private:
   void validate_shapes() const;

@@ -17,7 +17,7 @@ struct StatsKey {  // what the statistics depend on; a mismatch is refused
   std::string stat_norm;
   int64_t num_layers = 0;
   int64_t hidden_size = 0;
-  std::string model_weights;  // sizes/dtype summary of the checkpoint
+  std::string model_weights;  // sizes/dtype summary of the checkpoint and a digest of its linears' bytes
   std::map<std::string, std::string> to_metadata() const;
 };
 
