@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .deps/debs
 cd .deps/debs
-apt-get download libsentencepiece-dev libsentencepiece0 libcli11-dev nlohmann-json3-dev libspdlog-dev libspdlog1.10 \
+apt-get download libsentencepiece-dev libsentencepiece0 libcli11-dev nlohmann-json3-dev libspdlog-dev libspdlog1.10 zlib1g-dev \
   libfmt-dev libfmt9 libgtest-dev pkgconf-bin libpkgconf3
 ls -la

@@ -3,7 +3,7 @@
 # Usage: scripts/install_deps.sh [--with-tests] [--with-sweep] [--with-fuzz]
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libtorch-dev libsentencepiece-dev libcli11-dev nlohmann-json3-dev
-      libspdlog-dev libopenblas0-openmp)
+      libspdlog-dev libopenblas0-openmp zlib1g-dev)
 for arg in "$@"; do
   case $arg in
     --with-tests) pkgs+=(libgtest-dev python3-torch python3-sentencepiece python3-numpy) ;;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include "enwanda/errors.h"
 #include "enwanda/model/runtime.h"
@@ -25,13 +27,69 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string read_one(const fs::path& p) {
+// The file's bytes; gzip (by its magic bytes, whatever the name) decompressed through zlib,
+// concatenated members included.
+std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   if (!in) throw InputError(p.string() + ": cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string content = ss.str();
-  if (!ends_with(p.string(), ".jsonl")) return content;
+  char magic[2] = {0, 0};
+  in.read(magic, 2);
+  const bool gzip = in.gcount() == 2 && static_cast<unsigned char>(magic[0]) == 0x1f && static_cast<unsigned char>(magic[1]) == 0x8b;
+  if (!gzip) {
+    if (p.extension() == ".gz") throw InputError(p.string() + ": named .gz but not gzip-compressed (no gzip magic bytes)");
+    in.seekg(0);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  gzFile gz = gzopen(p.c_str(), "rb");
+  if (!gz) throw InputError(p.string() + ": cannot open as gzip");
+  std::string out;
+  std::vector<char> buf(1 << 20);
+  int n;
+  while ((n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()))) > 0) out.append(buf.data(), static_cast<size_t>(n));
+  int err = Z_OK;
+  const std::string what = n < 0 ? gzerror(gz, &err) : "";
+  gzclose(gz);
+  if (n < 0) throw InputError(p.string() + ": corrupt gzip data (" + what + ")");
+  return out;
+}
+
+// Text must be UTF-8 without NUL bytes: anything else is a binary file under a text name.
+void require_text(const fs::path& p, const std::string& s) {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = b[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = c != 0 && len > 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) ok = (b[i + k] & 0xc0) == 0x80;
+    if (!ok) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02x", c);
+      throw InputError(p.string() + ": byte " + std::to_string(i) + " (" + hex + ") is " +
+                       (c == 0 ? "a NUL" : "not UTF-8") + ": not a text file (binary data?)");
+    }
+    i += len;
+  }
+}
+
+// JSON lines, recognised by content: the first non-blank line is a JSON object with a "text" string.
+bool looks_like_json_lines(const std::string& s) {
+  const size_t start = s.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos || s[start] != '{') return false;
+  const size_t end = s.find('\n', start);
+  const auto j = nlohmann::json::parse(s.substr(start, end == std::string::npos ? std::string::npos : end - start), nullptr, false);
+  return j.is_object() && j.contains("text");
+}
+
+std::string read_one(const fs::path& p) {
+  std::string content = read_bytes(p);
+  require_text(p, content);
+  const std::string name = p.filename().string();
+  const bool named_jsonl = ends_with(name, ".jsonl") || ends_with(name, ".jsonl.gz") || ends_with(name, ".json") ||
+                           ends_with(name, ".json.gz");
+  if (!named_jsonl && !looks_like_json_lines(content)) return content;
   std::string joined, line;
   std::istringstream lines(content);
   int64_t lineno = 0;
@@ -42,7 +100,7 @@ std::string read_one(const fs::path& p) {
     try {
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::exception&) {
-      throw InputError(p.string() + ":" + std::to_string(lineno) + ": not valid JSON");
+      throw InputError(p.string() + ":" + std::to_string(lineno) + ": not valid JSON (JSON lines expected: one {\"text\": ...} object per line)");
     }
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
       throw InputError(p.string() + ":" + std::to_string(lineno) + ": expected an object with a \"text\" string");
@@ -50,6 +108,12 @@ std::string read_one(const fs::path& p) {
     joined += j["text"].get<std::string>();
   }
   return joined;
+}
+
+bool calibration_file_name(const std::string& n) {
+  for (const char* ext : {".raw", ".tokens", ".txt", ".jsonl", ".json"})
+    if (ends_with(n, ext) || ends_with(n, std::string(ext) + ".gz")) return true;
+  return false;
 }
 }  // namespace
 
@@ -60,12 +124,15 @@ std::string read_text_corpus(const std::vector<std::string>& paths) {
     if (fs::is_directory(p)) {
       std::vector<fs::path> inside;
       for (const auto& e : fs::directory_iterator(p)) {
-        std::string n = e.path().filename().string();
-        if (e.is_regular_file() && (ends_with(n, ".raw") || ends_with(n, ".tokens") || ends_with(n, ".txt") || ends_with(n, ".jsonl")))
-          inside.push_back(e.path());
+        const std::string n = e.path().filename().string();
+        if (e.is_regular_file() && calibration_file_name(n)) inside.push_back(e.path());
+        else spdlog::debug("{}: skipped {} ({})", p, n, e.is_regular_file() ? "not .raw, .tokens, .txt, .jsonl or .json (.gz)" : "not a file");
       }
       std::sort(inside.begin(), inside.end());
-      if (inside.empty()) throw InputError(p + ": directory holds no .raw, .tokens, .txt or .jsonl files");
+      if (inside.empty()) throw InputError(p + ": directory holds no .raw, .tokens, .txt, .jsonl or .json files (or .gz of them)");
+      std::string used;
+      for (const auto& f : inside) used += (used.empty() ? "" : ", ") + f.filename().string();
+      spdlog::info("{}: reading {} file(s): {}", p, inside.size(), used);
       // A WikiText directory holds train, valid and test: joined, calibration would see the
       // evaluation text.
       std::string splits;

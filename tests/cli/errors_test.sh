@@ -384,5 +384,39 @@ expect "statistics of another layer count" 3 "enwanda.num_layers = 2, this run h
 if [ $rc = 0 ]; then pass=$((pass+1)); echo "ok   statistics of the same model load"; else fail=$((fail+1)); echo "FAIL same model's statistics: $(cat "$work/stderr")"; fi
 rm -rf "$work/out"
 
+# calibration files as users have them: gzip (C4's shards) read through zlib, JSON lines recognised
+# by content whatever the name, binary data refused with its byte offset
+"$PY" - "$work/corpus.txt" "$work/c4" <<'PYEOF'
+import gzip, json, os, sys
+os.makedirs(sys.argv[2], exist_ok=True)
+paras = [p for p in open(sys.argv[1], encoding="utf-8").read().split("\n") if p.strip()]
+lines = "".join(json.dumps({"text": p, "timestamp": "2019-04-25", "url": "https://example.org"}) + "\n" for p in paras)
+open(os.path.join(sys.argv[2], "c4.jsonl"), "w", encoding="utf-8").write(lines)
+open(os.path.join(sys.argv[2], "c4-train.json"), "w", encoding="utf-8").write(lines)
+open(os.path.join(sys.argv[2], "c4-as.txt"), "w", encoding="utf-8").write(lines)
+with gzip.open(os.path.join(sys.argv[2], "c4-train.00000-of-01024.json.gz"), "wt", encoding="utf-8") as f:
+    f.write(lines)
+PYEOF
+calib_of() { "$ENWANDA" calib --model "$g" --calib "$1" --nsamples 4 --seqlen 32 --out "$2" -q 2> "$work/stderr"; }
+calib_of "$work/c4/c4.jsonl" "$work/c4-jsonl.npy"
+same=1
+for f in c4-train.00000-of-01024.json.gz c4-train.json c4-as.txt; do
+  calib_of "$work/c4/$f" "$work/c4-$f.npy" && cmp -s "$work/c4-jsonl.npy" "$work/c4-$f.npy" || { same=0; echo "     $f: $(cat "$work/stderr")"; }
+done
+if [ $same = 1 ] && "$PY" -c "
+import numpy as np, sys; a = np.load(sys.argv[1]); assert a.shape == (4, 32)" "$work/c4-jsonl.npy"; then
+  pass=$((pass+1)); echo "ok   .json.gz, .json and JSON lines in a .txt give the tokens of the .jsonl"
+else fail=$((fail+1)); echo "FAIL gzip / JSON lines by content"; fi
+"$PY" -c "open('$work/binary.txt', 'wb').write(b'plain words here ' * 40 + b'\\x00\\x01\\x02' + b'more')"
+expect "binary bytes in a text file" 3 "binary.txt: byte 680 (0x00) is a NUL: not a text file" "$g" -- \
+  prune --model "$g" --calib "$work/binary.txt" --out "$work/out"
+cp "$work/corpus.txt" "$work/fake.txt.gz"
+expect "a .gz that is not gzip" 3 "fake.txt.gz: named .gz but not gzip-compressed" "$g" -- \
+  prune --model "$g" --calib "$work/fake.txt.gz" --out "$work/out"
+"$ENWANDA" calib --model "$g" --calib "$work/c4" --nsamples 4 --seqlen 32 --out "$work/c4-dir.npy" 2> "$work/stderr"
+if grep -q "c4: reading 4 file(s): c4-as.txt, c4-train.00000-of-01024.json.gz, c4-train.json, c4.jsonl" "$work/stderr"; then
+  pass=$((pass+1)); echo "ok   a --calib directory logs the files it reads"
+else fail=$((fail+1)); echo "FAIL --calib directory log: $(cat "$work/stderr")"; fi
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
