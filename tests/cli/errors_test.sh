@@ -313,12 +313,13 @@ if "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --structure 2:
   pass=$((pass+1)); echo "ok   pruning a pruned checkpoint warns; inspect says what pruned it"
 else fail=$((fail+1)); echo "FAIL pruning a pruned checkpoint warns: $(cat "$work/stderr")"; fi
 
-# help: every subcommand's exits 0, shows its usage as typed ("Usage: enwanda eval ppl"), names
+# help: every subcommand's exits 0, shows its usage as typed ("Usage: enwanda eval ppl"), lists
+# --config (every command that runs takes a preset), names
 # its flags plainly (CLI11 would print "--no-overlap{false}") and describes every option
 for sub in prune calib eval "eval ppl" "eval zeroshot" synth inspect report; do
   # shellcheck disable=SC2086  # $sub is a subcommand path
   if "$ENWANDA" $sub --help > "$work/help" 2>&1 && grep -q -- "--help" "$work/help" && ! grep -qE '^ *-[^ ]*\{' "$work/help" &&
-     grep -q "^Usage: enwanda $sub \[OPTIONS\]" "$work/help" &&
+     grep -q "^Usage: enwanda $sub \[OPTIONS\]" "$work/help" && { [ "$sub" = eval ] || grep -q -- "--config" "$work/help"; } &&
      ! awk '/^  -/ { d = substr($0, 31); gsub(/ /, "", d); if (d == "") { held = $0; next } } held != "" && substr($0, 1, 30) !~ /^ *$/ { print held } { held = "" }' "$work/help" | grep -q .; then
     pass=$((pass+1)); echo "ok   $sub --help"
   else

@@ -127,11 +127,14 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", ENWANDA_VERSION_STRING);
   bool verbose = false, quiet = false;
-  std::string log_file;
+  std::string log_file, config_shown_in_help;
   auto add_logging = [&](CLI::App* sub) {
     sub->add_flag("-v,--verbose", verbose, "debug logging");
     sub->add_flag("-q,--quiet", quiet, "warnings and errors only");
     sub->add_option("--log-file", log_file, "also log to this file");
+    // read (and removed from the arguments) by cli::expand_config before parsing; listed for --help
+    sub->add_option("--config", config_shown_in_help, "JSON preset of option defaults (keys: long option names; "
+                                                      "the command line overrides them)");
   };
 
   // prune ------------------------------------------------------------------------------
