@@ -327,7 +327,10 @@ nlohmann::json prune(PruneOptions opt) {
     t = Clock::now();
     const double layer_sparsity = sparsities[static_cast<size_t>(i)];
     const nlohmann::json method_report = method->prune_layer(w, evidence, layer_sparsity);
-    phases["scoring"] = phases["scoring"].get<double>() + seconds_since(t);
+    const double pruning_seconds = seconds_since(t);
+    phases["scoring"] = phases["scoring"].get<double>() + pruning_seconds;
+    if (uses_regional_gradients(opt.method))  // Wanda++'s gradients and RO: all of its "scoring"
+      phases["regional"] = phases["regional"].get<double>() + pruning_seconds;
 
     // write the pruned layer (on the writer's thread, once the previous layer is out)
     t = Clock::now();
