@@ -75,12 +75,12 @@ TEST(LlamaLayer, BlockedCausalAttentionEqualsTheWholeMaskedSoftmax) {
   };
   auto expected = textbook(q, k, v);
   for (int64_t block : {1, 4, 5, 13, 256})  // 5: a last block shorter than the others
-    EXPECT_TRUE(fixtures::check_tensor(causal_attention(q, k, v, block), expected, 1e-12, 1e-12,
+    EXPECT_TRUE(fixtures::check_tensor(causal_attention(q, k, v, 0, block), expected, 1e-12, 1e-12,
                                        "query block " + std::to_string(block)));
   // and the same gradients (Wanda++ differentiates through it)
   auto grads = [&](bool blocked) {
     auto qg = q.clone().requires_grad_(), kg = k.clone().requires_grad_(), vg = v.clone().requires_grad_();
-    auto out = blocked ? causal_attention(qg, kg, vg, 5) : textbook(qg, kg, vg);
+    auto out = blocked ? causal_attention(qg, kg, vg, 0, 5) : textbook(qg, kg, vg);
     return torch::autograd::grad({out.pow(2).sum()}, {qg, kg, vg});
   };
   auto blocked = grads(true), whole = grads(false);

@@ -23,6 +23,20 @@ std::string layer_tensor_name(int64_t layer, const std::string& suffix) {
   return "model.layers." + std::to_string(layer) + "." + suffix + ".weight";
 }
 
+std::string layer_bias_name(int64_t layer, const std::string& linear) {
+  return "model.layers." + std::to_string(layer) + "." + linear + ".bias";
+}
+
+std::vector<std::string> layer_parameter_names(const LlamaConfig& c, int64_t layer) {
+  std::vector<std::string> names = {layer_tensor_name(layer, "input_layernorm"),
+                                    layer_tensor_name(layer, "post_attention_layernorm")};
+  if (c.qk_norm)
+    for (const char* norm : {"self_attn.q_norm", "self_attn.k_norm"}) names.push_back(layer_tensor_name(layer, norm));
+  for (size_t j = 0; j < kLinearNames.size(); ++j)
+    if (c.linear_bias[j]) names.push_back(layer_bias_name(layer, kLinearNames[j]));
+  return names;
+}
+
 std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& dir) {
   if (!fs::is_directory(dir))
     throw InputError(dir + (fs::exists(dir) ? ": is a file; --model takes the checkpoint's directory"
@@ -113,14 +127,31 @@ void Checkpoint::validate_shapes() const {
     expect(layer_tensor_name(i, "mlp.up_proj"), {f, h});
     expect(layer_tensor_name(i, "mlp.down_proj"), {h, f});
   }
-  // a linear's bias would change every forward; refused by name rather than silently left out
+  // biases and q/k norms as the config says: present where it implies them (with the linear's
+  // output size), and no bias the config does not imply (it would change every forward)
+  const std::vector<int64_t> out_features = {q, kv, kv, h, f, f, h};
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    for (size_t j = 0; j < kLinearNames.size(); ++j) {
+      const std::string name = layer_bias_name(i, kLinearNames[j]);
+      if (c.linear_bias[j] && !has(name))
+        throw InputError(dir_ + ": tensor \"" + name + "\" is missing, but config.json's " +
+                         c.bias_flag(static_cast<int>(j)) + " says the linear has a bias");
+      if (c.linear_bias[j]) expect(name, {out_features[j]});
+    }
+    if (c.qk_norm)
+      for (const char* norm : {"self_attn.q_norm", "self_attn.k_norm"}) expect(layer_tensor_name(i, norm), {c.head_dim});
+  }
   for (const auto& name : tensor_names_) {
     const std::string suffix = "_proj.bias";
-    if (name.rfind("model.layers.", 0) == 0 && name.size() > suffix.size() &&
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      throw InputError(dir_ + ": tensor \"" + name + "\" is a linear layer's bias, but config.json says " +
-                       (name.find(".mlp.") != std::string::npos ? "mlp_bias" : "attention_bias") +
-                       " is false (or leaves it out); linear layers with biases are not supported");
+    if (name.rfind("model.layers.", 0) != 0 || name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    for (size_t j = 0; j < kLinearNames.size(); ++j) {
+      const std::string tail = "." + kLinearNames[j] + ".bias";
+      if (name.size() > tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0 && !c.linear_bias[j])
+        throw InputError(dir_ + ": tensor \"" + name + "\" is a bias, but config.json's " +
+                         c.bias_flag(static_cast<int>(j)) + " says the linear has none");
+    }
   }
 }
 

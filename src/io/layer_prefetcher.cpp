@@ -23,8 +23,7 @@ LayerWeights LayerPrefetcher::take(int64_t i) {
   } else {
     const Checkpoint& ck = model_.checkpoint();
     for (const auto& linear : kLinearNames) ck.prefetch(layer_tensor_name(next, linear));
-    ck.prefetch(layer_tensor_name(next, "input_layernorm"));
-    ck.prefetch(layer_tensor_name(next, "post_attention_layernorm"));
+    for (const auto& name : layer_parameter_names(model_.config(), next)) ck.prefetch(name);
   }
   return w;
 }

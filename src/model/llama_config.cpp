@@ -1,6 +1,7 @@
 #include "enwanda/model/llama_config.h"
 
 #include <fstream>
+#include <map>
 #include <type_traits>
 
 #include <spdlog/spdlog.h>
@@ -55,17 +56,22 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   LlamaConfig c;
   c.raw = j;
   c.model_type = optional<std::string>(j, "model_type", "", where);
-  if (c.model_type != "llama" && c.model_type != "mistral")
-    throw InputError(where + ": unsupported model_type \"" + c.model_type + "\" (expected \"llama\" or \"mistral\")");
-  if (c.model_type == "mistral" && j.contains("sliding_window") && !j["sliding_window"].is_null())
-    throw InputError(where + ": field \"sliding_window\" is set; mistral with sliding-window attention is unsupported");
+  if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2" && c.model_type != "qwen3")
+    throw InputError(where + ": unsupported model_type \"" + c.model_type +
+                     "\" (supported: llama, mistral, qwen2, qwen3)");
   // What the forward does not compute is refused, not silently ignored.
   const auto act = optional<std::string>(j, "hidden_act", "silu", where);
   if (act != "silu" && act != "swish")
-    throw InputError(where + ": hidden_act \"" + act + "\" unsupported (LLaMA's MLP uses silu)");
-  for (const char* bias : {"attention_bias", "mlp_bias"})
-    if (optional<bool>(j, bias, false, where))
-      throw InputError(where + ": field \"" + bias + "\" is true; linear layers with biases are unsupported");
+    throw InputError(where + ": hidden_act \"" + act + "\" unsupported (the SiLU-gated MLP uses silu)");
+  const bool attention_bias = optional<bool>(j, "attention_bias", false, where);
+  const bool mlp_bias = optional<bool>(j, "mlp_bias", false, where);
+  for (int l = 0; l < 7; ++l) {
+    const bool attention = l < 4;
+    if (c.model_type == "llama") c.linear_bias[l] = attention ? attention_bias : mlp_bias;
+    if (c.model_type == "qwen2") c.linear_bias[l] = l < 3;
+    if (c.model_type == "qwen3") c.linear_bias[l] = attention && attention_bias;
+  }
+  c.qk_norm = c.model_type == "qwen3";
   c.hidden_size = required_int(j, "hidden_size", where);
   c.intermediate_size = required_int(j, "intermediate_size", where);
   c.num_hidden_layers = required_int(j, "num_hidden_layers", where);
@@ -88,24 +94,65 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
                      ") does not divide num_attention_heads (" + std::to_string(c.num_attention_heads) + ")");
   c.max_position_embeddings = optional<int64_t>(j, "max_position_embeddings", 2048, where);
   c.rms_norm_eps = optional<double>(j, "rms_norm_eps", 1e-6, where);
-  c.rope_theta = optional<double>(j, "rope_theta", 10000.0, where);
   c.tie_word_embeddings = optional<bool>(j, "tie_word_embeddings", false, where);
   c.torch_dtype = optional<std::string>(j, "torch_dtype", "float32", where);
   c.bos_token_id = first_id(j, "bos_token_id", 1, where);
   c.eos_token_id = first_id(j, "eos_token_id", 2, where);
-  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
-    const auto& r = j["rope_scaling"];
-    if (!r.is_object()) throw InputError(where + ": rope_scaling must be an object or null");
+  // RoPE: rope_theta + rope_scaling, or transformers 5's rope_parameters holding both
+  const bool v5 = j.contains("rope_parameters") && !j["rope_parameters"].is_null();
+  if (v5 && !j["rope_parameters"].is_object())
+    throw InputError(where + ": rope_parameters must be an object or null");
+  c.rope_theta = v5 ? optional<double>(j["rope_parameters"], "rope_theta", 10000.0, where)
+                    : optional<double>(j, "rope_theta", 10000.0, where);
+  const char* scaling_key = v5 ? "rope_parameters" : "rope_scaling";
+  if (j.contains(scaling_key) && !j[scaling_key].is_null()) {
+    const auto& r = j[scaling_key];
+    if (!r.is_object()) throw InputError(where + ": " + scaling_key + " must be an object or null");
     std::string type = r.contains("rope_type") ? optional<std::string>(r, "rope_type", "", where)
-                                               : optional<std::string>(r, "type", "", where);
-    if (type != "linear" && type != "dynamic" && type != "llama3" && type != "default")
-      throw InputError(where + ": rope_scaling type \"" + type + "\" unsupported (linear, dynamic, llama3)");
-    c.rope_scaling.type = type == "default" ? "none" : type;
-    c.rope_scaling.factor = optional<double>(r, "factor", 1.0, where);
-    c.rope_scaling.low_freq_factor = optional<double>(r, "low_freq_factor", 1.0, where);
-    c.rope_scaling.high_freq_factor = optional<double>(r, "high_freq_factor", 4.0, where);
-    c.rope_scaling.original_max_position_embeddings =
-        optional<int64_t>(r, "original_max_position_embeddings", 8192, where);
+                                               : optional<std::string>(r, "type", "default", where);
+    if (type != "linear" && type != "dynamic" && type != "llama3" && type != "yarn" && type != "default")
+      throw InputError(where + ": " + scaling_key + " type \"" + type +
+                       "\" unsupported (default, linear, dynamic, llama3, yarn)");
+    auto& rs = c.rope_scaling;
+    rs.type = type == "default" ? "none" : type;
+    rs.factor = optional<double>(r, "factor", 1.0, where);
+    rs.low_freq_factor = optional<double>(r, "low_freq_factor", 1.0, where);
+    rs.high_freq_factor = optional<double>(r, "high_freq_factor", 4.0, where);
+    rs.has_original_max = r.contains("original_max_position_embeddings") && !r["original_max_position_embeddings"].is_null();
+    rs.original_max_position_embeddings = optional<int64_t>(
+        r, "original_max_position_embeddings", type == "yarn" ? c.max_position_embeddings : 8192, where);
+    rs.attention_factor = optional<double>(r, "attention_factor", 0.0, where);
+    rs.beta_fast = optional<double>(r, "beta_fast", 32.0, where);
+    rs.beta_slow = optional<double>(r, "beta_slow", 1.0, where);
+    rs.mscale = optional<double>(r, "mscale", 0.0, where);
+    rs.mscale_all_dim = optional<double>(r, "mscale_all_dim", 0.0, where);
+    rs.truncate = optional<bool>(r, "truncate", true, where);
+    if (rs.type != "none" && rs.factor <= 0) throw InputError(where + ": " + scaling_key + " factor must be positive");
+  }
+
+  // attention windows, per layer
+  int64_t window = 0;  // the sliding window a "sliding" layer uses; 0: none
+  if (j.contains("sliding_window") && !j["sliding_window"].is_null()) window = required_int(j, "sliding_window", where);
+  if (c.model_type == "llama") window = 0;  // LLaMA has no sliding window (the field means nothing there)
+  const bool qwen = c.model_type == "qwen2" || c.model_type == "qwen3";
+  if (qwen && !optional<bool>(j, "use_sliding_window", false, where)) window = 0;
+  c.layer_window.assign(static_cast<size_t>(c.num_hidden_layers), 0);
+  if (j.contains("layer_types") && !j["layer_types"].is_null()) {
+    const auto& types = j["layer_types"];
+    if (!types.is_array() || static_cast<int64_t>(types.size()) != c.num_hidden_layers)
+      throw InputError(where + ": layer_types must list one type per layer (" + std::to_string(c.num_hidden_layers) + ")");
+    for (size_t i = 0; i < types.size(); ++i) {
+      const std::string t = types[i].is_string() ? types[i].get<std::string>() : types[i].dump();
+      if (t != "full_attention" && t != "sliding_attention")
+        throw InputError(where + ": layer_types[" + std::to_string(i) + "] is \"" + t +
+                         "\" (expected full_attention or sliding_attention)");
+      if (t == "sliding_attention") c.layer_window[i] = window;
+    }
+  } else if (c.model_type == "mistral") {
+    for (auto& w : c.layer_window) w = window;
+  } else if (qwen && window > 0) {
+    const int64_t first = optional<int64_t>(j, "max_window_layers", c.num_hidden_layers, where);
+    for (int64_t i = std::max<int64_t>(first, 0); i < c.num_hidden_layers; ++i) c.layer_window[static_cast<size_t>(i)] = window;
   }
   return c;
 }
@@ -122,31 +169,71 @@ LlamaConfig LlamaConfig::from_file(const std::string& path) {
   return from_json(j, path);
 }
 
+bool LlamaConfig::has_bias() const {
+  for (bool b : linear_bias)
+    if (b) return true;
+  return false;
+}
+
+std::string LlamaConfig::bias_flag(int linear) const {
+  if (model_type == "qwen2") return "model_type qwen2 (q/k/v biases, none on o_proj or the MLP)";
+  if (model_type == "mistral") return "model_type mistral (no biases)";
+  return linear < 4 ? "attention_bias" : model_type == "qwen3" ? "model_type qwen3 (no MLP biases)" : "mlp_bias";
+}
+
 nlohmann::json LlamaConfig::to_json() const {
-  nlohmann::json j = {
-      {"architectures", {"LlamaForCausalLM"}},
-      {"model_type", "llama"},
-      {"hidden_size", hidden_size},
-      {"intermediate_size", intermediate_size},
-      {"num_hidden_layers", num_hidden_layers},
-      {"num_attention_heads", num_attention_heads},
-      {"num_key_value_heads", num_key_value_heads},
-      {"vocab_size", vocab_size},
-      {"max_position_embeddings", max_position_embeddings},
-      {"rms_norm_eps", rms_norm_eps},
-      {"rope_theta", rope_theta},
-      {"rope_scaling", nullptr},
-      {"tie_word_embeddings", tie_word_embeddings},
-      {"torch_dtype", torch_dtype},
-      {"bos_token_id", bos_token_id},
-      {"eos_token_id", eos_token_id},
-      {"hidden_act", "silu"},
-      {"attention_bias", false},
-      {"mlp_bias", false},
-      {"pretraining_tp", 1},
-      {"initializer_range", 0.02},
-  };
-  if (head_dim != hidden_size / num_attention_heads) j["head_dim"] = head_dim;
+  nlohmann::json j = raw.is_object() ? raw : nlohmann::json::object();
+  if (j.empty()) {  // a fresh config of the family
+    static const std::map<std::string, std::string> architecture = {{"llama", "LlamaForCausalLM"},
+                                                                    {"mistral", "MistralForCausalLM"},
+                                                                    {"qwen2", "Qwen2ForCausalLM"},
+                                                                    {"qwen3", "Qwen3ForCausalLM"}};
+    j = {{"architectures", {architecture.at(model_type)}}, {"model_type", model_type}, {"hidden_act", "silu"},
+         {"initializer_range", 0.02}};
+    if (model_type == "llama") j["attention_bias"] = linear_bias[0], j["mlp_bias"] = linear_bias[4], j["pretraining_tp"] = 1;
+    if (model_type == "qwen3") j["attention_bias"] = linear_bias[0];
+    int64_t window = 0, first_windowed = num_hidden_layers;
+    for (int64_t i = num_hidden_layers - 1; i >= 0; --i)
+      if (window_of(i) > 0) window = window_of(i), first_windowed = i;
+    if (model_type == "mistral") j["sliding_window"] = window > 0 ? nlohmann::json(window) : nlohmann::json(nullptr);
+    if (model_type == "qwen2" || model_type == "qwen3") {
+      j["use_sliding_window"] = window > 0;
+      j["sliding_window"] = window > 0 ? window : max_position_embeddings;
+      j["max_window_layers"] = first_windowed;
+    }
+    if (rope_scaling.type == "llama3")
+      j["rope_scaling"] = {{"rope_type", "llama3"},
+                           {"factor", rope_scaling.factor},
+                           {"low_freq_factor", rope_scaling.low_freq_factor},
+                           {"high_freq_factor", rope_scaling.high_freq_factor},
+                           {"original_max_position_embeddings", rope_scaling.original_max_position_embeddings}};
+    else
+      j["rope_scaling"] = nullptr;
+    j["rope_theta"] = rope_theta;
+    if (head_dim != hidden_size / num_attention_heads || model_type == "qwen3") j["head_dim"] = head_dim;
+  }
+  // the fields synth decides (the shape's sizes, --layers, --dtype, the tokenizer's size)
+  j["hidden_size"] = hidden_size;
+  j["intermediate_size"] = intermediate_size;
+  j["num_hidden_layers"] = num_hidden_layers;
+  j["num_attention_heads"] = num_attention_heads;
+  j["num_key_value_heads"] = num_key_value_heads;
+  j["vocab_size"] = vocab_size;
+  j["max_position_embeddings"] = max_position_embeddings;
+  j["rms_norm_eps"] = rms_norm_eps;
+  j["tie_word_embeddings"] = tie_word_embeddings;
+  j["torch_dtype"] = torch_dtype;
+  j["bos_token_id"] = bos_token_id;
+  j["eos_token_id"] = eos_token_id;
+  if (j.contains("layer_types") && j["layer_types"].is_array() && !j["layer_types"].empty() &&
+      static_cast<int64_t>(j["layer_types"].size()) != num_hidden_layers) {  // --layers: the pattern repeated
+    const auto given = j["layer_types"];
+    j["layer_types"] = nlohmann::json::array();
+    for (int64_t i = 0; i < num_hidden_layers; ++i) j["layer_types"].push_back(given[static_cast<size_t>(i) % given.size()]);
+  }
+  if (j.contains("max_window_layers") && j["max_window_layers"].is_number_integer() &&
+      j["max_window_layers"].get<int64_t>() > num_hidden_layers)
+    j["max_window_layers"] = num_hidden_layers;
   return j;
 }
 

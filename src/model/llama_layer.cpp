@@ -13,8 +13,7 @@ LinearInput input_of_linear(int linear_index) {
 }
 
 LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
-  auto to_device = [&](const std::string& suffix) {
-    const std::string name = layer_tensor_name(i, suffix);
+  auto to_device = [&](const std::string& name) {
     auto mapped = ck.tensor(name);
     torch::Tensor t;
     if (rt.cuda()) {
@@ -28,20 +27,64 @@ LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
     ck.release(name);  // the copy is ours: let the mapped pages go
     return t;
   };
+  const LlamaConfig& c = ck.config();
   LayerWeights w;
-  w.input_norm = to_device("input_layernorm");
-  w.post_norm = to_device("post_attention_layernorm");
-  for (size_t j = 0; j < kLinearNames.size(); ++j) w.linears[j] = to_device(kLinearNames[j]);
+  w.input_norm = to_device(layer_tensor_name(i, "input_layernorm"));
+  w.post_norm = to_device(layer_tensor_name(i, "post_attention_layernorm"));
+  for (size_t j = 0; j < kLinearNames.size(); ++j) {
+    w.linears[j] = to_device(layer_tensor_name(i, kLinearNames[j]));
+    if (c.linear_bias[j]) w.biases[j] = to_device(layer_bias_name(i, kLinearNames[j]));
+  }
+  if (c.qk_norm) {
+    w.q_norm = to_device(layer_tensor_name(i, "self_attn.q_norm"));
+    w.k_norm = to_device(layer_tensor_name(i, "self_attn.k_norm"));
+  }
+  w.window = c.window_of(i);
   return w;
 }
 
 namespace {
-// inv_freq as transformers computes it, including rope_scaling linear / dynamic / llama3.
-torch::Tensor inverse_frequencies(const LlamaConfig& c, int64_t seqlen, double* position_scale) {
+// YaRN (transformers' _compute_yarn_parameters): frequencies blended between interpolated
+// (divided by the factor) and original along a ramp over the dimensions, and a factor that
+// scales cos and sin. With original_max_position_embeddings given, the factor is
+// max_position_embeddings / original_max_position_embeddings, whatever "factor" says.
+torch::Tensor yarn_frequencies(const LlamaConfig& c, double* attention_factor) {
+  const auto& rs = c.rope_scaling;
+  const double dim = static_cast<double>(c.head_dim), base = c.rope_theta;
+  const double factor = rs.has_original_max
+                            ? static_cast<double>(c.max_position_embeddings) / rs.original_max_position_embeddings
+                            : rs.factor;
+  auto mscale = [](double scale, double m) { return scale <= 1 ? 1.0 : 0.1 * m * std::log(scale) + 1.0; };
+  *attention_factor = rs.attention_factor != 0.0 ? rs.attention_factor
+                      : (rs.mscale != 0.0 && rs.mscale_all_dim != 0.0)
+                          ? mscale(factor, rs.mscale) / mscale(factor, rs.mscale_all_dim)
+                          : mscale(factor, 1.0);
+  const double beta_fast = rs.beta_fast != 0.0 ? rs.beta_fast : 32.0, beta_slow = rs.beta_slow != 0.0 ? rs.beta_slow : 1.0;
+  const double original = static_cast<double>(rs.original_max_position_embeddings);
+  auto correction_dim = [&](double rotations) {
+    return dim * std::log(original / (rotations * 2 * M_PI)) / (2 * std::log(base));
+  };
+  double low = correction_dim(beta_fast), high = correction_dim(beta_slow);
+  if (rs.truncate) low = std::floor(low), high = std::ceil(high);
+  low = std::max(low, 0.0), high = std::min(high, dim - 1);
+  if (low == high) high += 0.001;
+  auto exponents = torch::arange(0, c.head_dim, 2, torch::kInt64).to(torch::kFloat32) / static_cast<float>(dim);
+  auto pos_freqs = torch::pow(torch::tensor(static_cast<float>(base)), exponents);
+  auto extrapolation = 1.0 / pos_freqs, interpolation = 1.0 / (static_cast<float>(factor) * pos_freqs);
+  auto ramp = ((torch::arange(c.head_dim / 2, torch::kInt64).to(torch::kFloat32) - static_cast<float>(low)) /
+               static_cast<float>(high - low)).clamp(0, 1);
+  auto keep = 1 - ramp;  // the share of the original frequency
+  return interpolation * (1 - keep) + extrapolation * keep;
+}
+
+// inv_freq as transformers computes it, including rope_scaling linear / dynamic / llama3 / yarn.
+torch::Tensor inverse_frequencies(const LlamaConfig& c, int64_t seqlen, double* position_scale, double* attention_factor) {
   const int64_t dim = c.head_dim;
   double base = c.rope_theta;
   const auto& rs = c.rope_scaling;
   *position_scale = 1.0;
+  *attention_factor = 1.0;
+  if (rs.type == "yarn") return yarn_frequencies(c, attention_factor);
   if (rs.type == "dynamic" && seqlen > c.max_position_embeddings)
     base *= std::pow(rs.factor * seqlen / c.max_position_embeddings - (rs.factor - 1), double(dim) / (dim - 2));
   auto exponents = torch::arange(0, dim, 2, torch::kInt64).to(torch::kFloat32) / static_cast<float>(dim);
@@ -73,12 +116,14 @@ torch::Tensor repeat_kv(const torch::Tensor& x, int64_t n_rep) {  // [B, kvh, T,
 }  // namespace
 
 RotaryTables make_rotary_tables(const LlamaConfig& c, int64_t seqlen, const Runtime& rt) {
-  double position_scale = 1.0;
-  auto inv_freq = inverse_frequencies(c, seqlen, &position_scale);
+  double position_scale = 1.0, attention_factor = 1.0;
+  auto inv_freq = inverse_frequencies(c, seqlen, &position_scale, &attention_factor);
   auto positions = torch::arange(seqlen, torch::kInt64).to(torch::kFloat32) * static_cast<float>(position_scale);
   auto freqs = torch::outer(positions, inv_freq);  // [T, d/2], fp32
   auto emb = torch::cat({freqs, freqs}, -1);       // [T, d]
-  return {emb.cos().to(rt.device, rt.compute_dtype), emb.sin().to(rt.device, rt.compute_dtype)};
+  auto cos = emb.cos(), sin = emb.sin();
+  if (attention_factor != 1.0) cos = cos * attention_factor, sin = sin * attention_factor;
+  return {cos.to(rt.device, rt.compute_dtype), sin.to(rt.device, rt.compute_dtype)};
 }
 
 namespace {
@@ -93,7 +138,8 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
   return weight * h.to(x.scalar_type());
 }
 
-torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t query_block) {
+torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t window,
+                               int64_t query_block) {
   const int64_t seqlen = q.size(2);
   const double root_d = std::sqrt(static_cast<double>(q.size(3)));
   std::vector<torch::Tensor> blocks;
@@ -102,8 +148,11 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
     auto keys = k.slice(2, 0, q1);
     auto scores = torch::matmul(q.slice(2, q0, q1), keys.transpose(2, 3)) / root_d;  // [B, h, q1-q0, q1]
     // query q0+i may not see key j > q0+i: j - i >= q0 + 1
-    auto future = torch::ones({q1 - q0, q1}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).triu(q0 + 1);
-    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+    auto ones = torch::ones({q1 - q0, q1}, torch::TensorOptions().dtype(torch::kBool).device(q.device()));
+    auto hidden_keys = ones.triu(q0 + 1);
+    // with a sliding window, query q0+i sees key j only if q0+i - window < j: j - i <= q0 - window hidden
+    if (window > 0 && q1 > window) hidden_keys = hidden_keys.logical_or(ones.tril(q0 - window));
+    scores = scores.masked_fill(hidden_keys, -std::numeric_limits<float>::infinity());
     auto probs = torch::softmax(scores, -1, at_least_fp32(scores.scalar_type())).to(q.scalar_type());
     blocks.push_back(torch::matmul(probs, v.slice(2, 0, q1)));
   }
@@ -120,12 +169,21 @@ torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const
   };
 
   // attention rmsnorm
+  auto linear = [&](const torch::Tensor& in, int j) {
+    auto out = torch::matmul(in, w.linears[j].t());
+    return w.biases[j].defined() ? out + w.biases[j] : out;
+  };
   auto h = rms_norm(x, w.input_norm, c.rms_norm_eps);
   notify(LinearInput::attn, h);
-  // q, k, v projections: [B, T, heads*d] -> [B, heads, T, d]
-  auto q = torch::matmul(h, w.q().t()).view({batch, seqlen, n_heads, head_dim}).transpose(1, 2);
-  auto k = torch::matmul(h, w.k().t()).view({batch, seqlen, n_kv, head_dim}).transpose(1, 2);
-  auto v = torch::matmul(h, w.v().t()).view({batch, seqlen, n_kv, head_dim}).transpose(1, 2);
+  // q, k, v projections: [B, T, heads*d] -> [B, T, heads, d] (q/k normed per head when the family
+  // has q_norm/k_norm) -> [B, heads, T, d]
+  auto q = linear(h, 0).view({batch, seqlen, n_heads, head_dim});
+  auto k = linear(h, 1).view({batch, seqlen, n_kv, head_dim});
+  auto v = linear(h, 2).view({batch, seqlen, n_kv, head_dim}).transpose(1, 2);
+  if (w.q_norm.defined()) q = rms_norm(q, w.q_norm, c.rms_norm_eps);
+  if (w.k_norm.defined()) k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
   // RoPE (rotate_half)
   auto cos = rope.cos.slice(0, 0, seqlen), sin = rope.sin.slice(0, 0, seqlen);
   q = q * cos + rotate_half(q) * sin;
@@ -136,25 +194,25 @@ torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const
   // causal attention, softmax in fp32
   torch::Tensor attn;
 #if TORCH_VERSION_MAJOR >= 2
-  if (x.is_cuda() && x.scalar_type() != torch::kFloat32)
+  if (x.is_cuda() && x.scalar_type() != torch::kFloat32 && (w.window == 0 || w.window >= seqlen))
     attn = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
   else
 #endif
-    attn = causal_attention(q, k, v);
+    attn = causal_attention(q, k, v, w.window < seqlen ? w.window : 0);
   attn = attn.transpose(1, 2).reshape({batch, seqlen, n_heads * head_dim});
   notify(LinearInput::o_proj, attn);
   // output projection and residual
-  auto hidden = x + torch::matmul(attn, w.o().t());
+  auto hidden = x + linear(attn, 3);
 
   // ffn rmsnorm
   auto m = rms_norm(hidden, w.post_norm, c.rms_norm_eps);
   notify(LinearInput::mlp, m);
   // SwiGLU: down(silu(gate(m)) * up(m))
-  auto act = torch::silu(torch::matmul(m, w.gate().t())) * torch::matmul(m, w.up().t());
+  auto act = torch::silu(linear(m, 4)) * linear(m, 5);
   notify(LinearInput::down_proj, act);
   if (!compute_output) return {};  // an observer-only pass needs nothing past down_proj's input
   // residual
-  return hidden + torch::matmul(act, w.down().t());
+  return hidden + linear(act, 6);
 }
 
 }  // namespace enwanda

@@ -4,6 +4,7 @@
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <map>
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -44,14 +45,68 @@ uint64_t tensor_seed(uint64_t seed, const std::string& name) {  // FNV-1a of the
 }
 }  // namespace
 
+namespace {
+struct Shape {
+  const char* name;
+  const char* family;
+  int64_t hidden, inter, layers, heads, kv, head_dim, vocab, max_pos;
+  double eps, theta;
+  bool tied;
+  double llama3_factor;  // 0: no rope_scaling
+  int64_t window;        // sliding window of every layer (mistral, qwen with use_sliding_window); 0: none
+  bool bias;             // llama: attention_bias and mlp_bias
+};
+// Published configs of each family, and tiny ones of the same families for tests (a vocab of 0 is
+// the trained tokenizer's size).
+const Shape kShapes[] = {
+    {"tiny", "llama", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 0, false},
+    {"tiny-llama-bias", "llama", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 0, true},
+    {"tiny-mistral", "mistral", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 16, false},
+    {"tiny-qwen2", "qwen2", 64, 176, 2, 4, 2, 16, 0, 512, 1e-6, 1000000.0, true, 0, 0, false},
+    {"tiny-qwen3", "qwen3", 64, 176, 2, 4, 2, 32, 0, 512, 1e-6, 1000000.0, true, 0, 0, false},
+    {"llama2-7b", "llama", 4096, 11008, 32, 32, 32, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false},
+    {"llama2-13b", "llama", 5120, 13824, 40, 40, 40, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false},
+    {"llama2-70b", "llama", 8192, 28672, 80, 64, 8, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false},
+    {"llama3-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 8192, 1e-5, 500000.0, false, 0, 0, false},
+    {"llama3.1-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 131072, 1e-5, 500000.0, false, 8.0, 0, false},
+    {"llama3.2-1b", "llama", 2048, 8192, 16, 32, 8, 64, 128256, 131072, 1e-5, 500000.0, true, 32.0, 0, false},
+    {"smollm2-135m", "llama", 576, 1536, 30, 9, 3, 64, 49152, 8192, 1e-5, 100000.0, true, 0, 0, false},
+    {"mistral-7b", "mistral", 4096, 14336, 32, 32, 8, 128, 32000, 32768, 1e-5, 10000.0, false, 0, 4096, false},
+    {"qwen2.5-7b", "qwen2", 3584, 18944, 28, 28, 4, 128, 152064, 131072, 1e-6, 1000000.0, false, 0, 0, false},
+    {"qwen3-8b", "qwen3", 4096, 12288, 36, 32, 8, 128, 151936, 40960, 1e-6, 1000000.0, false, 0, 0, false},
+};
+}  // namespace
+
+std::string shape_names() {
+  std::string names;
+  for (const auto& sh : kShapes) names += std::string(names.empty() ? "" : "|") + sh.name;
+  return names + "|PATH.json";
+}
+
 LlamaConfig shape_config(const std::string& shape) {
-  if (shape == "tiny") return make(64, 176, 2, 4, 2, 0, 512, 1e-5, 10000.0);
-  if (shape == "llama2-7b") return make(4096, 11008, 32, 32, 32, 32000, 4096, 1e-5, 10000.0);
-  if (shape == "llama2-13b") return make(5120, 13824, 40, 40, 40, 32000, 4096, 1e-5, 10000.0);
-  if (shape == "llama2-70b") return make(8192, 28672, 80, 64, 8, 32000, 4096, 1e-5, 10000.0);
-  if (shape == "llama3-8b") return make(4096, 14336, 32, 32, 8, 128256, 8192, 1e-5, 500000.0);
   if (shape.size() > 5 && shape.substr(shape.size() - 5) == ".json") return LlamaConfig::from_file(shape);
-  throw UsageError("--shape must be tiny, llama2-7b, llama2-13b, llama2-70b, llama3-8b or a config .json, got " + shape);
+  for (const auto& sh : kShapes) {
+    if (shape != sh.name) continue;
+    LlamaConfig c;
+    c.model_type = sh.family;
+    c.hidden_size = sh.hidden;
+    c.intermediate_size = sh.inter;
+    c.num_hidden_layers = sh.layers;
+    c.num_attention_heads = sh.heads;
+    c.num_key_value_heads = sh.kv;
+    c.head_dim = sh.head_dim;
+    c.vocab_size = sh.vocab;
+    c.max_position_embeddings = sh.max_pos;
+    c.rms_norm_eps = sh.eps;
+    c.rope_theta = sh.theta;
+    c.tie_word_embeddings = sh.tied;
+    if (sh.llama3_factor > 0) c.rope_scaling = {"llama3", sh.llama3_factor, 1.0, 4.0, 8192};
+    c.layer_window.assign(static_cast<size_t>(sh.layers), sh.window);
+    for (int l = 0; l < 7; ++l) c.linear_bias[l] = sh.bias || (c.model_type == "qwen2" && l < 3);
+    c.qk_norm = c.model_type == "qwen3";
+    return c;
+  }
+  throw UsageError("--shape must be one of " + shape_names() + ", got " + shape);
 }
 
 std::string default_tokenizer_corpus() {
@@ -66,12 +121,23 @@ std::string default_tokenizer_corpus() {
 
 void synth(const SynthOptions& opt) {
   LlamaConfig c = shape_config(opt.shape);
-  if (opt.layers > 0) c.num_hidden_layers = opt.layers;
-  Dtype dtype;
-  if (opt.dtype == "fp32") dtype = Dtype::F32, c.torch_dtype = "float32";
-  else if (opt.dtype == "fp16") dtype = Dtype::F16, c.torch_dtype = "float16";
-  else if (opt.dtype == "bf16") dtype = Dtype::BF16, c.torch_dtype = "bfloat16";
-  else throw UsageError("--dtype must be fp32, fp16 or bf16, got " + opt.dtype);
+  const bool given_config = c.raw.is_object() && !c.raw.empty();  // --shape CONFIG.json: kept as given
+  if (opt.layers > 0 && opt.layers != c.num_hidden_layers) {  // the window pattern repeated over the new count
+    std::vector<int64_t> windows;
+    for (int64_t i = 0; i < opt.layers; ++i) windows.push_back(c.window_of(i % c.num_hidden_layers));
+    c.num_hidden_layers = opt.layers;
+    c.layer_window = windows;
+    if (given_config) c = LlamaConfig::from_json(c.to_json(), opt.shape);  // as transformers will read it
+  }
+  // --dtype, else the config's torch_dtype, else fp32
+  static const std::map<std::string, std::pair<Dtype, const char*>> dtypes = {
+      {"fp32", {Dtype::F32, "float32"}}, {"fp16", {Dtype::F16, "float16"}}, {"bf16", {Dtype::BF16, "bfloat16"}}};
+  std::string dtype_flag = opt.dtype;
+  if (dtype_flag.empty())
+    dtype_flag = !given_config ? "fp32" : c.torch_dtype == "float16" ? "fp16" : c.torch_dtype == "bfloat16" ? "bf16" : "fp32";
+  if (!dtypes.count(dtype_flag)) throw UsageError("--dtype must be fp32, fp16 or bf16, got " + dtype_flag);
+  const Dtype dtype = dtypes.at(dtype_flag).first;
+  c.torch_dtype = dtypes.at(dtype_flag).second;
 
   OutputDirectory out(opt.out, opt.overwrite);
   const fs::path dir = out.path();
@@ -91,30 +157,38 @@ void synth(const SynthOptions& opt) {
   if (tok->vocab_size() > c.vocab_size)
     throw UsageError("tokenizer has " + std::to_string(tok->vocab_size()) + " pieces, more than the shape's vocab_size " +
                      std::to_string(c.vocab_size));
-  c.bos_token_id = tok->bos_id();
-  c.eos_token_id = tok->eos_id();
+  if (!given_config) {  // a given config keeps its own ids
+    c.bos_token_id = tok->bos_id();
+    c.eos_token_id = tok->eos_id();
+  }
 
   // tensor list in HF order
+  enum class Init { normal, ones, near_one, bias };
   struct Spec {
     std::string name;
     std::vector<int64_t> shape;
-    bool norm;
+    Init init;
   };
   std::vector<Spec> specs;
-  specs.push_back({"model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, false});
+  specs.push_back({"model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, Init::normal});
+  const std::vector<int64_t> out_features = {c.q_dim(), c.kv_dim(), c.kv_dim(), c.hidden_size,
+                                             c.intermediate_size, c.intermediate_size, c.hidden_size};
+  const std::vector<int64_t> in_features = {c.hidden_size, c.hidden_size, c.hidden_size, c.q_dim(),
+                                            c.hidden_size, c.hidden_size, c.intermediate_size};
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    specs.push_back({layer_tensor_name(i, "input_layernorm"), {c.hidden_size}, true});
-    specs.push_back({layer_tensor_name(i, "self_attn.q_proj"), {c.q_dim(), c.hidden_size}, false});
-    specs.push_back({layer_tensor_name(i, "self_attn.k_proj"), {c.kv_dim(), c.hidden_size}, false});
-    specs.push_back({layer_tensor_name(i, "self_attn.v_proj"), {c.kv_dim(), c.hidden_size}, false});
-    specs.push_back({layer_tensor_name(i, "self_attn.o_proj"), {c.hidden_size, c.q_dim()}, false});
-    specs.push_back({layer_tensor_name(i, "post_attention_layernorm"), {c.hidden_size}, true});
-    specs.push_back({layer_tensor_name(i, "mlp.gate_proj"), {c.intermediate_size, c.hidden_size}, false});
-    specs.push_back({layer_tensor_name(i, "mlp.up_proj"), {c.intermediate_size, c.hidden_size}, false});
-    specs.push_back({layer_tensor_name(i, "mlp.down_proj"), {c.hidden_size, c.intermediate_size}, false});
+    specs.push_back({layer_tensor_name(i, "input_layernorm"), {c.hidden_size}, Init::ones});
+    for (size_t j = 0; j < kLinearNames.size(); ++j) {
+      if (j == 4) specs.push_back({layer_tensor_name(i, "post_attention_layernorm"), {c.hidden_size}, Init::ones});
+      specs.push_back({layer_tensor_name(i, kLinearNames[j]), {out_features[j], in_features[j]}, Init::normal});
+      if (c.linear_bias[j]) specs.push_back({layer_bias_name(i, kLinearNames[j]), {out_features[j]}, Init::bias});
+      if (j == 1 && c.qk_norm) {
+        specs.push_back({layer_tensor_name(i, "self_attn.q_norm"), {c.head_dim}, Init::near_one});
+        specs.push_back({layer_tensor_name(i, "self_attn.k_norm"), {c.head_dim}, Init::near_one});
+      }
+    }
   }
-  specs.push_back({"model.norm.weight", {c.hidden_size}, true});
-  specs.push_back({"lm_head.weight", {c.vocab_size, c.hidden_size}, false});
+  specs.push_back({"model.norm.weight", {c.hidden_size}, Init::ones});
+  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, c.hidden_size}, Init::normal});
 
   // assign shards by size
   const uint64_t shard_limit = static_cast<uint64_t>(opt.shard_mib) << 20;
@@ -141,9 +215,14 @@ void synth(const SynthOptions& opt) {
   // depend on which thread draws them.
   auto make_tensor = [&](size_t k) {
     const auto& sp = specs[k];
-    if (sp.norm) return torch::ones(sp.shape, torch::kFloat32).to(to_torch(dtype));
+    if (sp.init == Init::ones) return torch::ones(sp.shape, torch::kFloat32).to(to_torch(dtype));
+    // weights N(0, 0.02); biases N(0, 0.1) and q/k norms 1 + N(0, 0.1), so that a forward that
+    // left either out (or swapped q's and k's norm) would show
     auto gen = at::detail::createCPUGenerator(tensor_seed(opt.seed, sp.name));
-    return at::normal(0.0, 0.02, sp.shape, gen, torch::TensorOptions().dtype(torch::kFloat32)).to(to_torch(dtype)).contiguous();
+    const double std = sp.init == Init::normal ? 0.02 : 0.1;
+    auto t = at::normal(0.0, std, sp.shape, gen, torch::TensorOptions().dtype(torch::kFloat32));
+    if (sp.init == Init::near_one) t = t + 1.0;
+    return t.to(to_torch(dtype)).contiguous();
   };
   std::vector<size_t> order;
   for (const auto& shard : shards) order.insert(order.end(), shard.begin(), shard.end());

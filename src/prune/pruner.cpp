@@ -263,7 +263,7 @@ nlohmann::json prune(PruneOptions opt) {
   // copied byte for byte beside their layer, with one warning naming them
   std::set<std::string> used;
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
-    for (const char* norm : {"input_layernorm", "post_attention_layernorm"}) used.insert(layer_tensor_name(i, norm));
+    for (const auto& name : layer_parameter_names(cfg, i)) used.insert(name);
     for (const auto& lin : kLinearNames) used.insert(layer_tensor_name(i, lin));
   }
   std::vector<std::vector<std::string>> unused_of_layer(static_cast<size_t>(cfg.num_hidden_layers));
@@ -347,8 +347,7 @@ nlohmann::json prune(PruneOptions opt) {
     }
     pruned_total += layer_zeros;
     weights_total += layer_weights;
-    writes.copy(layer_tensor_name(i, "input_layernorm"));
-    writes.copy(layer_tensor_name(i, "post_attention_layernorm"));
+    for (const auto& name : layer_parameter_names(cfg, i)) writes.copy(name);  // norms and biases, unpruned
     for (const auto& name : unused_of_layer[static_cast<size_t>(i)]) writes.copy(name);
     phases["writing"] = phases["writing"].get<double>() + seconds_since(t);
 

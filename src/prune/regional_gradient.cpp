@@ -16,8 +16,13 @@ LayerWeights fp32_master(const LayerWeights& w) {
   LayerWeights m;
   m.input_norm = w.input_norm.detach().to(torch::kFloat32);
   m.post_norm = w.post_norm.detach().to(torch::kFloat32);
-  for (size_t j = 0; j < w.linears.size(); ++j)
+  for (size_t j = 0; j < w.linears.size(); ++j) {
     m.linears[j] = w.linears[j].detach().to(torch::kFloat32).clone().requires_grad_(true);
+    if (w.biases[j].defined()) m.biases[j] = w.biases[j].detach().to(torch::kFloat32);
+  }
+  if (w.q_norm.defined()) m.q_norm = w.q_norm.detach().to(torch::kFloat32);
+  if (w.k_norm.defined()) m.k_norm = w.k_norm.detach().to(torch::kFloat32);
+  m.window = w.window;
   return m;
 }
 

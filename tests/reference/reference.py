@@ -57,7 +57,62 @@ def load_model(d):
     return cfg, {k: v.float() for k, v in tensors.items()}
 
 
+def layer_windows(cfg):
+    """Sliding-window length per layer (0: full causal attention), as transformers reads the
+    config: mistral windows every layer; qwen2/qwen3 only with use_sliding_window, from
+    max_window_layers on, unless layer_types lists each layer."""
+    n, family = cfg["num_hidden_layers"], cfg.get("model_type", "llama")
+    window = cfg.get("sliding_window") or 0
+    if family == "llama" or (family in ("qwen2", "qwen3") and not cfg.get("use_sliding_window", False)):
+        window = 0
+    if cfg.get("layer_types") is not None:
+        return [window if t == "sliding_attention" else 0 for t in cfg["layer_types"]]
+    if family == "mistral":
+        return [window] * n
+    first = cfg.get("max_window_layers")
+    first = n if first is None else first
+    return [window if window and i >= first else 0 for i in range(n)]
+
+
+def rope_frequencies(cfg, hd):
+    """inv_freq and the cos/sin factor (YaRN's attention factor; 1 otherwise)."""
+    params = cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
+    theta = params.get("rope_theta", cfg.get("rope_theta", 10000.0)) if cfg.get("rope_parameters") else cfg.get("rope_theta", 10000.0)
+    kind = params.get("rope_type", params.get("type", "default"))
+    exps = torch.arange(0, hd, 2, dtype=torch.int64).float() / hd
+    inv = 1.0 / (theta ** exps)
+    if kind in ("default", None):
+        return inv, 1.0
+    if kind == "yarn":
+        factor = params["factor"]
+        original = params.get("original_max_position_embeddings")
+        if original is not None:
+            factor = cfg["max_position_embeddings"] / original
+        else:
+            original = cfg["max_position_embeddings"]
+        m = lambda scale, k=1.0: 1.0 if scale <= 1 else 0.1 * k * math.log(scale) + 1.0
+        att = params.get("attention_factor")
+        if att is None:
+            ms, msa = params.get("mscale"), params.get("mscale_all_dim")
+            att = m(factor, ms) / m(factor, msa) if ms and msa else m(factor)
+        fast, slow = params.get("beta_fast") or 32, params.get("beta_slow") or 1
+        corr = lambda rot: hd * math.log(original / (rot * 2 * math.pi)) / (2 * math.log(theta))
+        lo, hi = corr(fast), corr(slow)
+        if params.get("truncate", True):
+            lo, hi = math.floor(lo), math.ceil(hi)
+        lo, hi = max(lo, 0), min(hi, hd - 1)
+        if lo == hi:
+            hi += 0.001
+        ramp = ((torch.arange(hd // 2, dtype=torch.float32) - lo) / (hi - lo)).clamp(0, 1)
+        keep = 1 - ramp
+        pos = theta ** exps
+        return (1.0 / (factor * pos)) * (1 - keep) + (1.0 / pos) * keep, att
+    raise SystemExit(f"reference: rope type {kind} not modelled")
+
+
 class Llama:
+    """LLaMA and its kin: mistral (sliding window), qwen2 (q/k/v biases), qwen3 (q/k norm);
+    llama's attention_bias/mlp_bias. Biases are used where the checkpoint has them."""
     def __init__(self, cfg, w):
         self.cfg, self.w = cfg, w
         self.h = cfg["hidden_size"]
@@ -65,20 +120,23 @@ class Llama:
         self.nkv = cfg.get("num_key_value_heads") or self.nh
         self.hd = cfg.get("head_dim") or self.h // self.nh
         self.eps = cfg.get("rms_norm_eps", 1e-6)
-        self.theta = cfg.get("rope_theta", 10000.0)
+        self.inv_freq, self.rope_factor = rope_frequencies(cfg, self.hd)
+        self.windows = layer_windows(cfg)
 
     def lw(self, i, name):
         return self.w[f"model.layers.{i}.{name}.weight"]
+
+    def lb(self, i, name):
+        return self.w.get(f"model.layers.{i}.{name}.bias")
 
     def rmsnorm(self, x, weight):
         var = x.float().pow(2).mean(-1, keepdim=True)
         return weight * (x.float() * torch.rsqrt(var + self.eps)).to(x.dtype)
 
     def rope(self, T):
-        inv = 1.0 / (self.theta ** (torch.arange(0, self.hd, 2, dtype=torch.int64).float() / self.hd))
-        f = torch.arange(T).float()[:, None] * inv[None, :]
+        f = torch.arange(T).float()[:, None] * self.inv_freq[None, :]
         e = torch.cat([f, f], dim=-1)
-        return e.cos(), e.sin()
+        return e.cos() * self.rope_factor, e.sin() * self.rope_factor
 
     @staticmethod
     def rot(x):
@@ -88,12 +146,20 @@ class Llama:
     def layer(self, i, x, weights=None, hook=None):
         """x: [B, T, h]. weights: optional dict name->tensor overriding the checkpoint's."""
         W = (lambda n: weights[n]) if weights is not None else (lambda n: self.lw(i, n))
+
+        def lin(t, n):
+            b = self.lb(i, n)
+            return t @ W(n).T + (b if b is not None else 0)
         B, T, _ = x.shape
         a = self.rmsnorm(x, self.lw(i, "input_layernorm"))
         if hook: hook("qkv", a)
-        q = (a @ W("self_attn.q_proj").T).view(B, T, self.nh, self.hd).transpose(1, 2)
-        k = (a @ W("self_attn.k_proj").T).view(B, T, self.nkv, self.hd).transpose(1, 2)
-        v = (a @ W("self_attn.v_proj").T).view(B, T, self.nkv, self.hd).transpose(1, 2)
+        q = lin(a, "self_attn.q_proj").view(B, T, self.nh, self.hd)
+        k = lin(a, "self_attn.k_proj").view(B, T, self.nkv, self.hd)
+        v = lin(a, "self_attn.v_proj").view(B, T, self.nkv, self.hd).transpose(1, 2)
+        if f"model.layers.{i}.self_attn.q_norm.weight" in self.w:
+            q = self.rmsnorm(q, self.lw(i, "self_attn.q_norm"))
+            k = self.rmsnorm(k, self.lw(i, "self_attn.k_norm"))
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         cos, sin = self.rope(T)
         q = q * cos + self.rot(q) * sin
         k = k * cos + self.rot(k) * sin
@@ -101,16 +167,20 @@ class Llama:
         k = k.repeat_interleave(rep, dim=1)
         v = v.repeat_interleave(rep, dim=1)
         s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
-        s = s + torch.full((T, T), float("-inf")).triu(1)
+        qpos, kpos = torch.arange(T)[:, None], torch.arange(T)[None, :]
+        visible = kpos <= qpos
+        if self.windows[i]:
+            visible &= kpos > qpos - self.windows[i]
+        s = s.masked_fill(~visible, float("-inf"))
         p = torch.softmax(s.float(), dim=-1).to(q.dtype)
         o = (p @ v).transpose(1, 2).reshape(B, T, self.nh * self.hd)
         if hook: hook("o", o)
-        x = x + o @ W("self_attn.o_proj").T
+        x = x + lin(o, "self_attn.o_proj")
         m = self.rmsnorm(x, self.lw(i, "post_attention_layernorm"))
         if hook: hook("mlp", m)
-        g = torch.nn.functional.silu(m @ W("mlp.gate_proj").T) * (m @ W("mlp.up_proj").T)
+        g = torch.nn.functional.silu(lin(m, "mlp.gate_proj")) * lin(m, "mlp.up_proj")
         if hook: hook("down", g)
-        return x + g @ W("mlp.down_proj").T
+        return x + lin(g, "mlp.down_proj")
 
     def embed(self, tokens):
         return self.w["model.embed_tokens.weight"][tokens]
@@ -315,7 +385,9 @@ def cmd_masks(args):
                     new = sparsegpt_prune(W, grams[INPUT_OF[name]].H, sp, args.structure, args.sparsegpt_block,
                                           args.sparsegpt_damp)
                     model.w[key] = new
-                    masks[key], weights[key] = new == 0, new
+                    # enwanda writes the updated weights in the checkpoint's dtype
+                    stored = DTYPES.get({"bfloat16": "BF16", "float16": "F16"}.get(cfg.get("torch_dtype"), "F32"))
+                    masks[key], weights[key] = new == 0, new.to(stored).float()
                     continue
                 if args.method == "magnitude":
                     metric = W.abs()
@@ -345,6 +417,15 @@ def cmd_masks(args):
                 print(f"MISMATCH {name}: weights differ by {rel:.3e} of their largest magnitude")
         bad += 1 if diff or rel > 1e-5 else 0
     line = f"masks: {len(masks) - bad}/{len(masks)} linears identical to the reference"
+    # everything else (embeddings, norms, biases, q/k norms, the head) is carried unchanged
+    if set(pruned) != set(model.w):
+        print(f"MISMATCH tensors: output lacks {sorted(set(model.w) - set(pruned))}, adds {sorted(set(pruned) - set(model.w))}")
+        bad += 1
+    changed = [n for n in model.w if n not in masks and n in pruned and not torch.equal(pruned[n], model.w[n])]
+    if changed:
+        print(f"MISMATCH {len(changed)} tensors that are not pruned differ from the input, e.g. {changed[0]}")
+        bad += 1
+    line += f", {len(model.w) - len(masks)} other tensors unchanged"
     if weights:
         line += f", weights within {worst:.2e} relative"
     if D is not None:

@@ -73,6 +73,57 @@ model=$work/model4 check_masks "owl-ria-m3" --allocation owl --method ria --owl-
 model=$work/model4 check_masks "owl-magnitude-s0.7" --allocation owl --method magnitude --sparsity 0.7 \
   -- --allocation owl --method magnitude --sparsity 0.7
 
+# other families and configs: biases (llama's attention_bias/mlp_bias, qwen2's q/k/v), sliding
+# windows shorter than the windows (mistral; qwen2 from max_window_layers on; qwen3 by layer_types),
+# qwen3's q/k norms, YaRN RoPE written as transformers 5's rope_parameters; a bf16 checkpoint and a
+# sharded one (the output's index compared). Perplexity within 1e-5 and masks of three methods.
+"$PY" - "$work" <<'PYEOF'
+import json, sys
+w = sys.argv[1]
+def config(name, **fields):
+    c = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 176, "num_hidden_layers": 3,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "max_position_embeddings": 512,
+         "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False}
+    c.update(fields)
+    json.dump(c, open(f"{w}/{name}.json", "w"), indent=1)
+config("qwen2-window", model_type="qwen2", use_sliding_window=True, sliding_window=12, max_window_layers=1,
+       tie_word_embeddings=True, rms_norm_eps=1e-6)
+config("qwen3-types", model_type="qwen3", head_dim=24, attention_bias=True, use_sliding_window=True, sliding_window=20,
+       layer_types=["sliding_attention", "full_attention", "sliding_attention"])
+config("llama-yarn-v5", rope_parameters={"rope_type": "yarn", "rope_theta": 50000.0, "factor": 4.0,
+       "original_max_position_embeddings": 32}, max_position_embeddings=128, attention_bias=True)
+PYEOF
+family_models=(tiny-llama-bias tiny-mistral tiny-qwen2 tiny-qwen3)
+for shape in "${family_models[@]}"; do "$ENWANDA" synth --shape "$shape" --seed 4 --out "$work/$shape" -q; done
+for c in qwen2-window qwen3-types llama-yarn-v5; do
+  "$ENWANDA" synth --shape "$work/$c.json" --seed 4 --out "$work/$c" -q; family_models+=("$c")
+done
+"$ENWANDA" synth --shape tiny --dtype bf16 --seed 6 --out "$work/bf16" -q
+"$ENWANDA" synth --shape tiny --layers 6 --shard-mib 1 --seed 6 --out "$work/sharded" -q
+family_models+=(bf16 sharded)
+for m in "${family_models[@]}"; do
+  "$ENWANDA" eval ppl --model "$work/$m" --data-tokens "$work/calib.npy" --json "$work/ppl-$m.json" -q > /dev/null
+  ref_ppl=$("$PY" "$REF" ppl --model "$work/$m" --tokens "$work/calib.npy")
+  ours=$("$PY" -c "import json; print(json.load(open('$work/ppl-$m.json'))['ppl'])")
+  if "$PY" -c "import sys; a,b=float('$ours'),float('$ref_ppl'); sys.exit(0 if abs(a-b)/b <= 1e-5 else 1)"; then
+    echo "ok   ppl ($m): enwanda $ours, reference $ref_ppl"
+  else
+    echo "FAIL ppl ($m): enwanda $ours, reference $ref_ppl"; fail=1
+  fi
+  model=$work/$m check_masks "$m-en" -- --method en
+  model=$work/$m check_masks "$m-sparsegpt-2of4" --method sparsegpt --structure 2:4 -- --method sparsegpt --structure 2:4
+  model=$work/$m check_masks "$m-wanda++-rgs" --method wanda++ --no-ro -- --method wanda++
+done
+"$ENWANDA" prune --model "$work/sharded" --calib-tokens "$work/calib.npy" --out "$work/p-sharded" -q
+if "$PY" - "$work/sharded" "$work/p-sharded" <<'PYEOF'
+import json, os, sys
+a, b = (json.load(open(os.path.join(d, "model.safetensors.index.json")))["weight_map"] for d in sys.argv[1:3])
+shards = sorted(set(a.values()))
+print(f"     {len(a)} tensors in {len(shards)} shards")
+sys.exit(0 if a == b and len(shards) > 1 and all(os.path.exists(os.path.join(sys.argv[2], s)) for s in shards) else 1)
+PYEOF
+then echo "ok   sharded output: the same index as the input"; else echo "FAIL sharded output index differs"; fail=1; fi
+
 # perplexity on the same windows: the dense model, a pruned one, and one whose linears are all zero
 # (written by the reference)
 "$ENWANDA" prune --model "$work/model" --calib-tokens "$work/calib.npy" --out "$work/pruned" -q

@@ -240,9 +240,9 @@ int run(int argc, char** argv) {
   // synth ------------------------------------------------------------------------------
   SynthOptions so;
   auto* synth_cmd = app.add_subcommand("synth", "write a random-initialised LLaMA checkpoint");
-  synth_cmd->add_option("--shape", so.shape, "tiny|llama2-7b|llama2-13b|llama2-70b|llama3-8b|PATH.json")->capture_default_str();
+  synth_cmd->add_option("--shape", so.shape, shape_names())->capture_default_str();
   synth_cmd->add_option("--layers", so.layers, "number of decoder layers (default: the shape's)");
-  synth_cmd->add_option("--dtype", so.dtype, "fp32|fp16|bf16")->capture_default_str();
+  synth_cmd->add_option("--dtype", so.dtype, "fp32|fp16|bf16 (default: a given config's torch_dtype, else fp32)");
   synth_cmd->add_option("--seed", so.seed, "seed of the random weights")->capture_default_str();
   synth_cmd->add_option("--tokenizer", so.tokenizer, "tokenizer.model to copy (default: train one)");
   synth_cmd->add_option("--shard-mib", so.shard_mib, "largest shard in MiB")->capture_default_str();

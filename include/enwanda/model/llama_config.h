@@ -2,24 +2,42 @@
 // in this one place. Each field says what it means and its default when config.json omits it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace enwanda {
 
 struct RopeScaling {
-  std::string type = "none";  // none | linear | dynamic | llama3
+  std::string type = "none";  // none | linear | dynamic | llama3 | yarn
   double factor = 1.0;
-  // llama3 only
+  // llama3
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 8192;
+  int64_t original_max_position_embeddings = 8192;  // yarn: max_position_embeddings when absent
+  bool has_original_max = false;                     // given in the config (yarn derives factor from it)
+  // yarn (0: absent, derived as transformers derives it)
+  double attention_factor = 0.0;
+  double beta_fast = 32.0;
+  double beta_slow = 1.0;
+  double mscale = 0.0;
+  double mscale_all_dim = 0.0;
+  bool truncate = true;
 };
 
+// The decoder families enwanda runs. They share LLaMA's layer (RMSNorm, RoPE, GQA attention,
+// SiLU-gated MLP, the same seven linears) and differ in the parts below:
+//   llama    attention_bias (q/k/v/o) and mlp_bias (gate/up/down), both false in released models
+//   mistral  sliding_window for every layer (null: full attention)
+//   qwen2    q/k/v biases always (o_proj none); use_sliding_window + max_window_layers or layer_types
+//   qwen3    q_norm/k_norm (RMSNorm over head_dim, per head, before RoPE); attention_bias for
+//            q/k/v/o; sliding-window fields as qwen2's
+// transformers 5 writes rope_parameters in place of rope_theta/rope_scaling; both are read.
 struct LlamaConfig {
-  std::string model_type = "llama";     // llama, or mistral without sliding window
+  std::string model_type = "llama";     // llama | mistral | qwen2 | qwen3
   int64_t hidden_size = 0;              // required
   int64_t intermediate_size = 0;        // required
   int64_t num_hidden_layers = 0;        // required
@@ -35,10 +53,18 @@ struct LlamaConfig {
   std::string torch_dtype = "float32";  // the checkpoint's storage dtype
   int64_t bos_token_id = 1;
   int64_t eos_token_id = 2;
+  std::array<bool, 7> linear_bias{};    // per linear (kLinearNames order): whether it has a .bias
+  bool qk_norm = false;                 // per-head RMSNorm of q and k before RoPE (qwen3)
+  std::vector<int64_t> layer_window;    // per layer: sliding-window length, 0 for full causal attention
   nlohmann::json raw;                   // the file as read, written back unchanged
 
   int64_t kv_dim() const { return num_key_value_heads * head_dim; }
   int64_t q_dim() const { return num_attention_heads * head_dim; }
+  int64_t window_of(int64_t layer) const {
+    return layer < static_cast<int64_t>(layer_window.size()) ? layer_window[static_cast<size_t>(layer)] : 0;
+  }
+  bool has_bias() const;                // any linear with a bias
+  std::string bias_flag(int linear) const;  // the config field that says whether linear has a bias
   // Whether windows of `seqlen` tokens stay within the positions the model was trained on
   // (dynamic RoPE scaling stretches the rotary base to fit longer windows, so any length is).
   bool trained_for(int64_t seqlen) const { return seqlen <= max_position_embeddings || rope_scaling.type == "dynamic"; }
@@ -49,7 +75,9 @@ struct LlamaConfig {
   // Parses and validates; `where` names the file in errors (InputError).
   static LlamaConfig from_json(const nlohmann::json& j, const std::string& where);
   static LlamaConfig from_file(const std::string& path);
-  nlohmann::json to_json() const;  // a fresh config.json for synthetic checkpoints
+  // config.json for a synthetic checkpoint: `raw` with the fields enwanda sets (sizes, dtype,
+  // token ids) written over it, or a fresh one of the family when raw is empty.
+  nlohmann::json to_json() const;
 };
 
 }  // namespace enwanda

@@ -1,5 +1,6 @@
-// One LLaMA decoder layer with transformers' semantics: RMSNorm in fp32, rotate_half RoPE,
-// GQA by repeating k/v heads, causal softmax in fp32, SiLU-gated MLP.
+// One LLaMA-family decoder layer with transformers' semantics: RMSNorm in fp32, rotate_half RoPE,
+// GQA by repeating k/v heads, causal softmax in fp32, SiLU-gated MLP; the family's biases, per-head
+// q/k norms and sliding window where its config has them (llama_config.h).
 #pragma once
 
 #include <array>
@@ -22,6 +23,9 @@ struct LayerWeights {
   torch::Tensor input_norm;                  // [hidden]
   torch::Tensor post_norm;                   // [hidden]
   std::array<torch::Tensor, 7> linears;      // kLinearNames order, each [out_features, in_features]
+  std::array<torch::Tensor, 7> biases;       // [out_features], undefined where the linear has none
+  torch::Tensor q_norm, k_norm;              // [head_dim] (qwen3), else undefined
+  int64_t window = 0;                        // sliding-window attention length; 0: full causal
   const torch::Tensor& q() const { return linears[0]; }
   const torch::Tensor& k() const { return linears[1]; }
   const torch::Tensor& v() const { return linears[2]; }
@@ -43,11 +47,12 @@ RotaryTables make_rotary_tables(const LlamaConfig& c, int64_t seqlen, const Runt
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 
 // Causal softmax attention, softmax in fp32 (fp64 stays fp64): q, k, v [B, heads, T, d] ->
-// [B, heads, T, d]. Queries go in blocks of `query_block`; a block's scores cover only the keys
+// [B, heads, T, d]. With window > 0 query q sees key k only if q - window < k <= q (transformers'
+// sliding-window mask). Queries go in blocks of `query_block`; a block's scores cover only the keys
 // up to its last query, so the [B, heads, T, T] scores never exist whole and the masked upper
 // triangle is mostly not computed. Differentiable.
 constexpr int64_t kAttentionQueryBlock = 256;
-torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t window = 0,
                                int64_t query_block = kAttentionQueryBlock);
 
 // Called with each distinct linear input, [batch, seqlen, in_features], before the matmul.

@@ -1,6 +1,7 @@
-// `enwanda synth`: random-initialised HF-format LLaMA checkpoints (std 0.02 normal weights,
-// norms at 1), deterministic for a seed, sharded like HF when large. Without a tokenizer, one
-// is trained on data/tokenizer_corpus.txt, so tests and the demo need nothing from outside.
+// `enwanda synth`: random-initialised HF-format checkpoints of the LLaMA family and its kin
+// (mistral, qwen2, qwen3; std 0.02 normal weights, norms at 1), deterministic for a seed,
+// sharded like HF when large. Without a tokenizer, one is trained on data/tokenizer_corpus.txt,
+// so tests and the demo need nothing from outside.
 #pragma once
 
 #include <string>
@@ -10,9 +11,9 @@
 namespace enwanda {
 
 struct SynthOptions {
-  std::string shape = "tiny";  // tiny|llama2-7b|llama2-13b|llama2-70b|llama3-8b|PATH.json
+  std::string shape = "tiny";  // one of shape_names(), or a config.json kept as given
   int64_t layers = 0;          // 0: the shape's own
-  std::string dtype = "fp32";  // fp32|fp16|bf16
+  std::string dtype;           // fp32|fp16|bf16; empty: a given config's torch_dtype, else fp32
   uint64_t seed = 0;
   std::string tokenizer;       // a tokenizer.model to copy; empty: train one
   std::string out;
@@ -21,6 +22,7 @@ struct SynthOptions {
 };
 
 LlamaConfig shape_config(const std::string& shape);  // throws UsageError
+std::string shape_names();                           // "tiny|tiny-llama-bias|...|PATH.json"
 std::string default_tokenizer_corpus();              // path of the shipped training text
 void synth(const SynthOptions& opt);
 
