@@ -81,25 +81,84 @@ TEST(LlamaConfig, RejectionsNameTheField) {
   j = base();
   j["hidden_size"] = "64";
   EXPECT_NE(rejection(j).find("\"hidden_size\" must be a positive integer"), std::string::npos);
-  j = base();
-  j["model_type"] = "mistral";
-  j["sliding_window"] = 4096;
-  EXPECT_NE(rejection(j).find("sliding_window"), std::string::npos);
-  j["sliding_window"] = nullptr;
-  EXPECT_EQ(rejection(j), "");
-  // what the forward does not compute: another activation, biases
+  // what the forward does not compute: another activation
   j = base();
   j["hidden_act"] = "gelu";
   EXPECT_NE(rejection(j).find("hidden_act \"gelu\" unsupported"), std::string::npos);
   j["hidden_act"] = "silu";
   EXPECT_EQ(rejection(j), "");
-  for (const char* bias : {"attention_bias", "mlp_bias"}) {
-    j = base();
-    j[bias] = true;
-    EXPECT_NE(rejection(j).find(std::string("\"") + bias + "\" is true"), std::string::npos) << bias;
-    j[bias] = false;
-    EXPECT_EQ(rejection(j), "") << bias;
-  }
+  j = base();
+  j["layer_types"] = {"full_attention"};
+  EXPECT_NE(rejection(j).find("one type per layer"), std::string::npos);
+  j["layer_types"] = {"full_attention", "chunked_attention"};
+  EXPECT_NE(rejection(j).find("layer_types[1] is \"chunked_attention\""), std::string::npos);
+  j = base();
+  j["rope_parameters"] = {{"rope_type", "longrope"}, {"rope_theta", 1e4}};
+  EXPECT_NE(rejection(j).find("rope_parameters type \"longrope\" unsupported"), std::string::npos);
+}
+
+TEST(LlamaConfig, FamiliesReadTheirBiasesNormsAndWindows) {
+  auto read = [](const nlohmann::json& j) { return LlamaConfig::from_json(j, "cfg.json"); };
+  auto biases = [](const LlamaConfig& c) {
+    std::string s;
+    for (bool b : c.linear_bias) s += b ? '1' : '0';
+    return s;
+  };
+  auto windows = [](const LlamaConfig& c) {
+    std::string s;
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i) s += std::to_string(c.window_of(i)) + " ";
+    return s;
+  };
+  auto j = base();  // llama: 2 layers
+  EXPECT_EQ(biases(read(j)), "0000000");
+  j["attention_bias"] = true;
+  EXPECT_EQ(biases(read(j)), "1111000");
+  j["mlp_bias"] = true;
+  j["attention_bias"] = false;
+  EXPECT_EQ(biases(read(j)), "0000111");
+  j["sliding_window"] = 8;  // means nothing to llama
+  EXPECT_EQ(windows(read(j)), "0 0 ");
+
+  j = base();
+  j["model_type"] = "mistral";
+  j["sliding_window"] = 8;
+  EXPECT_EQ(windows(read(j)), "8 8 ");
+  j["sliding_window"] = nullptr;
+  EXPECT_EQ(windows(read(j)), "0 0 ");
+  j["attention_bias"] = true;  // not a mistral field
+  EXPECT_EQ(biases(read(j)), "0000000");
+
+  j = base();
+  j["model_type"] = "qwen2";
+  j["sliding_window"] = 8;
+  j["max_window_layers"] = 1;
+  EXPECT_EQ(biases(read(j)), "1110000");
+  EXPECT_EQ(windows(read(j)), "0 0 ");  // use_sliding_window absent: false
+  j["use_sliding_window"] = true;
+  EXPECT_EQ(windows(read(j)), "0 8 ");
+  j["layer_types"] = {"sliding_attention", "full_attention"};
+  EXPECT_EQ(windows(read(j)), "8 0 ");
+  EXPECT_FALSE(read(j).qk_norm);
+
+  j = base();
+  j["model_type"] = "qwen3";
+  j["head_dim"] = 32;
+  EXPECT_TRUE(read(j).qk_norm);
+  EXPECT_EQ(read(j).head_dim, 32);
+  EXPECT_EQ(biases(read(j)), "0000000");
+  j["attention_bias"] = true;
+  EXPECT_EQ(biases(read(j)), "1111000");
+
+  // transformers 5: rope_parameters in place of rope_theta and rope_scaling
+  j = base();
+  j["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 5e5}, {"factor", 4.0}, {"original_max_position_embeddings", 64}};
+  auto c = read(j);
+  EXPECT_EQ(c.rope_theta, 5e5);
+  EXPECT_EQ(c.rope_scaling.type, "yarn");
+  EXPECT_TRUE(c.rope_scaling.has_original_max);
+  j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1e6}};
+  EXPECT_EQ(read(j).rope_theta, 1e6);
+  EXPECT_EQ(read(j).rope_scaling.type, "none");
 }
 
 TEST(LlamaConfig, NonIntegerNumbersAreRefusedNotConverted) {

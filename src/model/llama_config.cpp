@@ -212,19 +212,25 @@ nlohmann::json LlamaConfig::to_json() const {
     j["rope_theta"] = rope_theta;
     if (head_dim != hidden_size / num_attention_heads || model_type == "qwen3") j["head_dim"] = head_dim;
   }
-  // the fields synth decides (the shape's sizes, --layers, --dtype, the tokenizer's size)
-  j["hidden_size"] = hidden_size;
-  j["intermediate_size"] = intermediate_size;
-  j["num_hidden_layers"] = num_hidden_layers;
-  j["num_attention_heads"] = num_attention_heads;
-  j["num_key_value_heads"] = num_key_value_heads;
-  j["vocab_size"] = vocab_size;
-  j["max_position_embeddings"] = max_position_embeddings;
-  j["rms_norm_eps"] = rms_norm_eps;
-  j["tie_word_embeddings"] = tie_word_embeddings;
-  j["torch_dtype"] = torch_dtype;
-  j["bos_token_id"] = bos_token_id;
-  j["eos_token_id"] = eos_token_id;
+  // the fields synth decides (the shape's sizes, --layers, --dtype, the tokenizer's size); a given
+  // config keeps its own text where its value stands (an eos_token_id list, say)
+  const bool given = raw.is_object() && !raw.empty();
+  const LlamaConfig base = given ? from_json(raw, "config") : LlamaConfig{};
+  auto put = [&](const char* key, const nlohmann::json& value, bool differs) {
+    if (!given || differs) j[key] = value;
+  };
+  put("hidden_size", hidden_size, base.hidden_size != hidden_size);
+  put("intermediate_size", intermediate_size, base.intermediate_size != intermediate_size);
+  put("num_hidden_layers", num_hidden_layers, base.num_hidden_layers != num_hidden_layers);
+  put("num_attention_heads", num_attention_heads, base.num_attention_heads != num_attention_heads);
+  put("num_key_value_heads", num_key_value_heads, base.num_key_value_heads != num_key_value_heads);
+  put("vocab_size", vocab_size, base.vocab_size != vocab_size);
+  put("max_position_embeddings", max_position_embeddings, base.max_position_embeddings != max_position_embeddings);
+  put("rms_norm_eps", rms_norm_eps, base.rms_norm_eps != rms_norm_eps);
+  put("tie_word_embeddings", tie_word_embeddings, base.tie_word_embeddings != tie_word_embeddings);
+  put("torch_dtype", torch_dtype, base.torch_dtype != torch_dtype);
+  put("bos_token_id", bos_token_id, base.bos_token_id != bos_token_id);
+  put("eos_token_id", eos_token_id, base.eos_token_id != eos_token_id);
   if (j.contains("layer_types") && j["layer_types"].is_array() && !j["layer_types"].empty() &&
       static_cast<int64_t>(j["layer_types"].size()) != num_hidden_layers) {  // --layers: the pattern repeated
     const auto given = j["layer_types"];

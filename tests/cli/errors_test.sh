@@ -106,7 +106,11 @@ expect "heads not dividing hidden size" 3 "does not divide hidden_size" "$m" -- 
 m=$(variant kvheads); cfg "$m" 'c["num_key_value_heads"] = 3'
 expect "kv heads not dividing heads" 3 "does not divide num_attention_heads" "$m" -- $(prune_args "$m")
 m=$(variant bias); cfg "$m" 'c["attention_bias"] = True'
-expect "linear biases" 3 "\"attention_bias\" is true" "$m" -- $(prune_args "$m")
+expect "attention_bias without the biases" 3 "model.layers.0.self_attn.q_proj.bias\" is missing, but config.json's attention_bias says the linear has a bias" "$m" -- $(prune_args "$m")
+m=$(variant qwen2); cfg "$m" 'c["model_type"] = "qwen2"'
+expect "qwen2 without its q/k/v biases" 3 "q_proj.bias\" is missing, but config.json's model_type qwen2" "$m" -- $(prune_args "$m")
+m=$(variant qwen3); cfg "$m" 'c["model_type"] = "qwen3"'
+expect "qwen3 without q_norm" 3 "model.layers.0.self_attn.q_norm.weight\" is missing" "$m" -- $(prune_args "$m")
 m=$(variant pickle); rm "$m/model.safetensors"; touch "$m/pytorch_model.bin"
 expect "PyTorch pickle instead of safetensors" 3 "pytorch_model.bin is a PyTorch pickle" "$m" -- $(prune_args "$m")
 m=$(variant notok); rm "$m/tokenizer.model"
@@ -363,10 +367,15 @@ else fail=$((fail+1)); echo "FAIL unused tensors (rc $rc): $(cat "$work/stderr")
 rm -rf "$work/out"
 b=$(variant bias)
 add_tensors "$b" 't["model.layers.1.self_attn.q_proj.bias"] = torch.zeros(t["model.layers.1.self_attn.q_proj.weight"].shape[0])'
-expect "a linear's bias the config does not announce" 3 "model.layers.1.self_attn.q_proj.bias\" is a linear layer's bias, but config.json says attention_bias is false" \
+expect "a linear's bias the config does not announce" 3 "model.layers.1.self_attn.q_proj.bias\" is a bias, but config.json's attention_bias says the linear has none" \
   "$b" -- $(prune_args "$b")
-expect "a bias refused by eval ppl too, before any work" 3 "q_proj.bias\" is a linear layer's bias" "$b" -- \
+expect "a bias refused by eval ppl too, before any work" 3 "q_proj.bias\" is a bias, but config.json's attention_bias" "$b" -- \
   eval ppl --model "$b" --data-tokens "$work/calib.npy"
+b=$(variant mlpbias)
+add_tensors "$b" 't["model.layers.0.mlp.down_proj.bias"] = torch.zeros(64)'
+cfg "$b" 'c["attention_bias"] = False'
+expect "an MLP bias without mlp_bias" 3 "model.layers.0.mlp.down_proj.bias\" is a bias, but config.json's mlp_bias says the linear has none" \
+  "$b" -- $(prune_args "$b")
 
 # --load-stats identifies the weights the statistics were gathered on: a model of the same shape (another
 # seed), another --stat-norm and another layer count are refused, naming the setting
