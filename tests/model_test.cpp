@@ -180,6 +180,21 @@ TEST(LlamaModel, InPlaceAndObservingPassesMatchTheCopyingPass) {
   }
 }
 
+TEST(LlamaModel, ProgressComesAfterEveryMicroBatchNotOnlyEveryLayer) {
+  // a long evaluation over few layers must not go quiet for a whole layer pass
+  auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
+  Runtime rt;
+  rt.batch_size = 2;
+  rt.activation_budget_bytes = int64_t{1} << 30;  // all 6 rows in one group
+  LlamaModel model(ck, rt);
+  auto tokens = torch::randint(3, ck->config().vocab_size, {6, 12}, torch::kInt64);
+  std::vector<double> seen;
+  model.for_each_target_log_probs(tokens, tokens, [](int64_t, const torch::Tensor&) {}, [&](double f) { seen.push_back(f); });
+  const int64_t layers = ck->config().num_hidden_layers;
+  ASSERT_EQ(seen.size(), static_cast<size_t>(3 * layers));  // 3 micro-batches per layer
+  for (size_t k = 0; k < seen.size(); ++k) EXPECT_NEAR(seen[k], static_cast<double>(k + 1) / seen.size(), 1e-12) << k;
+}
+
 TEST(DeviceMemory, MicroBatchFitsTheBudget) {
   EXPECT_EQ(micro_batch_for_budget(1000, 300, 64), 3);
   EXPECT_EQ(micro_batch_for_budget(100, 300, 64), 1);   // never below one sequence

@@ -15,6 +15,8 @@ std::string pruned_by(const std::string& dir) {
     std::ifstream in(report_path);
     const auto report = nlohmann::json::parse(in);
     if (report.value("command", "") == "synth") return "";  // synth's mark, not a pruning
+    if (report.contains("reproduce") && report["reproduce"].is_string()) return report["reproduce"].get<std::string>();
+    // reports written before the reproducing command was recorded
     const auto s = report.at("settings");
     const auto method = s.at("method").get<std::string>(), structure = s.at("structure").get<std::string>();
     std::string run = "enwanda prune --method " + method;

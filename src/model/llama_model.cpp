@@ -57,11 +57,15 @@ torch::Tensor LlamaModel::forward_layer(const LayerWeights& w, const torch::Tens
   return out;
 }
 
-void LlamaModel::forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe) const {
+void LlamaModel::forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe,
+                                        const std::function<void(double)>& on_rows) const {
   torch::NoGradGuard no_grad;
   const auto& rope = rotary(hidden.size(1));
+  int64_t done = 0;
   for_each_micro_batch(hidden, rt_.batch_size, [&](torch::Tensor rows) {
     rows.copy_(layer_forward(w, rows, rope, config(), observe));  // a new tensor: rows are read before the copy
+    done += rows.size(0);
+    if (on_rows) on_rows(static_cast<double>(done) / static_cast<double>(hidden.size(0)));
   });
 }
 
@@ -84,9 +88,9 @@ void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const to
   const int64_t layers = config().num_hidden_layers;
   for (int64_t g = 0; g < rows; g += group) {
     const int64_t ge = std::min(rows, g + group);
-    auto hidden = forward_layers(embed(tokens.slice(0, g, ge)), [&](int64_t i) {
+    auto hidden = forward_layers(embed(tokens.slice(0, g, ge)), [&](double layers_done) {
       // rows before this group, plus this group's share of the layers done
-      if (on_progress) on_progress((static_cast<double>(g) + static_cast<double>(ge - g) * (i + 1) / layers) / rows);
+      if (on_progress) on_progress((static_cast<double>(g) + static_cast<double>(ge - g) * layers_done / layers) / rows);
     });
     for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
       const int64_t be = std::min(hidden.size(0), b + rt_.batch_size);
@@ -95,12 +99,14 @@ void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const to
   }
 }
 
-torch::Tensor LlamaModel::forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer) const {
+torch::Tensor LlamaModel::forward_layers(torch::Tensor hidden, const std::function<void(double)>& on_progress) const {
   LayerPrefetcher layers(*this, rt_.overlap_io);
   for (int64_t i = 0; i < config().num_hidden_layers; ++i) {
     check_interrupted();
-    forward_layer_in_place(layers.take(i), hidden);
-    if (on_layer) on_layer(i);
+    forward_layer_in_place(layers.take(i), hidden, nullptr, [&](double rows_done) {
+      check_interrupted();
+      if (on_progress) on_progress(static_cast<double>(i) + rows_done);
+    });
   }
   return hidden;
 }

@@ -3,15 +3,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
 #include "enwanda/eval/inspect.h"
+#include "enwanda/prune/reproduce.h"
+#include "enwanda/text/text_corpus.h"
 #include "enwanda/io/background_writer.h"
 #include "enwanda/io/checkpoint.h"
 #include "enwanda/io/checkpoint_writer.h"
@@ -65,15 +69,26 @@ void draw_progress(int64_t done, int64_t total, double elapsed) {
 
 // The report's "settings": the run's, and of the method's only those it uses.
 nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const torch::Tensor& tokens, const Runtime& rt) {
+  auto absolute = [](const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); };
   nlohmann::json s = {
-      {"model", opt.model_dir}, {"out", opt.out_dir}, {"method", method_name(opt.method)}, {"sparsity", opt.sparsity},
+      {"model", absolute(opt.model_dir)}, {"out", absolute(opt.out_dir)}, {"method", method_name(opt.method)}, {"sparsity", opt.sparsity},
       {"structure", opt.structure.str()}, {"allocation", allocation_name(opt.allocation)},
       {"stat_norm", key.stat_norm}, {"sequential", opt.sequential},
       {"nsamples", tokens.defined() ? tokens.size(0) : 0}, {"seqlen", tokens.defined() ? tokens.size(1) : 0},
       {"seed", opt.calib.seed}, {"calib_mult", opt.calib.calib_mult}, {"device", rt.device.str()},
       {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}, {"batch_size", rt.batch_size},
       {"threads", rt.threads}, {"blas", blas_library()}, {"blas_kernels", blas_kernels()}, {"overlap_io", opt.overlap_io},
-      {"load_stats", opt.load_stats}, {"save_stats", opt.save_stats}};
+      {"load_stats", opt.load_stats.empty() ? "" : absolute(opt.load_stats)},
+      {"save_stats", opt.save_stats.empty() ? "" : absolute(opt.save_stats)}};
+  // the calibration input: each file read, with its size and sha256
+  nlohmann::json files = nlohmann::json::array();
+  std::vector<std::string> read = opt.calib.tokens_path.empty() ? corpus_file_paths(opt.calib.text_paths)
+                                                                 : std::vector<std::string>{opt.calib.tokens_path};
+  for (const auto& f : read)
+    if (!f.empty())
+      files.push_back({{"path", absolute(f)}, {"bytes", std::filesystem::file_size(f)}, {"sha256", file_sha256(f)}});
+  s["calibration"] = {{"files", files}, {"kind", opt.calib.tokens_path.empty() ? "text" : "tokens"}};
+  if (opt.calib.tokens_path.empty()) s["calibration"]["sampling"] = opt.calib.sampling;
   if (uses_elastic_net(opt.method)) {
     s["geometry"] = geometry_name(opt.geometry);
     s["alpha"] = opt.alpha;
@@ -127,6 +142,10 @@ void validate_prune_options(PruneOptions& opt) {
   if (opt.out_dir.empty()) throw UsageError("--out is required");
   const bool has_text = !opt.calib.text_paths.empty(), has_tokens = !opt.calib.tokens_path.empty();
   if (has_text && has_tokens) throw UsageError("give either --calib or --calib-tokens, not both");
+  if (opt.calib.sampling != "windows" && opt.calib.sampling != "documents")
+    throw UsageError("--calib-sampling must be windows or documents, got " + opt.calib.sampling);
+  if (has_tokens && opt.calib.sampling != "windows")
+    throw UsageError("--calib-sampling applies to --calib text; --calib-tokens windows are used as they are");
   if (uses_activations(opt.method) && !has_text && !has_tokens && opt.load_stats.empty())
     throw UsageError("--method " + method_name(opt.method) + " needs calibration data: --calib PATH or --calib-tokens FILE.npy");
   if ((!opt.save_stats.empty() || !opt.load_stats.empty()) && opt.sequential)
@@ -288,8 +307,10 @@ nlohmann::json prune(PruneOptions opt) {
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
     check_interrupted();
     const auto t_layer = Clock::now();
+    std::map<std::string, double> layer_seconds;  // this layer's phases (-v)
     t = Clock::now();
     LayerWeights w = layers.take(i);
+    layer_seconds["load"] = seconds_since(t);
     phases["load"] = phases["load"].get<double>() + seconds_since(t);
 
     // dense pass: what the method needs of every linear input; the dense outputs are kept only
@@ -321,13 +342,19 @@ nlohmann::json prune(PruneOptions opt) {
                                      : rounded(stats.channel_stats(input_of_linear(static_cast<int>(j)), opt.stat_norm));
         if (!opt.save_stats.empty()) stats_out.add(i, kLinearNames[j], evidence.stats[j]);
       }
+    layer_seconds["statistics"] = seconds_since(t);
     phases["statistics"] = phases["statistics"].get<double>() + seconds_since(t);
 
     // the method prunes the layer
     t = Clock::now();
     const double layer_sparsity = sparsities[static_cast<size_t>(i)];
+    const bool verbose = spdlog::should_log(spdlog::level::debug);
+    std::array<torch::Tensor, 7> dense_linears;  // -v: what the method started from
+    if (verbose)
+      for (size_t j = 0; j < kLinearNames.size(); ++j) dense_linears[j] = w.linears[j].clone();
     const nlohmann::json method_report = method->prune_layer(w, evidence, layer_sparsity);
     const double pruning_seconds = seconds_since(t);
+    layer_seconds["pruning"] = pruning_seconds;
     phases["scoring"] = phases["scoring"].get<double>() + pruning_seconds;
     if (uses_regional_gradients(opt.method))  // Wanda++'s gradients and RO: all of its "scoring"
       phases["regional"] = phases["regional"].get<double>() + pruning_seconds;
@@ -349,12 +376,14 @@ nlohmann::json prune(PruneOptions opt) {
     weights_total += layer_weights;
     for (const auto& name : layer_parameter_names(cfg, i)) writes.copy(name);  // norms and biases, unpruned
     for (const auto& name : unused_of_layer[static_cast<size_t>(i)]) writes.copy(name);
+    layer_seconds["writing"] = seconds_since(t);
     phases["writing"] = phases["writing"].get<double>() + seconds_since(t);
 
     // next layer's inputs: through the pruned layer (sequential); without --sequential the dense
     // pass already left them in `hidden`
     t = Clock::now();
     if (dense_pass && opt.sequential) model.forward_layer_in_place(w, hidden);
+    layer_seconds["next inputs"] = seconds_since(t);
     phases["statistics"] = phases["statistics"].get<double>() + seconds_since(t);
 
     const double layer_achieved = static_cast<double>(layer_zeros) / static_cast<double>(std::max<int64_t>(layer_weights, 1));
@@ -366,7 +395,23 @@ nlohmann::json prune(PruneOptions opt) {
     }
     if (method_report.is_object()) entry.update(method_report);
     layers_report.push_back(entry);
-    spdlog::debug("layer {}: target sparsity {:.4f}, achieved {:.4f}", i, layer_sparsity, layer_achieved);
+    if (verbose) {
+      for (size_t j = 0; j < kLinearNames.size(); ++j) {
+        // the cut in magnitude: the largest |w| pruned and the smallest |w| kept (methods score by
+        // more than magnitude, so the two overlap except for magnitude pruning)
+        auto before = dense_linears[j].abs().to(torch::kFloat32);
+        auto pruned = w.linears[j].eq(0).logical_and(before.ne(0));
+        const double largest_pruned = pruned.any().item<bool>() ? before.masked_select(pruned).max().item<double>() : 0.0;
+        auto kept = w.linears[j].ne(0);
+        const double smallest_kept = kept.any().item<bool>() ? before.masked_select(kept).min().item<double>() : 0.0;
+        spdlog::debug("layer {} {}: sparsity {:.4f}, largest |w| pruned {:.4g}, smallest |w| kept {:.4g}", i, kLinearNames[j],
+                      lin[kLinearNames[j]].get<double>(), largest_pruned, smallest_kept);
+      }
+      spdlog::debug("layer {}: target sparsity {:.4f}, achieved {:.4f}; seconds: load {:.3f}, statistics {:.3f}, "
+                    "pruning {:.3f}, writing {:.3f}, next inputs {:.3f}",
+                    i, layer_sparsity, layer_achieved, layer_seconds["load"], layer_seconds["statistics"],
+                    layer_seconds["pruning"], layer_seconds["writing"], layer_seconds["next inputs"]);
+    }
     if (terminal) {
       draw_progress(i + 1, cfg.num_hidden_layers, seconds_since(t_layers));
     } else {
@@ -390,6 +435,7 @@ nlohmann::json prune(PruneOptions opt) {
   nlohmann::json report = {
       {"enwanda_version", ENWANDA_VERSION},
       {"command_line", opt.command_line},
+      {"reproduce", reproducing_command(opt)},
       {"settings", run_settings(opt, stats_key, tokens, rt)},
       {"calibration_sha256", calib_sha},
       {"achieved_sparsity", static_cast<double>(pruned_total) / std::max<int64_t>(weights_total, 1)},

@@ -1,6 +1,8 @@
 #include "enwanda/text/calibration.h"
 
+#include <algorithm>
 #include <array>
+#include <fstream>
 #include <cstring>
 #include <random>
 
@@ -18,10 +20,50 @@ std::vector<int64_t> draw_window_starts(int64_t ntokens, int64_t seqlen, int64_t
   return starts;
 }
 
+namespace {
+void check_vocab(const std::vector<int64_t>& ids, int64_t vocab_size) {
+  for (int64_t id : ids)
+    if (id >= vocab_size)
+      throw InputError("tokenizer produced id " + std::to_string(id) + " >= the model's vocab_size " + std::to_string(vocab_size));
+}
+
+// Wanda's get_c4: per sample, documents drawn with replacement until one is longer than seqlen
+// tokens, then a window inside it. Documents are tokenised only when drawn (a C4 shard holds
+// 356k of them).
+torch::Tensor sample_documents(const CalibrationOptions& opt, const Tokenizer& tok, int64_t vocab_size) {
+  const std::vector<std::string> docs = read_text_documents(opt.text_paths);
+  const int64_t count = opt.nsamples * opt.calib_mult;
+  std::mt19937_64 rng(opt.seed);
+  std::vector<int8_t> too_short(docs.size(), 0);
+  size_t known_short = 0;
+  auto out = torch::empty({count, opt.seqlen}, torch::kInt64);
+  auto* p = out.data_ptr<int64_t>();
+  for (int64_t s = 0; s < count; ++s) {
+    std::vector<int64_t> ids;
+    for (;;) {
+      if (known_short == docs.size())
+        throw InputError(opt.text_paths[0] + ": none of its " + std::to_string(docs.size()) + " documents has more than " +
+                         std::to_string(opt.seqlen) + " tokens (--calib-sampling documents needs one)");
+      const size_t d = static_cast<size_t>(rng() % docs.size());
+      ids = tok.encode(docs[d], /*add_bos=*/true);
+      if (static_cast<int64_t>(ids.size()) > opt.seqlen) break;
+      if (!too_short[d]) too_short[d] = 1, ++known_short;
+    }
+    check_vocab(ids, vocab_size);
+    const uint64_t starts = static_cast<uint64_t>(static_cast<int64_t>(ids.size()) - opt.seqlen);  // [0, n - seqlen - 1]
+    const int64_t start = static_cast<int64_t>(rng() % starts);
+    std::memcpy(p + s * opt.seqlen, ids.data() + start, sizeof(int64_t) * opt.seqlen);
+  }
+  return out;
+}
+}  // namespace
+
 torch::Tensor load_calibration(const CalibrationOptions& opt, const Tokenizer* tok, int64_t vocab_size) {
   if (!opt.tokens_path.empty()) return read_token_npy(opt.tokens_path, vocab_size);
   if (opt.nsamples <= 0 || opt.seqlen < 2 || opt.calib_mult <= 0)
     throw UsageError("--nsamples and --calib-mult must be positive and --seqlen at least 2");
+  if (opt.sampling == "documents") return sample_documents(opt, *tok, vocab_size);
+  if (opt.sampling != "windows") throw UsageError("--calib-sampling must be windows or documents, got " + opt.sampling);
   std::string text = read_text_corpus(opt.text_paths);
   std::vector<int64_t> ids = tokenize_corpus(*tok, text);
   const int64_t count = opt.nsamples * opt.calib_mult;
@@ -30,9 +72,7 @@ torch::Tensor load_calibration(const CalibrationOptions& opt, const Tokenizer* t
     throw InputError(opt.text_paths[0] + ": calibration text has " + std::to_string(ids.size()) +
                      " tokens but nsamples x seqlen = " + std::to_string(opt.nsamples) + " x " +
                      std::to_string(opt.seqlen) + " needs " + std::to_string(needed));
-  for (int64_t id : ids)
-    if (id >= vocab_size)
-      throw InputError("tokenizer produced id " + std::to_string(id) + " >= the model's vocab_size " + std::to_string(vocab_size));
+  check_vocab(ids, vocab_size);
   auto starts = draw_window_starts(static_cast<int64_t>(ids.size()), opt.seqlen, count, opt.seed);
   auto out = torch::empty({count, opt.seqlen}, torch::kInt64);
   auto* p = out.data_ptr<int64_t>();
@@ -53,33 +93,73 @@ constexpr std::array<uint32_t, 64> K = {
 inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 }  // namespace
 
-std::string sha256_hex(const void* data, size_t n) {
-  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  std::vector<uint8_t> msg(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + n);
-  uint64_t bits = static_cast<uint64_t>(n) * 8;
-  msg.push_back(0x80);
-  while (msg.size() % 64 != 56) msg.push_back(0);
-  for (int i = 7; i >= 0; --i) msg.push_back(static_cast<uint8_t>(bits >> (8 * i)));
-  for (size_t off = 0; off < msg.size(); off += 64) {
+namespace {
+// Streaming SHA-256: 64-byte blocks compressed as they fill.
+class Sha256 {
+ public:
+  void update(const uint8_t* p, size_t n) {
+    length_ += n;
+    while (n > 0) {
+      const size_t take = std::min(n, size_t{64} - fill_);
+      std::memcpy(block_ + fill_, p, take);
+      fill_ += take, p += take, n -= take;
+      if (fill_ == 64) compress(block_), fill_ = 0;
+    }
+  }
+  std::string hex() {
+    const uint64_t bits = length_ * 8;
+    const uint8_t one = 0x80, zero = 0;
+    update(&one, 1);
+    while (fill_ != 56) update(&zero, 1);
+    uint8_t len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(bits >> (8 * (7 - i)));
+    update(len, 8);
+    char out[65];
+    for (int i = 0; i < 8; ++i) std::snprintf(out + 8 * i, 9, "%08x", h_[i]);
+    return std::string(out, 64);
+  }
+
+ private:
+  void compress(const uint8_t* m) {
     uint32_t w[64];
     for (int i = 0; i < 16; ++i)
-      w[i] = (uint32_t(msg[off + 4 * i]) << 24) | (uint32_t(msg[off + 4 * i + 1]) << 16) | (uint32_t(msg[off + 4 * i + 2]) << 8) | msg[off + 4 * i + 3];
+      w[i] = (uint32_t(m[4 * i]) << 24) | (uint32_t(m[4 * i + 1]) << 16) | (uint32_t(m[4 * i + 2]) << 8) | m[4 * i + 3];
     for (int i = 16; i < 64; ++i) {
       uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
       uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
       w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], hh = h_[7];
     for (int i = 0; i < 64; ++i) {
       uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
       uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
       hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
     }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+    h_[0] += a; h_[1] += b; h_[2] += c; h_[3] += d; h_[4] += e; h_[5] += f; h_[6] += g; h_[7] += hh;
   }
-  char out[65];
-  for (int i = 0; i < 8; ++i) std::snprintf(out + 8 * i, 9, "%08x", h[i]);
-  return std::string(out, 64);
+  uint32_t h_[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  uint8_t block_[64] = {};
+  size_t fill_ = 0;
+  uint64_t length_ = 0;
+};
+}  // namespace
+
+std::string sha256_hex(const void* data, size_t n) {
+  Sha256 h;
+  h.update(static_cast<const uint8_t*>(data), n);
+  return h.hex();
+}
+
+std::string file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read");
+  Sha256 h;
+  std::vector<char> buf(size_t{1} << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h.update(reinterpret_cast<const uint8_t*>(buf.data()), static_cast<size_t>(in.gcount()));
+  }
+  return h.hex();
 }
 
 std::string tokens_sha256(const torch::Tensor& tokens) {

@@ -83,14 +83,21 @@ bool looks_like_json_lines(const std::string& s) {
   return j.is_object() && j.contains("text");
 }
 
-std::string read_one(const fs::path& p) {
+// A file's documents: each JSON-lines record's "text", or the whole of a plain text file.
+struct FileText {
+  std::vector<std::string> documents;
+  bool json_lines = false;
+};
+
+FileText read_one(const fs::path& p) {
   std::string content = read_bytes(p);
   require_text(p, content);
   const std::string name = p.filename().string();
   const bool named_jsonl = ends_with(name, ".jsonl") || ends_with(name, ".jsonl.gz") || ends_with(name, ".json") ||
                            ends_with(name, ".json.gz");
-  if (!named_jsonl && !looks_like_json_lines(content)) return content;
-  std::string joined, line;
+  if (!named_jsonl && !looks_like_json_lines(content)) return {{std::move(content)}, false};
+  FileText out{{}, true};
+  std::string line;
   std::istringstream lines(content);
   int64_t lineno = 0;
   while (std::getline(lines, line)) {
@@ -104,10 +111,9 @@ std::string read_one(const fs::path& p) {
     }
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
       throw InputError(p.string() + ":" + std::to_string(lineno) + ": expected an object with a \"text\" string");
-    if (!joined.empty()) joined += "\n\n";
-    joined += j["text"].get<std::string>();
+    out.documents.push_back(j["text"].get<std::string>());
   }
-  return joined;
+  return out;
 }
 
 bool calibration_file_name(const std::string& n) {
@@ -117,7 +123,9 @@ bool calibration_file_name(const std::string& n) {
 }
 }  // namespace
 
-std::string read_text_corpus(const std::vector<std::string>& paths) {
+namespace {
+// The files that `paths` name: files as given, directories' calibration files sorted by name.
+std::vector<fs::path> corpus_files(const std::vector<std::string>& paths) {
   std::vector<fs::path> files;
   for (const auto& p : paths) {
     if (!fs::exists(p)) throw InputError(p + ": calibration/evaluation text does not exist");
@@ -146,15 +154,39 @@ std::string read_text_corpus(const std::vector<std::string>& paths) {
       files.push_back(p);
     }
   }
+  return files;
+}
+}  // namespace
+
+std::string read_text_corpus(const std::vector<std::string>& paths) {
   std::string text;
-  for (const auto& f : files) {
-    std::string part = read_one(f);
-    if (!text.empty()) text += "\n\n";
-    text += part;
-  }
+  for (const auto& f : corpus_files(paths))
+    for (const auto& doc : read_one(f).documents) {
+      if (!text.empty()) text += "\n\n";
+      text += doc;
+    }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     throw InputError((paths.empty() ? std::string("(no path)") : paths[0]) + ": text is empty");
   return text;
+}
+
+std::vector<std::string> corpus_file_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& f : corpus_files(paths)) out.push_back(f.string());
+  return out;
+}
+
+std::vector<std::string> read_text_documents(const std::vector<std::string>& paths) {
+  std::vector<std::string> documents;
+  for (const auto& f : corpus_files(paths)) {
+    FileText t = read_one(f);
+    if (!t.json_lines)
+      throw InputError(f.string() + ": --calib-sampling documents draws JSON-lines records (one {\"text\": ...} per "
+                       "line, as C4 ships); this file is plain text");
+    for (auto& d : t.documents) documents.push_back(std::move(d));
+  }
+  if (documents.empty()) throw InputError(paths.empty() ? std::string("(no path)") : paths[0] + ": no documents");
+  return documents;
 }
 
 namespace {

@@ -32,5 +32,6 @@ check "with another α the comparison reports differing entries (it can fail)" \
 check "mask timings: sort and k-th value give equal masks on 3 shapes" \
   "field \"len(r['masks']['rows']) == 3 and all(x['masks_equal'] and x['sort_s'] > 0 for x in r['masks']['rows'])\" | grep -q True"
 check "wanda++ seconds per block reported" "field \"len(r['wandapp']['seconds_per_block']) == 2\" | grep -q True"
-command -v shellcheck > /dev/null && check "shellcheck bench_gpu.sh" "shellcheck '$SRC/scripts/bench_gpu.sh'"
+if command -v shellcheck > /dev/null; then check "shellcheck bench_gpu.sh" "shellcheck '$SRC/scripts/bench_gpu.sh'"
+else echo "skipped shellcheck bench_gpu.sh: shellcheck is not installed (scripts/install_deps.sh --with-sweep installs it)"; fi
 finish

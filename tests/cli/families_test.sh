@@ -80,4 +80,40 @@ check "synth --shape CONFIG.json: tied embeddings, no lm_head tensor" "! tensors
 "$ENWANDA" synth --shape "$work/given.json" --layers 3 --dtype fp32 --seed 1 --out "$work/given3" -q
 check "synth --layers and --dtype override only those fields" \
   "'$PY' -c \"import json,sys; a=json.load(open('$work/given.json')); b=json.load(open('$work/given3/config.json')); a.update(num_hidden_layers=3, torch_dtype='float32'); sys.exit(0 if a==b else 1)\""
+
+# the hub cache, offline: the layout huggingface_hub writes (files in snapshots/<commit>/ are
+# symlinks into blobs/), found by ORG/NAME under each variable huggingface_hub reads, or given as
+# the repository directory
+hub_repo() {  # cache dir, org, name: a repository holding tiny-qwen2 as snapshot "c0ffee", refs/main naming it
+  local repo=$1/models--$2--$3
+  mkdir -p "$repo/blobs" "$repo/snapshots/c0ffee" "$repo/refs"
+  for f in "$work/tiny-qwen2"/*; do
+    local sum; sum=$(sha256sum "$f" | cut -c1-64)
+    cp "$f" "$repo/blobs/$sum"; ln -s "../../blobs/$sum" "$repo/snapshots/c0ffee/$(basename "$f")"
+  done
+  printf c0ffee > "$repo/refs/main"
+}
+hub_repo "$work/hf-hub" org tiny
+mkdir -p "$work/hf-home"; hub_repo "$work/hf-home/hub" org tiny
+mkdir -p "$work/xdg/huggingface"; hub_repo "$work/xdg/huggingface/hub" org tiny
+mkdir -p "$work/home/.cache/huggingface"; hub_repo "$work/home/.cache/huggingface/hub" org tiny
+want=$("$ENWANDA" eval ppl --model "$work/tiny-qwen2" --data "$work/corpus.txt" --seqlen 48 --slices 2 -q)
+hub_ppl() { (cd "$work" && env -u HF_HUB_CACHE -u HUGGINGFACE_HUB_CACHE -u HF_HOME -u XDG_CACHE_HOME "$@" \
+  "$ENWANDA" eval ppl --model org/tiny --data "$work/corpus.txt" --seqlen 48 --slices 2 -q 2>&1); }
+check "ORG/NAME under \$HF_HUB_CACHE" "[ \"\$(hub_ppl HF_HUB_CACHE='$work/hf-hub')\" = '$want' ]"
+check "ORG/NAME under \$HUGGINGFACE_HUB_CACHE" "[ \"\$(hub_ppl HUGGINGFACE_HUB_CACHE='$work/hf-hub')\" = '$want' ]"
+check "ORG/NAME under \$HF_HOME/hub" "[ \"\$(hub_ppl HF_HOME='$work/hf-home')\" = '$want' ]"
+check "ORG/NAME under \$XDG_CACHE_HOME/huggingface/hub" "[ \"\$(hub_ppl XDG_CACHE_HOME='$work/xdg')\" = '$want' ]"
+check "ORG/NAME under ~/.cache/huggingface/hub" "[ \"\$(hub_ppl HOME='$work/home')\" = '$want' ]"
+check "the repository directory itself" "[ \"\$('$ENWANDA' eval ppl --model '$work/hf-hub/models--org--tiny' --data '$work/corpus.txt' --seqlen 48 --slices 2 -q)\" = '$want' ]"
+(cd "$work" && HF_HUB_CACHE="$work/hf-hub" "$ENWANDA" prune --model org/tiny --calib "$work/corpus.txt" --nsamples 2 \
+  --seqlen 32 --out "$work/hub-pruned" -q)
+check "prune from ORG/NAME writes real files (not the cache's symlinks)" \
+  "[ -f '$work/hub-pruned/config.json' ] && [ ! -L '$work/hub-pruned/config.json' ] && [ ! -L '$work/hub-pruned/tokenizer.model' ]"
+miss=$(cd "$work" && HF_HUB_CACHE="$work/hf-hub" "$ENWANDA" eval ppl --model org/absent --data "$work/corpus.txt" 2>&1)
+check "a miss says where it looked" "printf '%s' \"\$miss\" | grep -qF '$work/hf-hub/models--org--absent'"
+rm "$work/hf-hub/models--org--tiny/refs/main"; mkdir "$work/hf-hub/models--org--tiny/snapshots/beef"
+two=$(cd "$work" && HF_HUB_CACHE="$work/hf-hub" "$ENWANDA" eval ppl --model org/tiny --data "$work/corpus.txt" 2>&1); rc=$?
+check "two snapshots and no refs/main: refused, naming them (exit 3)" \
+  "[ $rc = 3 ] && printf '%s' \"\$two\" | grep -q 'beef' && printf '%s' \"\$two\" | grep -q c0ffee"
 finish

@@ -75,6 +75,8 @@ check "an unknown method in --methods is refused (exit 2)" '[ $rc6 = 2 ] && grep
 
 if command -v shellcheck > /dev/null; then
   check "shellcheck scripts/ and .ci/run" 'shellcheck "$SRC"/scripts/*.sh "$SRC/.ci/run"'
+else
+  echo "skipped shellcheck scripts/ and .ci/run: shellcheck is not installed (scripts/install_deps.sh --with-sweep installs it)"
 fi
 check "bash -n sweep_slurm.sh" 'bash -n "$SRC/scripts/sweep_slurm.sh"'
 finish

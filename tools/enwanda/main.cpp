@@ -24,6 +24,7 @@
 #include "enwanda/io/output_directory.h"
 #include "enwanda/io/replace_guard.h"
 #include "enwanda/model/blas_kernels.h"
+#include "enwanda/io/model_location.h"
 #include "enwanda/model/synth.h"
 #include "enwanda/prune/pruner.h"
 #include "enwanda/text/calibration.h"
@@ -144,7 +145,7 @@ int run(int argc, char** argv) {
               allocation = "uniform";
   bool no_ro = false;
   auto* prune = app.add_subcommand("prune", "prune a checkpoint and write the pruned one");
-  prune->add_option("--model", po.model_dir, "input checkpoint directory")->required();
+  prune->add_option("--model", po.model_dir, "input checkpoint: a directory, a hub cache models--ORG--NAME, or ORG/NAME in the hub cache")->required();
   prune->add_option("--calib", po.calib.text_paths, "calibration text files or directories");
   prune->add_option("--calib-tokens", po.calib.tokens_path, "calibration tokens .npy [nsamples, seqlen]");
   prune->add_option("--out", po.out_dir, "output checkpoint directory")->required();
@@ -165,6 +166,10 @@ int run(int argc, char** argv) {
   prune->add_option("--seqlen", po.calib.seqlen, "tokens per calibration sequence")->capture_default_str();
   prune->add_option("--seed", po.calib.seed, "calibration sampling seed")->capture_default_str();
   prune->add_option("--calib-mult", po.calib.calib_mult, "draw nsamples x this many windows")->capture_default_str();
+  prune->add_option("--calib-sampling", po.calib.sampling,
+                    "windows (anywhere in the joined text) or documents (Wanda's C4 protocol: a window inside a "
+                    "random JSON-lines record longer than seqlen)")
+      ->capture_default_str();
   prune->add_option("--stat-norm", stat_norm, "divisor of the activation sums: sequences (as Wanda) or tokens")
       ->capture_default_str();
   prune->add_flag("--sequential,!--no-sequential", po.sequential, "next layer's inputs from the pruned layer (default)");
@@ -186,12 +191,16 @@ int run(int argc, char** argv) {
   CalibrationOptions co;
   std::string calib_model, calib_out;
   auto* calib = app.add_subcommand("calib", "draw a calibration set once and save it as .npy");
-  calib->add_option("--model", calib_model, "checkpoint directory (for its tokenizer)")->required();
+  calib->add_option("--model", calib_model, "checkpoint (directory, hub cache repository or ORG/NAME) whose tokenizer to use")->required();
   calib->add_option("--calib", co.text_paths, "calibration text files or directories")->required();
   calib->add_option("--nsamples", co.nsamples, "calibration sequences")->capture_default_str();
   calib->add_option("--seqlen", co.seqlen, "tokens per calibration sequence")->capture_default_str();
   calib->add_option("--seed", co.seed, "calibration sampling seed")->capture_default_str();
   calib->add_option("--calib-mult", co.calib_mult, "draw nsamples x this many windows")->capture_default_str();
+  calib->add_option("--calib-sampling", co.sampling,
+                    "windows (anywhere in the joined text) or documents (Wanda's C4 protocol: a window inside a "
+                    "random JSON-lines record longer than seqlen)")
+      ->capture_default_str();
   calib->add_option("--out", calib_out, "output .npy")->required();
   bool calib_overwrite = false;
   calib->add_flag("--overwrite", calib_overwrite, "replace an existing --out that enwanda wrote");
@@ -204,7 +213,7 @@ int run(int argc, char** argv) {
   Common ppl_common;
   std::string ppl_json;
   auto* ppl = eval->add_subcommand("ppl", "perplexity over non-overlapping windows");
-  ppl->add_option("--model", ppl_opt.model_dir, "checkpoint directory")->required();
+  ppl->add_option("--model", ppl_opt.model_dir, "checkpoint: directory, hub cache repository or ORG/NAME")->required();
   ppl->add_option("--data", ppl_opt.data, "text files, joined with blank lines");
   ppl->add_option("--data-tokens", ppl_opt.data_tokens, ".npy [n, seqlen] of token windows");
   ppl->add_option("--seqlen", ppl_opt.seqlen, "tokens per window")->capture_default_str();
@@ -220,7 +229,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> zs_tasks, zs_data;
   std::string zs_data_dir, zs_template, zs_choices, zs_json;
   auto* zs = eval->add_subcommand("zeroshot", "zero-shot accuracy by log-likelihood (lm-eval protocol)");
-  zs->add_option("--model", zs_opt.model_dir, "checkpoint directory")->required();
+  zs->add_option("--model", zs_opt.model_dir, "checkpoint: directory, hub cache repository or ORG/NAME")->required();
   zs->add_option("--task", zs_tasks,
                  "boolq|rte|hellaswag|winogrande|arc_easy|arc_challenge|openbookqa|piqa|mc (repeat, each with its --data), "
                  "or wanda7: the seven tasks of the Wanda paper's table from --data-dir")->required();
@@ -286,6 +295,13 @@ int run(int argc, char** argv) {
   }
   setup_logging(verbose, quiet, log_file);
   spdlog::debug("{}", blas_kernels_description());
+  // --model: a checkpoint directory, a hub cache repository, or ORG/NAME in the hub cache
+  for (std::string* model : {&po.model_dir, &calib_model, &ppl_opt.model_dir, &zs_opt.model_dir}) {
+    if (model->empty()) continue;
+    const std::string located = locate_model(*model);
+    if (located != *model) spdlog::info("--model {}: {}", *model, located);
+    *model = located;
+  }
 
   if (prune->parsed()) {
     po.method = parse_method(method);

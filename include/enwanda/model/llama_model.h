@@ -37,7 +37,9 @@ class LlamaModel {
   torch::Tensor forward_layer(const LayerWeights& w, const torch::Tensor& hidden,
                               const InputObserver* observe = nullptr) const;
   // The same, writing each micro-batch's output over its input: no second [N, T, H] tensor.
-  void forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe = nullptr) const;
+  // `on_rows(fraction)`, when given, is called after each micro-batch with the share of rows done.
+  void forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe = nullptr,
+                              const std::function<void(double)>& on_rows = {}) const;
   // Only the observer's view of the dense pass: the walk stops at down_proj's input, nothing is kept.
   void observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const;
   // Token rows [N, L] through the whole network: rows are taken in groups whose activations fit
@@ -49,7 +51,8 @@ class LlamaModel {
                                  const std::function<void(double)>& on_progress = {}) const;
   // All layers, streamed (layer i+1 read while layer i runs when rt.overlap_io); `on_layer(i)`
   // is called after each (progress, interruption).
-  torch::Tensor forward_layers(torch::Tensor hidden, const std::function<void(int64_t)>& on_layer = {}) const;
+  // `on_progress(layers_done)`: layers done so far, fractional within a layer (after each micro-batch).
+  torch::Tensor forward_layers(torch::Tensor hidden, const std::function<void(double)>& on_progress = {}) const;
 
  private:
   std::shared_ptr<const Checkpoint> ck_;

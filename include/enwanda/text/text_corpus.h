@@ -12,6 +12,10 @@
 namespace enwanda {
 
 std::string read_text_corpus(const std::vector<std::string>& paths);  // throws InputError
+// The files read for `paths` (directories expanded, sorted by name), as read_text_corpus reads them.
+std::vector<std::string> corpus_file_paths(const std::vector<std::string>& paths);
+// The records of JSON-lines files, one string per document (plain text files are refused).
+std::vector<std::string> read_text_documents(const std::vector<std::string>& paths);
 
 // Tokenises the text with BOS at the start. Text over chunk_bytes is encoded in chunks, one
 // worker thread per core: each chunk ends just before a space between two words, and each chunk

@@ -1,0 +1,17 @@
+// The command line that reproduces a prune: absolute paths, the method, and every flag whose value
+// differs from its default (RO, SparseGPT, RIA, OWL, calibration, runtime). --overwrite is never
+// part of it: a command read from a report must not replace anything.
+#pragma once
+
+#include <string>
+
+#include "enwanda/prune/pruner.h"
+
+namespace enwanda {
+
+std::string reproducing_command(const PruneOptions& opt);
+
+// A word as the shell reads it: as is when it is safe, else in single quotes.
+std::string shell_word(const std::string& word);
+
+}  // namespace enwanda
