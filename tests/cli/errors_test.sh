@@ -312,9 +312,9 @@ else fail=$((fail+1)); echo "FAIL per-layer lines say the time left: $(grep laye
 # pruning enwanda's own output again works, with a warning naming what the first run did; inspect names it too
 if "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --structure 2:4 --out "$work/pruned" -q &&
    "$ENWANDA" prune --model "$work/pruned" --calib-tokens "$work/calib.npy" --out "$work/pruned2" 2> "$work/stderr" &&
-   grep -q "is the output of enwanda prune --method en --geometry modified --alpha 0.5 --structure 2:4 (enwanda_report.json); pruning it prunes an already pruned model" "$work/stderr" &&
-   "$ENWANDA" inspect "$work/pruned" | grep -qx "pruned by: enwanda prune --method en --geometry modified --alpha 0.5 --structure 2:4" &&
-   "$ENWANDA" inspect "$work/pruned2" | grep -qx "pruned by: enwanda prune --method en --geometry modified --alpha 0.5 --sparsity 0.5" &&
+   grep -qF "is the output of enwanda prune --model $work/good --calib-tokens $work/calib.npy --out $work/pruned --method en --structure 2:4 (enwanda_report.json); pruning it prunes an already pruned model" "$work/stderr" &&
+   "$ENWANDA" inspect "$work/pruned" | grep -qxF "pruned by: enwanda prune --model $work/good --calib-tokens $work/calib.npy --out $work/pruned --method en --structure 2:4" &&
+   "$ENWANDA" inspect "$work/pruned2" | grep -qxF "pruned by: enwanda prune --model $work/pruned --calib-tokens $work/calib.npy --out $work/pruned2 --method en" &&
    ! "$ENWANDA" inspect "$g" | grep -q "pruned by" &&
    ! "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/pruned3" 2>&1 | grep -q "already pruned"; then
   pass=$((pass+1)); echo "ok   pruning a pruned checkpoint warns; inspect says what pruned it"

@@ -6,7 +6,7 @@
 # JSON-lines record longer than seqlen (Wanda's C4 protocol). -v gives each linear's cut and each
 # layer's phase times.
 set -uo pipefail
-ENWANDA=${1:?usage: provenance_test.sh path/to/enwanda}
+ENWANDA=$(realpath "${1:?usage: provenance_test.sh path/to/enwanda}")
 # shellcheck source=tests/cli/check.sh
 . "$(dirname "$0")/check.sh"
 cd "$work" || exit 1
