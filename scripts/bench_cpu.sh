@@ -2,16 +2,21 @@
 # CPU benchmark of `enwanda prune`: synthetic checkpoints of 2 and 8 layers (hidden 1024,
 # intermediate 2816, 16 heads), EN-Modified α=0.5 at 50%, 32 x 512 calibration tokens.
 # Prints wall time per phase and peak RSS, and checks streaming: peak RSS may grow by less than
-# half a layer's weights per layer added from 2 to 8 layers. Also times --save-stats/--load-stats
+# half a layer's weights per layer added from 2 to 8 layers, and at 16 layers peak at most 1.05x
+# the 2-layer figure. Also times --save-stats/--load-stats
 # reuse, and the 8-layer sequential prune against the locuslab-style Python pruner (masks compared).
 # --methods prints instead the time per layer of each method (en, wanda, ria, sparsegpt, en with
-# OWL) on the 2-layer model, the same calibration.
-#   scripts/bench_cpu.sh [--threads N] [--keep DIR] [--methods]
+# OWL) on the 2-layer model, the same calibration. --micro-batch prints the statistics seconds of
+# three shapes at micro-batches 1..32 (what the CPU default --batch-size is chosen by).
+#   scripts/bench_cpu.sh [--threads N] [--keep DIR] [--methods | --micro-batch]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=$(nproc); keep=""; methods=0
+threads=$(nproc); keep=""; methods=0; micro=0
 while [ $# -gt 0 ]; do
-  case $1 in --threads) threads=$2; shift 2 ;; --keep) keep=$2; shift 2 ;; --methods) methods=1; shift ;; *) echo "unknown $1" >&2; exit 2 ;; esac
+  case $1 in
+    --threads) threads=$2; shift 2 ;; --keep) keep=$2; shift 2 ;; --methods) methods=1; shift ;;
+    --micro-batch) micro=1; shift ;; *) echo "unknown $1" >&2; exit 2 ;;
+  esac
 done
 enw=build/enwanda
 [ -x $enw ] || { echo "build first: cmake --build build" >&2; exit 1; }
@@ -41,6 +46,27 @@ if [ $methods = 1 ]; then
   echo "model: 2 layers, hidden 1024, intermediate 2816; 32 x 512 calibration tokens; machine: $(nproc) cores, threads $threads; $(date +%F)"
   exit 0
 fi
+if [ $micro = 1 ]; then
+  printf '%-34s %7s %7s %7s %7s %7s %7s\n' "shape, calibration (statistics s)" b1 b2 b4 b8 b16 b32
+  for shape in "512 1376 4 8 fp16" "1024 2816 2 16 fp32" "2048 5504 1 16 fp16"; do
+    read -r h f l heads dt <<< "$shape"
+    printf '{"model_type": "llama", "hidden_size": %s, "intermediate_size": %s, "num_hidden_layers": %s, "num_attention_heads": %s, "vocab_size": 512}' \
+      "$h" "$f" "$l" "$heads" > "$work/mb.json"
+    $enw synth --shape "$work/mb.json" --dtype "$dt" --out "$work/mb$h" -q --overwrite
+    for cal in "32 256" "8 1024"; do
+      read -r n t <<< "$cal"
+      $enw calib --model "$work/mb$h" --calib "$work/corpus.txt" --nsamples "$n" --seqlen "$t" --out "$work/mb.npy" -q --overwrite
+      line=$(printf '%-34s' "hidden $h, $l layers $dt, ${n}x$t")
+      for bs in 1 2 4 8 16 32; do
+        $enw prune --model "$work/mb$h" --calib-tokens "$work/mb.npy" --batch-size $bs --threads "$threads" --out "$work/p" --overwrite -q
+        line="$line $(printf '%7.2f' "$(field "$work/p/enwanda_report.json" "r['seconds']['statistics']")")"
+      done
+      echo "$line"
+    done
+  done
+  echo "machine: $(nproc) cores, threads $threads; $(date +%F)"
+  exit 0
+fi
 printf '%-28s %8s %8s %8s %8s %8s %8s %10s\n' run load calib stats score write total "peakRSS MiB"
 declare -A rss
 for layers in 2 8; do
@@ -67,6 +93,17 @@ done
 # per added layer; allocator noise here is about ±30 MiB per run, i.e. ±5 MiB per layer over 6 layers.
 growth=$($py -c "print(f'{(${rss[8]} - ${rss[2]}) / 6:.1f}')")
 echo "peak RSS 8 layers vs 2 layers: $growth MiB per added layer (a held layer would add 49; streaming target < 24.5)"
+# Peak RSS against the layer count, background I/O on, 16 x 256 calibration: 16 layers may peak at
+# most 1.05x as high as 2 layers (nothing per layer may stay behind).
+$enw calib --model "$work/m2" --calib "$work/corpus.txt" --nsamples 16 --seqlen 256 --out "$work/calib16.npy" -q --overwrite
+line="peak RSS by layer count (16 x 256 calibration):"
+for layers in 2 8 16; do
+  [ -d "$work/m$layers" ] || $enw synth --shape "$work/shape.json" --layers $layers --out "$work/m$layers" -q
+  $enw prune --model "$work/m$layers" --calib-tokens "$work/calib16.npy" --threads "$threads" --out "$work/p" --overwrite -q
+  rss[$layers]=$(field "$work/p/enwanda_report.json" "r['peak_rss_mib']")
+  line="$line $layers layers $(printf '%.0f' "${rss[$layers]}") MiB,"
+done
+echo "$line 16/2 = $($py -c "print(f'{${rss[16]} / ${rss[2]}:.3f}')") (target <= 1.05)"
 # The locuslab-style Python pruner (scripts/locuslab_style_reference.py: one sequence per forward, both
 # passes whole) on the 8-layer model, with the same OpenBLAS kernels; the goal is enwanda <= 0.9x its time.
 kernels=$(field "$work/p-seq/enwanda_report.json" "r['settings'].get('blas_kernels', '')")

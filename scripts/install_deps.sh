@@ -3,10 +3,10 @@
 # Usage: scripts/install_deps.sh [--with-tests] [--with-sweep] [--with-fuzz]
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libtorch-dev libsentencepiece-dev libcli11-dev nlohmann-json3-dev
-      libspdlog-dev libopenblas0-openmp zlib1g-dev)
+      libspdlog-dev libopenblas0-openmp zlib1g-dev libpcre2-dev libutf8proc-dev)
 for arg in "$@"; do
   case $arg in
-    --with-tests) pkgs+=(libgtest-dev python3-torch python3-sentencepiece python3-numpy) ;;
+    --with-tests) pkgs+=(libgtest-dev python3-torch python3-sentencepiece python3-numpy nodejs npm) ;;
     --with-sweep) pkgs+=(gnuplot-nox shellcheck) ;;
     --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     *) echo "install_deps.sh: unknown option $arg" >&2; exit 2 ;;

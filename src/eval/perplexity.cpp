@@ -42,7 +42,7 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
   if (!opt.data_tokens.empty()) {
     windows = read_token_npy(opt.data_tokens, ck->config().vocab_size);
   } else {
-    auto tok = Tokenizer::load((fs::path(opt.model_dir) / "tokenizer.model").string());
+    auto tok = Tokenizer::load_for_model(opt.model_dir);
     auto ids = tokenize_corpus(*tok, read_text_corpus(opt.data));
     const int64_t w = static_cast<int64_t>(ids.size()) / opt.seqlen;
     if (w == 0)

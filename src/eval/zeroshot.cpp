@@ -70,7 +70,10 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenize
   // with BOS prepended that is what the general rule below gives too
   if (context.empty()) {
     auto cont = tok.encode(continuation, /*add_bos=*/false);
-    return {{tok.bos_id()}, cont};
+    auto prefix = tok.prefix_ids();  // lm-eval's prefix token: BOS, else the end-of-text token
+    if (prefix.empty() && tok.eos_id() >= 0) prefix = {tok.eos_id()};
+    if (prefix.empty()) throw InputError("an empty context needs a prefix token, and the tokenizer has neither BOS nor an end-of-text token");
+    return {prefix, cont};
   }
   auto whole = tok.encode(context + continuation, bos);
   auto ctx = tok.encode(context, bos);
@@ -87,7 +90,7 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
   auto ck = Checkpoint::open(opt.model_dir);
   Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
   LlamaModel model(ck, rt);
-  auto tok = Tokenizer::load((fs::path(opt.model_dir) / "tokenizer.model").string());
+  auto tok = Tokenizer::load_for_model(opt.model_dir);
   const int64_t max_len = ck->config().max_position_embeddings;
 
   // One request per (example, choice): the model input (context + continuation without its last

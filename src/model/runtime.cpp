@@ -1,8 +1,10 @@
 #include "enwanda/model/runtime.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <sched.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +18,13 @@ int available_cores() {
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
   return 1;
+}
+
+void map_large_allocations() {
+#ifdef M_MMAP_THRESHOLD
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_")) return;  // the user's own setting stands
+  mallopt(M_MMAP_THRESHOLD, kMappedAllocationBytes);  // a fixed threshold also turns glibc's dynamic one off
+#endif
 }
 
 double peak_rss_mib() {

@@ -224,7 +224,7 @@ nlohmann::json prune(PruneOptions opt) {
   const bool dense_pass = (needs.channel_stats || needs.input_grams || needs.dense_outputs) && opt.load_stats.empty();
   if (dense_pass || opt.allocation == Allocation::owl || !opt.calib.tokens_path.empty() || !opt.calib.text_paths.empty()) {
     std::shared_ptr<Tokenizer> tok;
-    if (opt.calib.tokens_path.empty()) tok = Tokenizer::load((fs::path(opt.model_dir) / "tokenizer.model").string());
+    if (opt.calib.tokens_path.empty()) tok = Tokenizer::load_for_model(opt.model_dir);
     tokens = load_calibration(opt.calib, tok.get(), cfg.vocab_size);
     calib_sha = tokens_sha256(tokens);
     spdlog::info("calibration: {} sequences x {} tokens, sha256 {}", tokens.size(0), tokens.size(1), calib_sha.substr(0, 16));

@@ -288,12 +288,13 @@ std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& te
   for (const auto& f : failures)
     if (f) std::rethrow_exception(f);
 
-  size_t total = 1;
+  const auto prefix = tok.prefix_ids(), suffix = tok.suffix_ids();
+  size_t total = prefix.size() + suffix.size();
   for (const auto& p : parts) total += p.size();
-  std::vector<int64_t> ids;
+  std::vector<int64_t> ids(prefix);
   ids.reserve(total);
-  ids.push_back(tok.bos_id());
   for (auto& p : parts) ids.insert(ids.end(), p.begin(), p.end()), std::vector<int64_t>().swap(p);
+  ids.insert(ids.end(), suffix.begin(), suffix.end());
   return ids;
 }
 

@@ -104,7 +104,21 @@ std::string Tokenizer::module_path() {
   return ENWANDA_SPM_MODULE_BUILD_PATH;
 }
 
+std::shared_ptr<Tokenizer> Tokenizer::load_for_model(const std::string& model_dir) {
+  const fs::path spm = fs::path(model_dir) / "tokenizer.model", hf = fs::path(model_dir) / "tokenizer.json";
+  if (fs::exists(spm)) return load(spm.string());
+  if (fs::exists(hf)) return load(hf.string());
+  throw InputError(model_dir + ": neither tokenizer.model nor tokenizer.json found (token windows from elsewhere: "
+                   "--calib-tokens / --data-tokens)");
+}
+
 std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& model_path) {
+  if (model_path.size() >= 5 && model_path.compare(model_path.size() - 5, 5, ".json") == 0) {
+    auto t = std::shared_ptr<Tokenizer>(new Tokenizer());
+    t->hf_ = HfTokenizer::load(model_path);
+    t->path_ = model_path;
+    return t;
+  }
   if (!fs::exists(model_path)) throw InputError(model_path + ": tokenizer.model is missing");
   char err[512] = {0};
   void* h = api().load(model_path.c_str(), err, sizeof(err));
@@ -120,6 +134,7 @@ Tokenizer::~Tokenizer() {
 }
 
 std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos) const {
+  if (hf_) return hf_->encode(text, add_bos);
   int* ids = nullptr;
   size_t n = 0;
   char err[512] = {0};
@@ -133,11 +148,22 @@ std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos) co
   return out;
 }
 
-int64_t Tokenizer::vocab_size() const { return api().vocab_size(handle_); }
-int64_t Tokenizer::bos_id() const { return api().bos_id(handle_); }
-int64_t Tokenizer::eos_id() const { return api().eos_id(handle_); }
+int64_t Tokenizer::vocab_size() const { return hf_ ? hf_->vocab_size() : api().vocab_size(handle_); }
+int64_t Tokenizer::bos_id() const {
+  if (hf_) return hf_->prefix_ids().empty() ? -1 : hf_->prefix_ids().front();
+  return api().bos_id(handle_);
+}
+int64_t Tokenizer::eos_id() const {
+  if (!hf_) return api().eos_id(handle_);
+  for (const char* eot : {"<|endoftext|>", "<|end_of_text|>", "</s>"})  // tokenizer.json does not name it
+    if (hf_->token_id(eot) >= 0) return hf_->token_id(eot);
+  return -1;
+}
+std::vector<int64_t> Tokenizer::prefix_ids() const { return hf_ ? hf_->prefix_ids() : std::vector<int64_t>{bos_id()}; }
+std::vector<int64_t> Tokenizer::suffix_ids() const { return hf_ ? hf_->suffix_ids() : std::vector<int64_t>{}; }
 
 std::string Tokenizer::piece(int64_t id) const {
+  if (hf_) return hf_->token(id);
   char buf[256];
   api().id_to_piece(handle_, static_cast<int>(id), buf, sizeof(buf));
   return buf;

@@ -267,6 +267,15 @@ int run(int argc, char** argv) {
   inspect->add_flag("--json", inspect_json, "print JSON instead of a table");
   add_logging(inspect);
 
+  // tokenize ---------------------------------------------------------------------------
+  std::string tokenize_model, tokenize_text;
+  bool tokenize_no_bos = false;
+  auto* tokenize = app.add_subcommand("tokenize", "the token ids of a text file under a model's tokenizer");
+  tokenize->add_option("--model", tokenize_model, "checkpoint (its tokenizer.model, else tokenizer.json)")->required();
+  tokenize->add_option("--text", tokenize_text, "text file, encoded whole (default: standard input)");
+  tokenize->add_flag("--no-bos", tokenize_no_bos, "without the tokens the tokenizer adds around the text (BOS)");
+  add_logging(tokenize);
+
   // report -----------------------------------------------------------------------------
   ReportOptions ro;
   bool no_figures = false;
@@ -296,7 +305,7 @@ int run(int argc, char** argv) {
   setup_logging(verbose, quiet, log_file);
   spdlog::debug("{}", blas_kernels_description());
   // --model: a checkpoint directory, a hub cache repository, or ORG/NAME in the hub cache
-  for (std::string* model : {&po.model_dir, &calib_model, &ppl_opt.model_dir, &zs_opt.model_dir}) {
+  for (std::string* model : {&po.model_dir, &calib_model, &ppl_opt.model_dir, &zs_opt.model_dir, &tokenize_model}) {
     if (model->empty()) continue;
     const std::string located = locate_model(*model);
     if (located != *model) spdlog::info("--model {}: {}", *model, located);
@@ -323,7 +332,7 @@ int run(int argc, char** argv) {
     inputs.push_back(calib_model);
     check_output_file("--out", calib_out, calib_overwrite, inputs);
     auto ck = Checkpoint::open(calib_model);
-    auto tok = Tokenizer::load((fs::path(calib_model) / "tokenizer.model").string());
+    auto tok = Tokenizer::load_for_model(calib_model);
     ck->config().warn_if_untrained(co.seqlen, "calibration sequences");
     auto tokens = load_calibration(co, tok.get(), ck->config().vocab_size);
     write_token_npy(calib_out, tokens);
@@ -397,6 +406,19 @@ int run(int argc, char** argv) {
     build_sweep_report(ro);
     std::ifstream md(fs::path(ro.results_dir) / "summary.md");
     std::cout << md.rdbuf();
+  } else if (tokenize->parsed()) {
+    auto tok = Tokenizer::load_for_model(tokenize_model);
+    std::string text;
+    if (tokenize_text.empty()) {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream in(tokenize_text, std::ios::binary);
+      if (!in) throw InputError(tokenize_text + ": cannot read");
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    std::string line;
+    for (int64_t id : tok->encode(text, !tokenize_no_bos)) line += (line.empty() ? "" : " ") + std::to_string(id);
+    std::cout << line << "\n";
   } else if (inspect->parsed()) {
     auto j = inspect_checkpoint(inspect_model);
     if (inspect_json) std::cout << j.dump(2) << "\n";
@@ -411,6 +433,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   reexec_with_better_blas_kernels(argv);  // before anything else: OpenBLAS reads its kernel choice only at load
   install_interrupt_handlers();
+  map_large_allocations();
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -1,7 +1,8 @@
 // Tokenizer: a sentencepiece tokenizer.model, encoding as HF's LlamaTokenizer does (BOS
-// prepended unless told not to). Backed by libenwanda_spm.so, loaded in isolation (dlopen
-// with RTLD_LOCAL | RTLD_DEEPBIND) because Debian's sentencepiece bundles a protobuf that
-// clashes with libtorch's.
+// prepended unless told not to), or a HuggingFace tokenizer.json (hf_tokenizer.h), whose
+// post-processor decides what "with BOS" adds. Sentencepiece is backed by libenwanda_spm.so,
+// loaded in isolation (dlopen with RTLD_LOCAL | RTLD_DEEPBIND) because Debian's sentencepiece
+// bundles a protobuf that clashes with libtorch's.
 #pragma once
 
 #include <cstdint>
@@ -9,17 +10,26 @@
 #include <string>
 #include <vector>
 
+#include "enwanda/text/hf_tokenizer.h"
+
 namespace enwanda {
 
 class Tokenizer {
  public:
-  static std::shared_ptr<Tokenizer> load(const std::string& model_path);  // throws InputError
+  // A tokenizer.model, or a file named *.json read as a HuggingFace tokenizer.json.
+  static std::shared_ptr<Tokenizer> load(const std::string& path);  // throws InputError
+  // The model directory's tokenizer.model, else its tokenizer.json.
+  static std::shared_ptr<Tokenizer> load_for_model(const std::string& model_dir);
   ~Tokenizer();
 
+  // add_bos: sentencepiece's BOS, or the tokenizer.json post-processor's tokens around the text
   std::vector<int64_t> encode(const std::string& text, bool add_bos = true) const;
   int64_t vocab_size() const;
-  int64_t bos_id() const;
-  int64_t eos_id() const;
+  int64_t bos_id() const;  // -1 when the tokenizer adds none
+  int64_t eos_id() const;  // tokenizer.json: <|endoftext|>, <|end_of_text|> or </s>, else -1
+  // what encode(text, true) puts before and after the text's own tokens
+  std::vector<int64_t> prefix_ids() const;
+  std::vector<int64_t> suffix_ids() const;
   std::string piece(int64_t id) const;
 
   // Trains a sentencepiece model from a text file (used by `enwanda synth`), normalised as
@@ -34,7 +44,8 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
-  void* handle_ = nullptr;
+  void* handle_ = nullptr;                // sentencepiece
+  std::unique_ptr<HfTokenizer> hf_;       // tokenizer.json
   std::string path_;
 };
 
