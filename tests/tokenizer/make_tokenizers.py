@@ -97,6 +97,15 @@ def main():
              "vocab": vocab, "merges": [list(p) if pairs else f"{p[0]} {p[1]}" for p in merges]}
         m.update(kw)
         return m
+    # " " + U+180E as one token: told apart only where the regex keeps them in one piece (HF's
+    # Oniguruma; PCRE2's own \s would split " |\u180eb")
+    sep = "".join(bc[b] for b in "\u180e".encode())
+    for a, b in [(bc[32], sep[0]), (bc[32] + sep[0], sep[1]), (bc[32] + sep[:2], sep[2])]:
+        bl_merges.append((a, b))
+        bl_vocab.setdefault(a + b, len(bl_vocab))
+    # tokens no merge sequence builds: only ignore_merges (LLaMA-3) emits them whole
+    for t in ["\u0120zqxv", "zqxv", "\u0120\u0120\u0120"]:
+        bl_vocab.setdefault(t, len(bl_vocab))
     n = len(bl_vocab)
     specials3 = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>", "<|eot_id|>"]
     write(out, "llama3", dict(base, added_tokens=added(specials3, n), normalizer=None,
