@@ -16,6 +16,7 @@
 #include "enwanda/io/safetensors.h"
 #include "enwanda/model/runtime.h"
 #include "enwanda/text/tokenizer.h"
+#include "enwanda/text/tokenizer_json_writer.h"
 
 namespace fs = std::filesystem;
 
@@ -55,25 +56,26 @@ struct Shape {
   double llama3_factor;  // 0: no rope_scaling
   int64_t window;        // sliding window of every layer (mistral, qwen with use_sliding_window); 0: none
   bool bias;             // llama: attention_bias and mlp_bias
+  const char* tokenizer; // "spm": a trained tokenizer.model; else a tokenizer.json of that family
 };
 // Published configs of each family, and tiny ones of the same families for tests (a vocab of 0 is
 // the trained tokenizer's size).
 const Shape kShapes[] = {
-    {"tiny", "llama", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 0, false},
-    {"tiny-llama-bias", "llama", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 0, true},
-    {"tiny-mistral", "mistral", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 16, false},
-    {"tiny-qwen2", "qwen2", 64, 176, 2, 4, 2, 16, 0, 512, 1e-6, 1000000.0, true, 0, 0, false},
-    {"tiny-qwen3", "qwen3", 64, 176, 2, 4, 2, 32, 0, 512, 1e-6, 1000000.0, true, 0, 0, false},
-    {"llama2-7b", "llama", 4096, 11008, 32, 32, 32, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false},
-    {"llama2-13b", "llama", 5120, 13824, 40, 40, 40, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false},
-    {"llama2-70b", "llama", 8192, 28672, 80, 64, 8, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false},
-    {"llama3-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 8192, 1e-5, 500000.0, false, 0, 0, false},
-    {"llama3.1-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 131072, 1e-5, 500000.0, false, 8.0, 0, false},
-    {"llama3.2-1b", "llama", 2048, 8192, 16, 32, 8, 64, 128256, 131072, 1e-5, 500000.0, true, 32.0, 0, false},
-    {"smollm2-135m", "llama", 576, 1536, 30, 9, 3, 64, 49152, 8192, 1e-5, 100000.0, true, 0, 0, false},
-    {"mistral-7b", "mistral", 4096, 14336, 32, 32, 8, 128, 32000, 32768, 1e-5, 10000.0, false, 0, 4096, false},
-    {"qwen2.5-7b", "qwen2", 3584, 18944, 28, 28, 4, 128, 152064, 131072, 1e-6, 1000000.0, false, 0, 0, false},
-    {"qwen3-8b", "qwen3", 4096, 12288, 36, 32, 8, 128, 151936, 40960, 1e-6, 1000000.0, false, 0, 0, false},
+    {"tiny", "llama", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 0, false, "spm"},
+    {"tiny-llama-bias", "llama", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 0, true, "spm"},
+    {"tiny-mistral", "mistral", 64, 176, 2, 4, 2, 16, 0, 512, 1e-5, 10000.0, false, 0, 16, false, "spm"},
+    {"tiny-qwen2", "qwen2", 64, 176, 2, 4, 2, 16, 0, 512, 1e-6, 1000000.0, true, 0, 0, false, "spm"},
+    {"tiny-qwen3", "qwen3", 64, 176, 2, 4, 2, 32, 0, 512, 1e-6, 1000000.0, true, 0, 0, false, "spm"},
+    {"llama2-7b", "llama", 4096, 11008, 32, 32, 32, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false, "spm"},
+    {"llama2-13b", "llama", 5120, 13824, 40, 40, 40, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false, "spm"},
+    {"llama2-70b", "llama", 8192, 28672, 80, 64, 8, 128, 32000, 4096, 1e-5, 10000.0, false, 0, 0, false, "spm"},
+    {"llama3-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 8192, 1e-5, 500000.0, false, 0, 0, false, "llama3"},
+    {"llama3.1-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 131072, 1e-5, 500000.0, false, 8.0, 0, false, "llama3"},
+    {"llama3.2-1b", "llama", 2048, 8192, 16, 32, 8, 64, 128256, 131072, 1e-5, 500000.0, true, 32.0, 0, false, "llama3"},
+    {"smollm2-135m", "llama", 576, 1536, 30, 9, 3, 64, 49152, 8192, 1e-5, 100000.0, true, 0, 0, false, "smollm"},
+    {"mistral-7b", "mistral", 4096, 14336, 32, 32, 8, 128, 32000, 32768, 1e-5, 10000.0, false, 0, 4096, false, "spm"},
+    {"qwen2.5-7b", "qwen2", 3584, 18944, 28, 28, 4, 128, 152064, 131072, 1e-6, 1000000.0, false, 0, 0, false, "qwen"},
+    {"qwen3-8b", "qwen3", 4096, 12288, 36, 32, 8, 128, 151936, 40960, 1e-6, 1000000.0, false, 0, 0, false, "qwen"},
 };
 }  // namespace
 
@@ -81,6 +83,12 @@ std::string shape_names() {
   std::string names;
   for (const auto& sh : kShapes) names += std::string(names.empty() ? "" : "|") + sh.name;
   return names + "|PATH.json";
+}
+
+std::string shape_tokenizer(const std::string& shape, const LlamaConfig& c) {
+  for (const auto& sh : kShapes)
+    if (shape == sh.name) return sh.tokenizer;
+  return c.model_type == "qwen2" || c.model_type == "qwen3" ? "qwen" : "spm";  // Qwen ships no tokenizer.model
 }
 
 LlamaConfig shape_config(const std::string& shape) {
@@ -141,9 +149,16 @@ void synth(const SynthOptions& opt) {
 
   OutputDirectory out(opt.out, opt.overwrite);
   const fs::path dir = out.path();
-  // tokenizer: copied, or trained on the shipped corpus
+  // tokenizer: copied, or trained on the shipped corpus: a tokenizer.model, or for the families
+  // that ship none a byte-level tokenizer.json
   fs::path tok_path = dir / "tokenizer.model";
-  if (!opt.tokenizer.empty()) {
+  const std::string tokenizer_kind = opt.tokenizer.empty() ? shape_tokenizer(opt.shape, c) : "spm";
+  if (tokenizer_kind != "spm") {
+    tok_path = dir / "tokenizer.json";
+    const std::string corpus = default_tokenizer_corpus();
+    if (!fs::exists(corpus)) throw InputError(corpus + ": the shipped tokenizer corpus is missing");
+    write_byte_level_tokenizer_json(corpus, tok_path.string(), tokenizer_kind, 200);
+  } else if (!opt.tokenizer.empty()) {
     Tokenizer::load(opt.tokenizer);  // validates
     fs::copy_file(opt.tokenizer, tok_path);
   } else {
@@ -158,7 +173,7 @@ void synth(const SynthOptions& opt) {
     throw UsageError("tokenizer has " + std::to_string(tok->vocab_size()) + " pieces, more than the shape's vocab_size " +
                      std::to_string(c.vocab_size));
   if (!given_config) {  // a given config keeps its own ids
-    c.bos_token_id = tok->bos_id();
+    c.bos_token_id = tok->bos_id() >= 0 ? tok->bos_id() : tok->eos_id();  // Qwen: no BOS, bos_token_id = eos
     c.eos_token_id = tok->eos_id();
   }
 

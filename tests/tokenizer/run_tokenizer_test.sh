@@ -65,6 +65,20 @@ check "tokenizer.json-only model: ppl from $(stat -c %s "$work/long.txt")-byte t
 check "tokenizer.json-only model prunes from text; the output keeps the tokenizer.json" "cmp -s '$work/m/tokenizer.json' '$work/p/tokenizer.json'"
 "$ENWANDA" calib --model "$work/m" --calib "$work/long.txt" --calib-sampling windows --nsamples 2 --seqlen 32 --out "$work/c.npy" -q
 check "calibration windows hold the tokenizer.json's ids" "[ -s '$work/c.npy' ]"
+# synth writes a byte-level tokenizer.json for the families that ship no tokenizer.model
+printf '{"model_type": "qwen3", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 512}' > "$work/qwen3.json"
+"$ENWANDA" synth --shape "$work/qwen3.json" --seed 1 --out "$work/q3" -q
+"$ENWANDA" synth --shape smollm2-135m --layers 1 --dtype bf16 --seed 1 --out "$work/smol" -q
+for m in q3 smol; do
+  check "synth $m: a tokenizer.json and no tokenizer.model" "[ -f '$work/$m/tokenizer.json' ] && [ ! -e '$work/$m/tokenizer.model' ]"
+  hf_ids "$work/$m/tokenizer.json" "$work/unicode.txt" > "$work/want"
+  { "$ENWANDA" tokenize --model "$work/$m" --text "$work/unicode.txt"
+    "$ENWANDA" tokenize --model "$work/$m" --text "$work/unicode.txt" --no-bos; } > "$work/got"
+  check "synth $m: its tokenizer.json encodes as HF tokenizers does" "cmp -s '$work/want' '$work/got'"
+  "$ENWANDA" prune --model "$work/$m" --calib "$work/long.txt" --nsamples 2 --seqlen 64 --out "$work/$m-p" -q
+  check "synth $m: prunes from text and evaluates" \
+    "'$ENWANDA' eval ppl --model '$work/$m-p' --data '$SRC/data/tokenizer_corpus.txt' --seqlen 64 --slices 2 -q | grep -q '^ppl '"
+done
 printf '{"model": {"type": "WordPiece", "vocab": {}}}' > "$work/bad.json"; mkdir "$work/bad"; cp "$work/bad.json" "$work/bad/tokenizer.json"
 "$ENWANDA" tokenize --model "$work/bad" --text "$work/unicode.txt" 2> "$work/err"; rc=$?
 check "an unsupported model is refused by name (exit 3)" "[ $rc = 3 ] && grep -q 'unsupported model \"WordPiece\"' '$work/err'"
