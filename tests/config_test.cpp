@@ -95,6 +95,11 @@ TEST(LlamaConfig, RejectionsNameTheField) {
   j = base();
   j["rope_parameters"] = {{"rope_type", "longrope"}, {"rope_theta", 1e4}};
   EXPECT_NE(rejection(j).find("rope_parameters type \"longrope\" unsupported"), std::string::npos);
+  j["rope_parameters"] = {{"full_attention", {{"rope_type", "default"}, {"rope_theta", 1e6}}}};
+  EXPECT_NE(rejection(j).find("rope_parameters per layer type (\"full_attention\") is unsupported"), std::string::npos);
+  j = base();
+  j["partial_rotary_factor"] = 0.5;
+  EXPECT_NE(rejection(j).find("partial_rotary_factor 0.5 is unsupported"), std::string::npos);
 }
 
 TEST(LlamaConfig, FamiliesReadTheirBiasesNormsAndWindows) {

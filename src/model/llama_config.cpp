@@ -102,6 +102,15 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   const bool v5 = j.contains("rope_parameters") && !j["rope_parameters"].is_null();
   if (v5 && !j["rope_parameters"].is_object())
     throw InputError(where + ": rope_parameters must be an object or null");
+  if (v5)
+    for (const auto& [key, value] : j["rope_parameters"].items())
+      if (value.is_object())
+        throw InputError(where + ": rope_parameters per layer type (\"" + key + "\") is unsupported");
+  for (const auto* r : {&j, v5 ? &j["rope_parameters"] : &j})
+    if (r->contains("partial_rotary_factor") && !(*r)["partial_rotary_factor"].is_null() &&
+        optional<double>(*r, "partial_rotary_factor", 1.0, where) != 1.0)
+      throw InputError(where + ": partial_rotary_factor " + (*r)["partial_rotary_factor"].dump() +
+                       " is unsupported (RoPE over the whole head_dim only)");
   c.rope_theta = v5 ? optional<double>(j["rope_parameters"], "rope_theta", 10000.0, where)
                     : optional<double>(j, "rope_theta", 10000.0, where);
   const char* scaling_key = v5 ? "rope_parameters" : "rope_scaling";

@@ -114,7 +114,7 @@ expect "qwen3 without q_norm" 3 "model.layers.0.self_attn.q_norm.weight\" is mis
 m=$(variant pickle); rm "$m/model.safetensors"; touch "$m/pytorch_model.bin"
 expect "PyTorch pickle instead of safetensors" 3 "pytorch_model.bin is a PyTorch pickle" "$m" -- $(prune_args "$m")
 m=$(variant notok); rm "$m/tokenizer.model"
-expect "missing tokenizer.model" 3 "tokenizer.model is missing" "$m" -- prune --model "$m" --calib "$work/corpus.txt" --nsamples 2 --seqlen 16 --out "$work/out"
+expect "neither tokenizer.model nor tokenizer.json" 3 "neither tokenizer.model nor tokenizer.json found" "$m" -- prune --model "$m" --calib "$work/corpus.txt" --nsamples 2 --seqlen 16 --out "$work/out"
 m=$(variant badtok); echo "garbage" > "$m/tokenizer.model"
 expect "corrupt tokenizer.model" 3 "not a valid sentencepiece model" "$m" -- prune --model "$m" --calib "$work/corpus.txt" --nsamples 2 --seqlen 16 --out "$work/out"
 

@@ -34,6 +34,18 @@ check_masks() {  # name, enwanda flags..., -- reference flags...  ($model: the c
   rm -rf "$work/p-$name"
 }
 
+check_ppl() {  # model name under $work: perplexity on the calibration windows within 1e-5 of the reference's
+  local m=$1 ours ref_ppl
+  "$ENWANDA" eval ppl --model "$work/$m" --data-tokens "$work/calib.npy" --json "$work/ppl-$m.json" -q > /dev/null
+  ref_ppl=$("$PY" "$REF" ppl --model "$work/$m" --tokens "$work/calib.npy")
+  ours=$("$PY" -c "import json; print(json.load(open('$work/ppl-$m.json'))['ppl'])")
+  if "$PY" -c "import sys; a,b=float('$ours'),float('$ref_ppl'); sys.exit(0 if abs(a-b)/b <= 1e-5 else 1)"; then
+    echo "ok   ppl ($m): enwanda $ours, reference $ref_ppl"
+  else
+    echo "FAIL ppl ($m): enwanda $ours, reference $ref_ppl"; fail=1
+  fi
+}
+
 for structure in unstructured 2:4; do
   s_e=(--structure "$structure"); s_r=(); [ "$structure" = 2:4 ] && s_r=(--structure 2:4)
   for geometry in original modified; do
@@ -102,14 +114,7 @@ done
 "$ENWANDA" synth --shape tiny --layers 6 --shard-mib 1 --seed 6 --out "$work/sharded" -q
 family_models+=(bf16 sharded)
 for m in "${family_models[@]}"; do
-  "$ENWANDA" eval ppl --model "$work/$m" --data-tokens "$work/calib.npy" --json "$work/ppl-$m.json" -q > /dev/null
-  ref_ppl=$("$PY" "$REF" ppl --model "$work/$m" --tokens "$work/calib.npy")
-  ours=$("$PY" -c "import json; print(json.load(open('$work/ppl-$m.json'))['ppl'])")
-  if "$PY" -c "import sys; a,b=float('$ours'),float('$ref_ppl'); sys.exit(0 if abs(a-b)/b <= 1e-5 else 1)"; then
-    echo "ok   ppl ($m): enwanda $ours, reference $ref_ppl"
-  else
-    echo "FAIL ppl ($m): enwanda $ours, reference $ref_ppl"; fail=1
-  fi
+  check_ppl "$m"
   model=$work/$m check_masks "$m-en" -- --method en
   model=$work/$m check_masks "$m-sparsegpt-2of4" --method sparsegpt --structure 2:4 -- --method sparsegpt --structure 2:4
   model=$work/$m check_masks "$m-wanda++-rgs" --method wanda++ --no-ro -- --method wanda++
@@ -138,14 +143,7 @@ ref.write_safetensors(os.path.join(dst, "model.safetensors"),
                       {k: (v * 0 if k.endswith("_proj.weight") else v) for k, v in t.items()})
 PYEOF
 for m in model pruned zeroed; do  # model = the dense checkpoint
-  "$ENWANDA" eval ppl --model "$work/$m" --data-tokens "$work/calib.npy" --json "$work/ppl-$m.json" -q > /dev/null
-  ref_ppl=$("$PY" "$REF" ppl --model "$work/$m" --tokens "$work/calib.npy")
-  ours=$("$PY" -c "import json; print(json.load(open('$work/ppl-$m.json'))['ppl'])")
-  if "$PY" -c "import sys; a,b=float('$ours'),float('$ref_ppl'); sys.exit(0 if abs(a-b)/b <= 1e-5 else 1)"; then
-    echo "ok   ppl ($m model): enwanda $ours, reference $ref_ppl"
-  else
-    echo "FAIL ppl ($m model): enwanda $ours, reference $ref_ppl"; fail=1
-  fi
+  check_ppl "$m"
 done
 
 # perplexity from text over the 64 KB chunk size, in WikiText's layout: enwanda encodes it in
