@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 mkdir -p .deps/debs
 cd .deps/debs
 apt-get download libsentencepiece-dev libsentencepiece0 libcli11-dev nlohmann-json3-dev libspdlog-dev libspdlog1.10 zlib1g-dev \
-  libfmt-dev libfmt9 libgtest-dev pkgconf-bin libpkgconf3
+  libfmt-dev libfmt9 libgtest-dev pkgconf-bin libpkgconf3 libpcre2-dev libpcre2-8-0 libutf8proc-dev libutf8proc2
 ls -la
