@@ -6,7 +6,11 @@ pkgs=(build-essential cmake pkg-config libtorch-dev libsentencepiece-dev libcli1
       libspdlog-dev libopenblas0-openmp zlib1g-dev libpcre2-dev libutf8proc-dev)
 for arg in "$@"; do
   case $arg in
-    --with-tests) pkgs+=(libgtest-dev python3-torch python3-sentencepiece python3-numpy nodejs npm) ;;
+    --with-tests)
+      pkgs+=(libgtest-dev python3-torch python3-sentencepiece python3-numpy)
+      # node and npm for the tokenizer test's reference (HF tokenizers' Node binding); a Node.js
+      # from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm) is kept
+      command -v node > /dev/null && command -v npm > /dev/null || pkgs+=(nodejs npm) ;;
     --with-sweep) pkgs+=(gnuplot-nox shellcheck) ;;
     --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     *) echo "install_deps.sh: unknown option $arg" >&2; exit 2 ;;
