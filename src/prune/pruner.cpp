@@ -15,6 +15,7 @@
 #include "enwanda/errors.h"
 #include "enwanda/eval/inspect.h"
 #include "enwanda/prune/reproduce.h"
+#include "enwanda/prune/run_settings.h"
 #include "enwanda/text/text_corpus.h"
 #include "enwanda/io/background_writer.h"
 #include "enwanda/io/checkpoint.h"
@@ -67,41 +68,6 @@ void draw_progress(int64_t done, int64_t total, double elapsed) {
   std::fflush(stderr);
 }
 
-// The report's "settings": the run's, and of the method's only those it uses.
-nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const torch::Tensor& tokens, const Runtime& rt) {
-  auto absolute = [](const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); };
-  nlohmann::json s = {
-      {"model", absolute(opt.model_dir)}, {"out", absolute(opt.out_dir)}, {"method", method_name(opt.method)}, {"sparsity", opt.sparsity},
-      {"structure", opt.structure.str()}, {"allocation", allocation_name(opt.allocation)},
-      {"stat_norm", key.stat_norm}, {"sequential", opt.sequential},
-      {"nsamples", tokens.defined() ? tokens.size(0) : 0}, {"seqlen", tokens.defined() ? tokens.size(1) : 0},
-      {"seed", opt.calib.seed}, {"calib_mult", opt.calib.calib_mult}, {"device", rt.device.str()},
-      {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}, {"batch_size", rt.batch_size},
-      {"threads", rt.threads}, {"blas", blas_library()}, {"blas_kernels", blas_kernels()}, {"overlap_io", opt.overlap_io},
-      {"load_stats", opt.load_stats.empty() ? "" : absolute(opt.load_stats)},
-      {"save_stats", opt.save_stats.empty() ? "" : absolute(opt.save_stats)}};
-  // the calibration input: each file read, with its size and sha256
-  nlohmann::json files = nlohmann::json::array();
-  std::vector<std::string> read = opt.calib.tokens_path.empty() ? corpus_file_paths(opt.calib.text_paths)
-                                                                 : std::vector<std::string>{opt.calib.tokens_path};
-  for (const auto& f : read)
-    if (!f.empty())
-      files.push_back({{"path", absolute(f)}, {"bytes", std::filesystem::file_size(f)}, {"sha256", file_sha256(f)}});
-  s["calibration"] = {{"files", files}, {"kind", opt.calib.tokens_path.empty() ? "text" : "tokens"}};
-  if (opt.calib.tokens_path.empty()) s["calibration"]["sampling"] = opt.calib.sampling;
-  if (uses_elastic_net(opt.method)) {
-    s["geometry"] = geometry_name(opt.geometry);
-    s["alpha"] = opt.alpha;
-  }
-  if (uses_regional_gradients(opt.method))
-    s["regional"] = {{"rgs_scale", opt.regional.gamma}, {"rgs_samples", opt.regional.rgs_samples}, {"ro", opt.regional.ro},
-                     {"ro_iters", opt.regional.ro_iters}, {"ro_samples", opt.regional.ro_samples},
-                     {"ro_lr", opt.regional.ro_lr}, {"tf32", opt.regional.tf32}};
-  if (opt.method == Method::sparsegpt) s["sparsegpt"] = {{"damp", opt.sparsegpt.damp}, {"block", opt.sparsegpt.block}};
-  if (opt.method == Method::ria) s["ria"] = {{"power", opt.ria.power}};
-  if (opt.allocation == Allocation::owl) s["owl"] = {{"m", opt.owl.m}, {"lambda", opt.owl.lambda}};
-  return s;
-}
 
 // OWL's first pass: the dense model layer by layer (each layer's inputs are the dense outputs of
 // the one before), and each layer's outlier ratio D_l from its Wanda scores |W_ij|·sqrt(L2sq_j).

@@ -1,0 +1,16 @@
+// The report's "settings": the run's (absolute paths, every calibration file with its size and
+// sha256, runtime), and of the method's only those it uses.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "enwanda/io/stats_file.h"
+#include "enwanda/model/runtime.h"
+#include "enwanda/prune/pruner.h"
+
+namespace enwanda {
+
+nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const torch::Tensor& tokens, const Runtime& rt);
+
+}  // namespace enwanda
