@@ -73,8 +73,8 @@ int resolve_threads(int requested) {
   if (requested > 0) return requested;
   if (const int omp = omp_num_threads(); omp > 0) {
     if (omp > limit) {
-      spdlog::warn("OMP_NUM_THREADS={} is more than {} (4x the hardware threads, at most {}); using {}", omp, limit,
-                   kMaxThreads, limit);
+      spdlog::warn("OMP_NUM_THREADS={} is more than {} (4x the hardware threads, at most {}); using {}",
+                   std::getenv("OMP_NUM_THREADS"), limit, kMaxThreads, limit);
       return limit;
     }
     return omp;

@@ -36,7 +36,7 @@ check "summary.md states the model and the protocol" 'grep -q "^- model: .*/mode
   grep -q "^- evaluation: perplexity on .*text.txt, 32-token windows, the full text, BOS once" "$work/r/summary.md" &&
   grep -q "^- zero-shot: accuracy in percent, BOS before each context" "$work/r/summary.md"'
 check "summary.md: dense, then EN by geometry and α" '[ "$(grep "^| " "$work/r/summary.md" | tail -n +2 | cut -d"|" -f2-4 | tr -d " " | tr "\n" " ")" = \
-  "dense|| en|modified|0 en|modified|0.5 en|original|0 en|original|0.5 " ]'
+  "dense||– en|modified|0 en|modified|0.5 en|original|0 en|original|0.5 " ]'
 check "summary.html: the table and both figures inline, nothing fetched" 'h="$work/r/summary.html"; grep -q "<table>" "$h" &&
   [ "$(grep -c "<svg" "$h")" = 2 ] && ! grep -Eq "(src|href)=\"(https?:)?//" "$h" && ! grep -q "<script" "$h"'
 check "the figure: a titled series per geometry and a labelled dense line, model and protocol in the title" '

@@ -43,5 +43,5 @@ rc=$?
 check "prune --threads 100000 refused before any work" '[ $rc = 2 ] && [[ $err = *"--threads 100000 is more than"* ]] && [ ! -e "$work/p" ]'
 
 OMP_NUM_THREADS=1 "$ENWANDA" prune --model "$work/model" --calib "$text" --nsamples 2 --seqlen 16 --out "$work/p1" -q
-check "the prune report records the threads used" 'grep -q "\"threads\": 1," "$work/p1/enwanda_report.json"'
+check "the prune report records the threads used" 'grep -Eq "\"threads\": 1(,|\$)" "$work/p1/enwanda_report.json"'
 finish
