@@ -66,11 +66,12 @@ echo "model:       $model, a 1.3M-parameter LLaMA (4 layers, hidden 128) trained
 echo "calibration: $nsamples x $seqlen tokens from $text/calib.txt (seed 0), the same set for every method"
 echo "evaluation:  perplexity on $text/eval.txt, $eval_tokens tokens in $seqlen-token windows (lower is better)"
 echo
-printf '%-26s  %-18s  %-18s  %-18s\n' "perplexity" "50% unstructured" "70% unstructured" "2:4 (50%)"
+printf '%-26s  %-18s  %-18s  %s\n' "perplexity" "50% unstructured" "70% unstructured" "2:4 (50%)"
 printf '%-26s  %9.2f\n' "dense" "$dense"
 for m in "${methods[@]}"; do
   row "${label[$m]}" "${ppl[$m/0.5 unstructured]}" "${ppl[$m/0.7 unstructured]}" "${ppl[$m/0.5 2:4]}"
 done
 echo
-echo "sparsity of the pruned linears: ${sparsity[0.5 unstructured]}, ${sparsity[0.7 unstructured]}, ${sparsity[0.5 2:4]}"
+printf 'sparsity of the pruned linears: %.4f, %.4f, %.4f\n' "${sparsity[0.5 unstructured]}" "${sparsity[0.7 unstructured]}" \
+  "${sparsity[0.5 2:4]}"
 echo "pruned models and their reports (enwanda_report.json): $demo; $((SECONDS - start)) s"
