@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What pruning costs, in half a minute: install what is missing, build (Release), then prune the
+# What pruning costs: install what is missing, build (Release), then prune the
 # small LLaMA trained on WikiText-2 that ships in data/tiny-llama-wikitext with magnitude, Wanda,
 # EN-Modified and SparseGPT at 50% and 70% unstructured and at 2:4, and print one table of
 # perplexities against the dense model's. Calibration and evaluation text are disjoint excerpts of WikiText-2's
