@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages enwanda needs, only those missing (apt-get, as root or with sudo).
-# Usage: scripts/install_deps.sh [--with-tests] [--with-sweep] [--with-fuzz]
+# Usage: scripts/install_deps.sh [--with-tests] [--with-sweep] [--with-slurm] [--with-fuzz]
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libtorch-dev libsentencepiece-dev libcli11-dev nlohmann-json3-dev
       libspdlog-dev libopenblas0-openmp zlib1g-dev libpcre2-dev libutf8proc-dev)
@@ -12,6 +12,8 @@ for arg in "$@"; do
       # from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm) is kept
       command -v node > /dev/null && command -v npm > /dev/null || pkgs+=(nodejs npm) ;;
     --with-sweep) pkgs+=(gnuplot-nox shellcheck) ;;
+    # Slurm and munge for tests/cli/slurm_test.sh, which starts its own one-node cluster on localhost
+    --with-slurm) pkgs+=(slurmctld slurmd slurm-client munge) ;;
     --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     *) echo "install_deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac

@@ -1,29 +1,38 @@
 #!/usr/bin/env bash
-# A study's sweep: prune and evaluate every (sparsity, allocation, method[, geometry, α]) cell;
-# α and geometry multiply the elastic-net methods (en, en++) only.
+# A study's sweep: prune and evaluate every (structure, sparsity, allocation, method[, geometry, α],
+# seed) cell; α and geometry multiply the elastic-net methods (en, en++) only; an N:M structure
+# fixes the sparsity (N/M) and takes uniform allocation only (OWL has no N:M form here).
 #
 #   scripts/sweep_alpha.sh --model DIR --calib PATH --eval-data FILE --out RESULTS_DIR
 #       [--methods en] [--allocations uniform] (e.g. --methods magnitude,wanda,sparsegpt,ria,en --allocations uniform,owl)
 #       [--alphas 0,0.25,0.5,0.75,1] [--geometries original,modified] [--sparsities 0.5]
+#       [--structures unstructured] (e.g. unstructured,2:4,4:8) [--seeds 0] (e.g. 0,1,2; --seed S is --seeds S)
 #       [--zeroshot TASK=FILE ... | --zeroshot wanda7=DIR] [--zeroshot-args "--no-bos"] [--keep-models] [--no-sequential]
-#       [--nsamples 128] [--seqlen 2048] [--eval-seqlen 2048] [--slices 0] [--seed 0]
-#       [--prune-args "..."] [--enwanda PATH]
+#       [--nsamples 128] [--seqlen 2048] [--eval-seqlen 2048] [--slices 0]
+#       [--prune-args "..."] [--eval-args "..."] [--enwanda PATH]
+#
+# Each seed draws its own calibration set (calib-seedS.npy); the table gives mean ± standard
+# deviation over the seeds, results.csv a row per seed. --prune-args, --eval-args (eval ppl) and
+# --zeroshot-args pass flags through; the runtime-only ones (--threads, --batch-size, --device,
+# -q/-v, --log-file) may change between runs of the same results directory, the rest may not.
 #
 # Phases (the Slurm wrapper runs them as separate jobs; locally they run in order):
-#   --phase prepare   draw the calibration set once (calib.npy), evaluate the dense model once,
-#                     and with --no-sequential gather the statistics once (stats.safetensors)
+#   --phase prepare   draw each seed's calibration set once, evaluate the dense model once, and
+#                     with --no-sequential gather each seed's statistics once (stats-seedS.safetensors)
 #   --phase cell --cell K   run cell K (0-based) of the grid; --phase cells runs them all
-#   --phase report    results.csv, results.json, summary.md and the figures (enwanda report)
+#   --phase report    results.csv, results.json, summary.md, summary.html and the figures (enwanda report)
 #   --phase all       (default) prepare, cells, report
-# Resumable: a cell whose cells/NAME.json exists is skipped; a failed cell is logged in
-# RESULTS_DIR/failed.log and the sweep goes on. `--phase count` prints the number of cells.
+# Resumable: a cell whose cells/NAME.json exists is skipped. A failed cell is logged in
+# RESULTS_DIR/failed.log with its last error line and its log (cells/NAME/log.txt), the sweep goes
+# on, and exits 1 at the end. `--phase count` prints the number of cells.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 enwanda=${ENWANDA:-$here/../build/enwanda}
 model="" calib="" eval_data="" out="" alphas="0,0.25,0.5,0.75,1" geometries="original,modified" sparsities="0.5"
-methods="en" allocations="uniform"
-zeroshot=() keep=0 sequential=1 nsamples=128 seqlen=2048 eval_seqlen=2048 slices=0 seed=0 prune_args="" zeroshot_args="" phase=all cell=""
+methods="en" allocations="uniform" structures="unstructured" seeds="0"
+zeroshot=() keep=0 sequential=1 nsamples=128 seqlen=2048 eval_seqlen=2048 slices=0
+prune_args="" zeroshot_args="" eval_args="" phase=all cell=""
 
 die() { echo "sweep_alpha.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -44,13 +53,15 @@ while [ $# -gt 0 ]; do
     --seqlen) seqlen=$2; shift 2 ;;
     --eval-seqlen) eval_seqlen=$2; shift 2 ;;
     --slices) slices=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
+    --seed|--seeds) seeds=$2; shift 2 ;;
+    --structures) structures=$2; shift 2 ;;
+    --eval-args) eval_args=$2; shift 2 ;;
     --prune-args) prune_args=$2; shift 2 ;;
     --zeroshot-args) zeroshot_args=$2; shift 2 ;;
     --enwanda) enwanda=$2; shift 2 ;;
     --phase) phase=$2; shift 2 ;;
     --cell) cell=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -64,21 +75,32 @@ IFS=, read -r -a geometry_list <<< "$geometries"
 IFS=, read -r -a sparsity_list <<< "$sparsities"
 IFS=, read -r -a method_list <<< "$methods"
 IFS=, read -r -a allocation_list <<< "$allocations"
+IFS=, read -r -a structure_list <<< "$structures"
+IFS=, read -r -a seed_list <<< "$seeds"
 for m in "${method_list[@]}"; do
   case $m in en|wanda|magnitude|sparsegpt|ria|wanda++|en++) ;; *) die "--methods: unknown method $m" ;; esac
 done
 for a in "${allocation_list[@]}"; do case $a in uniform|owl) ;; *) die "--allocations: uniform or owl, got $a" ;; esac; done
+for st in "${structure_list[@]}"; do
+  [[ $st = unstructured || $st =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]] || die "--structures: unstructured or N:M (e.g. 2:4), got $st"
+done
+for sd in "${seed_list[@]}"; do [[ $sd =~ ^[0-9]+$ ]] || die "--seeds: whole numbers, got $sd"; done
 
-# the grid, one "method geometry alpha sparsity allocation" per cell (sparsity outermost, α innermost)
+# the grid, one "method geometry alpha sparsity allocation structure seed" per cell (structure
+# outermost, seed innermost); an N:M structure has one sparsity, N/M, and uniform allocation
 cells=()
-for s in "${sparsity_list[@]}"; do
-  for alloc in "${allocation_list[@]}"; do
-    for m in "${method_list[@]}"; do
-      if [ "$m" = en ] || [ "$m" = en++ ]; then
-        for g in "${geometry_list[@]}"; do for a in "${alpha_list[@]}"; do cells+=("$m $g $a $s $alloc"); done; done
-      else
-        cells+=("$m - - $s $alloc")
-      fi
+for st in "${structure_list[@]}"; do
+  if [ "$st" = unstructured ]; then st_sparsities=("${sparsity_list[@]}") st_allocations=("${allocation_list[@]}")
+  else st_sparsities=("$(awk -v n="${st%%:*}" -v m="${st##*:}" 'BEGIN { printf "%g", n / m }')") st_allocations=(uniform); fi
+  for s in "${st_sparsities[@]}"; do
+    for alloc in "${st_allocations[@]}"; do
+      for m in "${method_list[@]}"; do
+        variants=("- -")
+        if [ "$m" = en ] || [ "$m" = en++ ]; then
+          variants=(); for g in "${geometry_list[@]}"; do for a in "${alpha_list[@]}"; do variants+=("$g $a"); done; done
+        fi
+        for v in "${variants[@]}"; do for sd in "${seed_list[@]}"; do cells+=("$m $v $s $alloc $st $sd"); done; done
+      done
     done
   done
 done
@@ -86,18 +108,37 @@ ncells=${#cells[@]}
 
 log() { echo "[sweep $(date +%H:%M:%S)] $*"; }
 
-# cell K -> method, geometry, alpha, sparsity, allocation and the cell's name ("en-modified-a0.5-s0.5",
-# "sparsegpt-owl-s0.7")
+# cell K -> method, geometry, alpha, sparsity, allocation, structure, seed and the cell's name
+# ("en-modified-a0.5-s0.5-seed0", "sparsegpt-owl-s0.7-seed1", "wanda-2of4-seed0")
 cell_params() {
-  read -r c_method c_geometry c_alpha c_sparsity c_allocation <<< "${cells[$1]}"
-  local owl=""; [ "$c_allocation" = owl ] && owl="-owl"
-  if [ "$c_geometry" = - ]; then c_name="${c_method}${owl}-s${c_sparsity}"
-  else c_name="${c_method}-${c_geometry}-a${c_alpha}${owl}-s${c_sparsity}"; fi
+  read -r c_method c_geometry c_alpha c_sparsity c_allocation c_structure c_seed <<< "${cells[$1]}"
+  local owl="" shape="-s${c_sparsity}"
+  [ "$c_allocation" = owl ] && owl="-owl"
+  [ "$c_structure" = unstructured ] || shape="-${c_structure/:/of}"
+  if [ "$c_geometry" = - ]; then c_name="${c_method}${owl}${shape}-seed${c_seed}"
+  else c_name="${c_method}-${c_geometry}-a${c_alpha}${owl}${shape}-seed${c_seed}"; fi
+}
+
+# A flag list without its runtime-only flags (threads, batch size, device, logging): what a
+# cell's result depends on, compared between runs of one results directory.
+result_flags() {
+  local words kept=() i=0
+  read -r -a words <<< "$1"
+  while [ $i -lt ${#words[@]} ]; do
+    case ${words[$i]} in
+      --threads|--batch-size|--device|--log-file) i=$((i + 2)) ;;
+      --threads=*|--batch-size=*|--device=*|--log-file=*|-q|--quiet|-v|--verbose) i=$((i + 1)) ;;
+      *) kept+=("${words[$i]}"); i=$((i + 1)) ;;
+    esac
+  done
+  echo "${kept[*]}"
 }
 
 evaluate() {  # model_dir result_dir
   local m=$1 d=$2 spec task file
-  "$enwanda" eval ppl --model "$m" --data "$eval_data" --seqlen "$eval_seqlen" --slices "$slices" --json "$d/ppl.json" --overwrite -q > /dev/null || return 1
+  # shellcheck disable=SC2086  # eval_args is a user-supplied flag list
+  "$enwanda" eval ppl --model "$m" --data "$eval_data" --seqlen "$eval_seqlen" --slices "$slices" --json "$d/ppl.json" \
+    --overwrite -q $eval_args > /dev/null || return 1
   if [ ${#zeroshot[@]} -gt 0 ]; then
     local args=()
     for spec in "${zeroshot[@]}"; do
@@ -117,10 +158,11 @@ evaluate() {  # model_dir result_dir
 settings_json() {
   local z="" spec
   for spec in "${zeroshot[@]}"; do z="$z${z:+,}${spec%%=*}=$(realpath -m "${spec#*=}")"; done
-  printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "nsamples": "%s", "seqlen": "%s", "seed": "%s", ' \
-    "$(realpath -m "$model")" "$(realpath -m "$calib")" "$(realpath -m "$eval_data")" "$nsamples" "$seqlen" "$seed"
-  printf '"eval_seqlen": "%s", "slices": "%s", "sequential": %s, "prune_args": "%s", "zeroshot": "%s", "zeroshot_args": "%s"}\n' \
-    "$eval_seqlen" "$slices" "$([ $sequential = 1 ] && echo true || echo false)" "$prune_args" "$z" "$zeroshot_args"
+  printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "nsamples": "%s", "seqlen": "%s", ' \
+    "$(realpath -m "$model")" "$(realpath -m "$calib")" "$(realpath -m "$eval_data")" "$nsamples" "$seqlen"
+  printf '"eval_seqlen": "%s", "slices": "%s", "sequential": %s, "prune_args": "%s", "eval_args": "%s", "zeroshot": "%s", "zeroshot_args": "%s"}\n' \
+    "$eval_seqlen" "$slices" "$([ $sequential = 1 ] && echo true || echo false)" "$(result_flags "$prune_args")" \
+    "$(result_flags "$eval_args")" "$z" "$(result_flags "$zeroshot_args")"
 }
 
 check_settings() {
@@ -137,28 +179,34 @@ check_settings() {
 phase_prepare() {
   check_settings || return 2
   mkdir -p "$out/cells" "$out/dense"
-  printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "methods": "%s", "allocations": "%s", "alphas": "%s", "geometries": "%s", "sparsities": "%s", "sequential": %s}\n' \
-    "$model" "$calib" "$eval_data" "$methods" "$allocations" "$alphas" "$geometries" "$sparsities" \
-    "$([ $sequential = 1 ] && echo true || echo false)" > "$out/sweep.json"
-  if [ ! -f "$out/calib.npy" ]; then
-    log "drawing the calibration set once: $nsamples x $seqlen"
-    if ! "$enwanda" calib --model "$model" --calib "$calib" --nsamples "$nsamples" --seqlen "$seqlen" --seed "$seed" \
-         --out "$out/calib.npy.tmp" --overwrite -q; then
+  local bos=true sd
+  [[ " $zeroshot_args " = *" --no-bos "* ]] && bos=false
+  printf '{"model": "%s", "calib": "%s", "eval_data": "%s", "methods": "%s", "allocations": "%s", "alphas": "%s", "geometries": "%s", "sparsities": "%s", "structures": "%s", "seeds": "%s", "nsamples": %s, "seqlen": %s, "eval_seqlen": %s, "slices": %s, "zeroshot_bos": %s, "sequential": %s}\n' \
+    "$model" "$calib" "$eval_data" "$methods" "$allocations" "$alphas" "$geometries" "$sparsities" "$structures" "$seeds" \
+    "$nsamples" "$seqlen" "$eval_seqlen" "$slices" "$bos" "$([ $sequential = 1 ] && echo true || echo false)" > "$out/sweep.json"
+  for sd in "${seed_list[@]}"; do
+    [ -f "$out/calib-seed$sd.npy" ] && continue
+    log "drawing the calibration set of seed $sd: $nsamples x $seqlen"
+    if ! "$enwanda" calib --model "$model" --calib "$calib" --nsamples "$nsamples" --seqlen "$seqlen" --seed "$sd" \
+         --out "$out/calib-seed$sd.npy.tmp" --overwrite -q; then
       log "calibration failed"; return 1
     fi
-    mv "$out/calib.npy.tmp" "$out/calib.npy"
-  fi
+    mv "$out/calib-seed$sd.npy.tmp" "$out/calib-seed$sd.npy"
+  done
   if [ ! -f "$out/dense/ppl.json" ]; then
     log "evaluating the dense model"
     evaluate "$model" "$out/dense" || { log "dense evaluation failed"; return 1; }
   fi
-  if [ $sequential = 0 ] && [ ! -f "$out/stats.safetensors" ]; then
-    log "gathering activation statistics once (--no-sequential)"
+  [ $sequential = 1 ] && return 0
+  for sd in "${seed_list[@]}"; do
+    [ -f "$out/stats-seed$sd.safetensors" ] && continue
+    log "gathering the activation statistics of seed $sd once (--no-sequential)"
     # shellcheck disable=SC2086  # prune_args is a user-supplied flag list
-    "$enwanda" prune --model "$model" --calib-tokens "$out/calib.npy" --no-sequential --save-stats "$out/stats.safetensors" \
-      --out "$out/stats-model" --overwrite -q $prune_args || { log "statistics failed"; return 1; }
+    "$enwanda" prune --model "$model" --calib-tokens "$out/calib-seed$sd.npy" --no-sequential \
+      --save-stats "$out/stats-seed$sd.safetensors" --out "$out/stats-model" --overwrite -q $prune_args ||
+      { log "statistics failed"; return 1; }
     rm -rf "$out/stats-model"
-  fi
+  done
 }
 
 phase_cell() {
@@ -168,26 +216,29 @@ phase_cell() {
   if [ -f "$out/cells/$c_name.json" ]; then log "cell $k $c_name: done already, skipped"; return 0; fi
   log "cell $k/$ncells $c_name: pruning"
   mkdir -p "$d" "$out/models"
-  local stats=() method=(--method "$c_method")
+  local stats=() method=(--method "$c_method") structure=()
   if [ $sequential = 0 ]; then  # SparseGPT needs each input's XᵀX, which the shared statistics do not hold
-    stats=(--no-sequential); [ "$c_method" = sparsegpt ] || stats+=(--load-stats "$out/stats.safetensors")
+    stats=(--no-sequential); [ "$c_method" = sparsegpt ] || stats+=(--load-stats "$out/stats-seed$c_seed.safetensors")
   fi
   [ "$c_geometry" = - ] || method+=(--geometry "$c_geometry" --alpha "$c_alpha")
+  [ "$c_structure" = unstructured ] || structure=(--structure "$c_structure")
   # shellcheck disable=SC2086  # prune_args is a user-supplied flag list
-  if ! "$enwanda" prune --model "$model" --calib-tokens "$out/calib.npy" "${method[@]}" --sparsity "$c_sparsity" \
-       --allocation "$c_allocation" "${stats[@]}" --out "$pruned" --overwrite -q $prune_args \
-     || ! cp "$pruned/enwanda_report.json" "$d/" || ! evaluate "$pruned" "$d"; then
-    echo "$(date -Is) cell $k $c_name failed" >> "$out/failed.log"
-    log "cell $k $c_name: FAILED (see failed.log); going on"
+  if ! "$enwanda" prune --model "$model" --calib-tokens "$out/calib-seed$c_seed.npy" "${method[@]}" --sparsity "$c_sparsity" \
+       --allocation "$c_allocation" "${structure[@]}" "${stats[@]}" --out "$pruned" --overwrite -q $prune_args 2> "$d/log.txt" \
+     || ! cp "$pruned/enwanda_report.json" "$d/" || ! evaluate "$pruned" "$d" 2>> "$d/log.txt"; then
+    local reason
+    reason=$(grep -v '^[[:space:]]*$' "$d/log.txt" | tail -n 1)
+    echo "$(date -Is) cell $k $c_name failed: ${reason:-no error message} (log: $d/log.txt)" >> "$out/failed.log"
+    log "cell $k $c_name: FAILED: ${reason:-no error message}; going on"
     [ $keep = 1 ] || rm -rf "$pruned"
     return 1
   fi
   [ $keep = 1 ] || rm -rf "$pruned"
   local geometry_json="\"$c_geometry\"" alpha_json=$c_alpha
   [ "$c_geometry" = - ] && geometry_json='""' alpha_json=null
-  printf '{"method": "%s", "geometry": %s, "alpha": %s, "sparsity": %s, "allocation": "%s", "dir": "%s"}\n' \
-    "$c_method" "$geometry_json" "$alpha_json" "$c_sparsity" "$c_allocation" "$c_name" > "$out/cells/$c_name.json.tmp" &&
-    mv "$out/cells/$c_name.json.tmp" "$out/cells/$c_name.json"
+  printf '{"method": "%s", "geometry": %s, "alpha": %s, "sparsity": %s, "allocation": "%s", "structure": "%s", "seed": %s, "dir": "%s"}\n' \
+    "$c_method" "$geometry_json" "$alpha_json" "$c_sparsity" "$c_allocation" "$c_structure" "$c_seed" "$c_name" \
+    > "$out/cells/$c_name.json.tmp" && mv "$out/cells/$c_name.json.tmp" "$out/cells/$c_name.json"
   log "cell $k $c_name: ppl $(grep -o '"ppl": [0-9.e+-]*' "$d/ppl.json" | cut -d' ' -f2)"
 }
 
@@ -197,7 +248,12 @@ case $phase in
   count) echo "$ncells" ;;
   prepare) phase_prepare ;;
   cell) [ -n "$cell" ] || die "--phase cell needs --cell K"; phase_prepare && phase_cell "$cell" ;;
-  cells) check_settings || exit 2; for ((k = 0; k < ncells; k++)); do phase_cell "$k"; done ;;
+  cells)
+    check_settings || exit 2
+    failed=0
+    for ((k = 0; k < ncells; k++)); do phase_cell "$k" || failed=$((failed + 1)); done
+    [ $failed = 0 ] || { log "$failed of $ncells cells failed (failed.log)"; exit 1; }
+    ;;
   report) phase_report ;;
   all)
     phase_prepare || exit $?
@@ -205,7 +261,8 @@ case $phase in
     for ((k = 0; k < ncells; k++)); do phase_cell "$k" || failed=$((failed + 1)); done
     rmdir "$out/models" 2> /dev/null
     phase_report || exit 1
-    log "$ncells cells, $failed failed; results in $out (results.csv, summary.md, ppl_vs_alpha.png)"
+    log "$ncells cells, $failed failed; results in $out (results.csv, summary.md, summary.html, ppl_vs_alpha.png)"
+    [ $failed = 0 ] || { log "failed cells and why: $out/failed.log"; exit 1; }
     ;;
   *) die "unknown --phase $phase" ;;
 esac

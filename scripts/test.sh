@@ -11,7 +11,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   export ASAN_OPTIONS=detect_leaks=0:protect_shadow_gap=0:alloc_dealloc_mismatch=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
-scripts/install_deps.sh --with-tests --with-sweep
+scripts/install_deps.sh --with-tests --with-sweep --with-slurm
 jobs=$(nproc)
 labels=()
 if [ "$build" = "build-asan" ]; then

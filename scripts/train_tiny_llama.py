@@ -7,16 +7,20 @@ python3-sentencepiece, run with /usr/bin/python3): it trains a sentencepiece tok
 writes the shape's config with `enwanda synth --shape`, and trains that checkpoint's weights with
 AdamW on windows of the text, using the reference's independent LLaMA forward
 (tests/reference/reference.py). The result is an ordinary HF-layout checkpoint (config.json,
-model.safetensors in fp32, tokenizer.model) that enwanda and transformers load.
+model.safetensors in --dtype, tokenizer.model) that enwanda and transformers load.
 
   train_tiny_llama.py --enwanda build/enwanda --text wiki.valid.tokens --out DIR
       [--hidden 256] [--intermediate 688] [--layers 4] [--heads 4] [--vocab 4000]
       [--seqlen 256] [--batch 16] [--steps 1200] [--lr 3e-3] [--seed 0] [--threads N]
+      [--dtype float16|float32]
+
+data/tiny-llama-wikitext/README.md gives the command that made the shipped checkpoint.
 """
 import argparse
 import json
 import math
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -26,6 +30,21 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 import reference  # noqa: E402
+
+
+def write_safetensors(path, tensors, dtype):
+    """The weights as one safetensors file, names sorted, in fp16 (F16) or fp32 (F32)."""
+    torch_dtype, tag = (torch.float16, "F16") if dtype == "float16" else (torch.float32, "F32")
+    header, offset, blobs = {}, 0, []
+    for name in sorted(tensors):
+        b = tensors[name].detach().to(torch_dtype).contiguous().numpy().tobytes()
+        header[name] = {"dtype": tag, "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def main():
@@ -44,6 +63,8 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--dtype", choices=["float16", "float32"], default="float32",
+                    help="dtype of the written weights (training is always in fp32)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -99,8 +120,16 @@ def main():
                   f"{time.time() - start:6.0f} s", flush=True)
 
     tmp = os.path.join(a.out, "model.safetensors.tmp")
-    reference.write_safetensors(tmp, w)
+    write_safetensors(tmp, w, a.dtype)
     os.replace(tmp, os.path.join(a.out, "model.safetensors"))
+    config_path = os.path.join(a.out, "config.json")
+    with open(config_path) as f:
+        config = json.load(f)
+    config["torch_dtype"] = a.dtype
+    with open(config_path + ".tmp", "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    os.replace(config_path + ".tmp", config_path)
     print(f"wrote {a.out} after {time.time() - start:.0f} s", flush=True)
 
 

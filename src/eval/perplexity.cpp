@@ -83,7 +83,8 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
           {"settings",
            {{"model", opt.model_dir}, {"data", opt.data}, {"data_tokens", opt.data_tokens}, {"seqlen", windows.size(1)},
-            {"slices", opt.slices}, {"device", rt.device.str()}, {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}}}};
+            {"slices", opt.slices}, {"device", rt.device.str()}, {"compute_dtype", std::string(c10::toString(rt.compute_dtype))},
+            {"threads", rt.threads}}}};
 }
 
 }  // namespace enwanda

@@ -101,7 +101,7 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     std::vector<int64_t> continuation;
   };
 
-  nlohmann::json result = {{"model", opt.model_dir}, {"bos", opt.bos}, {"tasks", nlohmann::json::object()},
+  nlohmann::json result = {{"model", opt.model_dir}, {"bos", opt.bos}, {"threads", rt.threads}, {"tasks", nlohmann::json::object()},
                            {"task_order", nlohmann::json::array()}};
   double macro = 0;
   for (const auto& spec : opt.tasks) {

@@ -4,8 +4,12 @@
 #include <malloc.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -18,6 +22,88 @@ int available_cores() {
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
   return 1;
+}
+
+int max_threads() {
+  const int hardware = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return std::min(4 * hardware, kMaxThreads);
+}
+
+namespace {
+
+// OMP_NUM_THREADS as OpenMP reads it: the first entry of a comma-separated list; 0 when unset or
+// not a positive number (then it is ignored with a warning, as libgomp does)
+int omp_num_threads() {
+  const char* value = std::getenv("OMP_NUM_THREADS");
+  if (!value || !*value) return 0;
+  errno = 0;
+  char* end = nullptr;
+  const long n = std::strtol(value, &end, 10);
+  if (errno != 0 || end == value || (*end != '\0' && *end != ',') || n <= 0) {
+    spdlog::warn("OMP_NUM_THREADS={} is not a positive number; ignored", value);
+    return 0;
+  }
+  return static_cast<int>(std::min<long>(n, kMaxThreads + 1L));
+}
+
+std::atomic<int> g_worker_threads{0};  // 0: not resolved yet
+
+// Whether other processes keep the cores busy now: the 1-minute load average and the tasks
+// running at this moment (/proc/loadavg's "R/T", this process among them) both reach the cores.
+// Either alone misleads: the average lags (a sweep's previous run is still in it), the moment is
+// one sample.
+bool cores_busy(int cores, double* load) {
+  std::ifstream in("/proc/loadavg");
+  double load1 = 0, load5 = 0, load15 = 0;
+  int running = 0;
+  char slash = 0;
+  if (!(in >> load1 >> load5 >> load15 >> running >> slash)) return false;
+  *load = load1;
+  return load1 >= cores && running - 1 >= cores;
+}
+
+}  // namespace
+
+int resolve_threads(int requested) {
+  const int limit = max_threads();
+  if (requested > limit)
+    throw UsageError("--threads " + std::to_string(requested) + " is more than " + std::to_string(limit) +
+                     " (4x the machine's hardware threads, at most " + std::to_string(kMaxThreads) +
+                     "); give a smaller --threads");
+  if (requested > 0) return requested;
+  if (const int omp = omp_num_threads(); omp > 0) {
+    if (omp > limit) {
+      spdlog::warn("OMP_NUM_THREADS={} is more than {} (4x the hardware threads, at most {}); using {}", omp, limit,
+                   kMaxThreads, limit);
+      return limit;
+    }
+    return omp;
+  }
+  // OpenMP's threads spin while they wait for each other: on cores that other processes keep busy,
+  // 2 threads ran evaluation 35x slower than 1 (docs/benchmarks.md), so a busy machine gets one
+  const int cores = available_cores();
+  double load = 0;
+  if (cores > 1 && cores_busy(cores, &load)) {
+    spdlog::info("the {} cores are busy (load average {:.1f}): 1 thread (--threads N or OMP_NUM_THREADS=N to choose)",
+                 cores, load);
+    return 1;
+  }
+  return cores;
+}
+
+int worker_threads() {
+  int n = g_worker_threads.load();
+  if (n == 0) {
+    n = resolve_threads(0);
+    g_worker_threads.store(n);
+  }
+  return n;
+}
+
+void set_worker_threads(int threads) {
+  const int n = threads <= 0 && g_worker_threads.load() > 0 ? g_worker_threads.load() : resolve_threads(threads);
+  g_worker_threads.store(n);
+  torch::set_num_threads(n);
 }
 
 void map_large_allocations() {
@@ -77,8 +163,8 @@ Runtime make_runtime(const std::string& device, const std::string& dtype, Dtype 
   else throw UsageError("--dtype must be auto, fp32, fp16 or bf16, got " + dtype);
   if (!rt.cuda() && rt.compute_dtype != torch::kFloat32)
     throw UsageError("--dtype " + dtype + " needs --device cuda; the CPU computes in fp32");
-  rt.threads = threads > 0 ? threads : available_cores();
-  torch::set_num_threads(rt.threads);
+  set_worker_threads(threads);
+  rt.threads = worker_threads();
   if (!rt.cuda() && rt.threads > 1 && blas_library() == "OpenBLAS (pthreads)")
     spdlog::warn("OpenBLAS's pthreads build is loaded: its threads and libtorch's OpenMP threads contend for the "
                  "cores (pruning ran 1.5-3x slower with it on 2 cores); scripts/install_deps.sh selects the OpenMP build "

@@ -244,7 +244,7 @@ void synth(const SynthOptions& opt) {
   std::deque<std::future<torch::Tensor>> pending;
   size_t launched = 0;
   auto next_tensor = [&] {
-    while (launched < order.size() && pending.size() < static_cast<size_t>(available_cores()))
+    while (launched < order.size() && pending.size() < static_cast<size_t>(worker_threads()))
       pending.push_back(std::async(std::launch::async, make_tensor, order[launched++]));
     auto t = pending.front().get();
     pending.pop_front();

@@ -261,7 +261,7 @@ std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& te
   const bool report = text.size() >= (size_t{64} << 20);
   std::mutex report_mutex;
   uint64_t reported = 0;
-  std::vector<std::exception_ptr> failures(static_cast<size_t>(std::max(1, available_cores())));
+  std::vector<std::exception_ptr> failures(static_cast<size_t>(std::max(1, worker_threads())));
   auto work = [&](std::exception_ptr& failure) {
     try {
       while (!stop) {

@@ -60,7 +60,7 @@ struct Common {
     app->add_option("--device", device, "auto|cpu|cuda")->capture_default_str();
     app->add_option("--dtype", dtype, "auto|fp32|fp16|bf16 (CPU computes in fp32)")->capture_default_str();
     app->add_option("--batch-size", batch_size, "sequences per micro-batch (0: default)")->check(CLI::Range(0, 1 << 20));
-    app->add_option("--threads", threads, "CPU threads (0: the cores available)")->check(CLI::Range(0, 1 << 20));
+    app->add_option("--threads", threads, "CPU threads (0: $OMP_NUM_THREADS, else the cores available; at most 4x the hardware threads, 1024)")->check(CLI::Range(0, 1 << 20));
   }
 };
 

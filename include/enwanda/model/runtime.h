@@ -24,11 +24,21 @@ struct Runtime {
   std::string describe() const;
 };
 
-// device: auto|cpu|cuda; dtype: auto|fp32|fp16|bf16; threads <= 0: the cores available to the
-// process; batch_size <= 0: a default (CPU: 1 ... chosen from the free device memory on CUDA).
+// device: auto|cpu|cuda; dtype: auto|fp32|fp16|bf16; threads: as resolve_threads; batch_size <= 0: a default (CPU: 1 ... chosen from the free device memory on CUDA).
 Runtime make_runtime(const std::string& device, const std::string& dtype, Dtype storage, int threads, int64_t batch_size);
 
 int available_cores();
+
+// Threads: --threads N when given (refused above max_threads()); else $OMP_NUM_THREADS when set;
+// else the cores available to the process, or 1 while other processes keep them busy (load
+// average and running tasks both at least the cores; docs/benchmarks.md measures why). Every pool
+// enwanda starts (libtorch's intra-op threads, tokenising workers, synth's generators) uses
+// worker_threads(), the count set_worker_threads resolved last (resolve_threads(0) before that).
+constexpr int kMaxThreads = 1024;
+int max_threads();  // 4x std::thread::hardware_concurrency(), at most kMaxThreads
+int resolve_threads(int requested);
+int worker_threads();
+void set_worker_threads(int requested);  // resolves, records and sets libtorch's intra-op threads
 double peak_rss_mib();  // VmHWM of this process
 // Serves every host allocation of 2 MiB or more by its own mapping, returned to the system when
 // freed. glibc otherwise raises its mapping threshold to the largest block freed (up to 32 MiB),
