@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/eval/perplexity.h"
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/model/device_memory.h"
 #include "enwanda/model/llama_model.h"
 #include "enwanda/progress_log.h"

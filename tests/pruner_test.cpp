@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "enwanda/errors.h"
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/io/npy.h"
 #include "enwanda/prune/pruner.h"
 #include "test_util.h"

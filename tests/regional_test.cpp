@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/io/npy.h"
 #include "enwanda/model/llama_model.h"
 #include "enwanda/prune/pruner.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "enwanda/errors.h"
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/io/checkpoint_writer.h"
 #include "enwanda/io/safetensors.h"
 #include "enwanda/model/synth.h"

@@ -9,7 +9,7 @@
 #include <map>
 #include <tuple>
 
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/io/npy.h"
 #include "enwanda/model/synth.h"
 

@@ -30,7 +30,7 @@ std::vector<std::string> with(std::vector<std::string> v, const std::string& s) 
 }
 }  // namespace
 
-CheckpointWriter::CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
+CheckpointWriter::CheckpointWriter(std::shared_ptr<const SafetensorsDirectory> input, const std::string& out_dir, bool overwrite,
                                    const std::map<std::string, std::string>& provenance,
                                    const std::vector<std::string>& inputs)
     : in_(std::move(input)), out_(out_dir, overwrite, with(inputs, in_->dir())) {

@@ -1,7 +1,7 @@
 #include "enwanda/model/llama_model.h"
 
 #include "enwanda/errors.h"
-#include "enwanda/io/layer_prefetcher.h"
+#include "enwanda/model/layer_prefetcher.h"
 
 namespace enwanda {
 

@@ -10,7 +10,7 @@
 #include <torch/torch.h>
 
 #include "enwanda/errors.h"
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/io/output_directory.h"
 #include "enwanda/io/replace_guard.h"
 #include "enwanda/io/safetensors.h"

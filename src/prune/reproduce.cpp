@@ -1,6 +1,7 @@
 #include "enwanda/prune/reproduce.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -74,6 +75,33 @@ std::string reproducing_command(const PruneOptions& opt) {
   if (opt.threads != d.threads) number("--threads", opt.threads);
   if (!opt.overlap_io) flag("--no-overlap");
   return cmd;
+}
+
+std::string pruned_by(const std::string& dir) {
+  const auto report_path = std::filesystem::path(dir) / "enwanda_report.json";
+  if (!std::filesystem::exists(report_path)) return "";
+  try {
+    std::ifstream in(report_path);
+    const auto report = nlohmann::json::parse(in);
+    if (report.value("command", "") == "synth") return "";  // synth's mark, not a pruning
+    if (report.contains("reproduce") && report["reproduce"].is_string()) return report["reproduce"].get<std::string>();
+    // reports written before the reproducing command was recorded
+    const auto s = report.at("settings");
+    const auto method = s.at("method").get<std::string>(), structure = s.at("structure").get<std::string>();
+    std::string run = "enwanda prune --method " + method;
+    if (method == "en" || method == "en++")
+      run += " --geometry " + s.at("geometry").get<std::string>() + " --alpha " + s.at("alpha").dump();
+    run += structure == "unstructured" ? " --sparsity " + s.at("sparsity").dump() : " --structure " + structure;
+    if (s.value("allocation", "uniform") == "owl")
+      run += " --allocation owl --owl-m " + s.at("owl").at("m").dump() + " --owl-lambda " + s.at("owl").at("lambda").dump();
+    if (method == "sparsegpt")
+      run += " --sparsegpt-damp " + s.at("sparsegpt").at("damp").dump() + " --sparsegpt-block " +
+             s.at("sparsegpt").at("block").dump();
+    if (method == "ria") run += " --ria-power " + s.at("ria").at("power").dump();
+    return run;
+  } catch (const std::exception&) {  // an older or hand-edited report
+    return "an enwanda prune (its enwanda_report.json does not say how)";
+  }
 }
 
 }  // namespace enwanda

@@ -19,7 +19,7 @@
 #include "enwanda/eval/perplexity.h"
 #include "enwanda/eval/sweep_report.h"
 #include "enwanda/eval/zeroshot.h"
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/io/npy.h"
 #include "enwanda/io/output_directory.h"
 #include "enwanda/io/replace_guard.h"

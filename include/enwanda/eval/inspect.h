@@ -10,8 +10,5 @@ namespace enwanda {
 
 nlohmann::json inspect_checkpoint(const std::string& dir);
 std::string format_inspection(const nlohmann::json& j);  // the human-readable table
-// For a checkpoint enwanda pruned (it holds enwanda_report.json): the run that made it, as
-// "enwanda prune --method en --geometry modified --alpha 0.5 --sparsity 0.5"; "" otherwise.
-std::string pruned_by(const std::string& dir);
 
 }  // namespace enwanda

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "enwanda/io/checkpoint.h"
 #include "enwanda/io/output_directory.h"
+#include "enwanda/io/safetensors_directory.h"
 #include "enwanda/io/safetensors.h"
 
 namespace enwanda {
@@ -20,7 +20,7 @@ namespace enwanda {
 class CheckpointWriter {
  public:
   // `inputs`: the run's other inputs (calibration, statistics), which --out must not replace.
-  CheckpointWriter(std::shared_ptr<const Checkpoint> input, const std::string& out_dir, bool overwrite,
+  CheckpointWriter(std::shared_ptr<const SafetensorsDirectory> input, const std::string& out_dir, bool overwrite,
                    const std::map<std::string, std::string>& provenance, const std::vector<std::string>& inputs = {});
 
   void put(const std::string& name, const torch::Tensor& t);  // a changed tensor
@@ -32,7 +32,7 @@ class CheckpointWriter {
   const std::string& temp_path() const { return out_.path(); }
 
  private:
-  std::shared_ptr<const Checkpoint> in_;
+  std::shared_ptr<const SafetensorsDirectory> in_;
   OutputDirectory out_;
   std::map<std::string, std::unique_ptr<SafetensorsWriter>> shards_;
   uint64_t bytes_written_ = 0;

@@ -8,7 +8,7 @@
 
 #include <torch/torch.h>
 
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/model/llama_config.h"
 #include "enwanda/model/runtime.h"
 

@@ -9,7 +9,7 @@
 
 #include <torch/torch.h>
 
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/model/llama_layer.h"
 #include "enwanda/model/runtime.h"
 

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -69,13 +70,18 @@ struct LayerEvidence {
   uint64_t seed = 0;                              // the run's seed
 };
 
+// What each of a layer's seven linears is pruned to (kLinearNames order): its sparsity (under N:M
+// the structure fixes it), or std::nullopt for a linear the method must leave exactly as it is.
+using LinearTargets = std::array<std::optional<double>, 7>;
+
 class LayerMethod {
  public:
   virtual ~LayerMethod() = default;
   virtual DenseNeeds needs() const = 0;
-  // Prunes the seven linears of `w` in place, unstructured to `sparsity` or to the options' N:M;
-  // returns what the report should add for this layer (null for nothing).
-  virtual nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const = 0;
+  // Prunes the linears of `w` that have a target in place, unstructured to their sparsity or to
+  // the options' N:M, and leaves the others untouched; returns what the report should add for
+  // this layer (null for nothing).
+  virtual nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, const LinearTargets& targets) const = 0;
 };
 
 std::unique_ptr<LayerMethod> make_layer_method(const MethodOptions& opt);

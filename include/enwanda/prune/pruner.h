@@ -1,9 +1,12 @@
-// prune(): the pipeline, as one straight walk.
-//   checkpoint -> calibration tokens -> embed -> (OWL: a dense pass over every layer for the
-//   per-layer sparsities) -> for each decoder layer:
-//     dense pass gathering what the method needs (layer_method.h) -> the method prunes the layer
-//     -> write the layer -> pruned pass producing the next layer's inputs (sequential)
-//   -> copy embeddings, norms, lm_head byte for byte -> commit the output directory.
+// prune(): the pipeline, as one straight walk of stages, each in the file of its concept:
+//   plan and check   prune_plan.h   the options, the checkpoint, the outputs' guards, the runtime
+//   calibrate        calibrate.h    the calibration tokens
+//   allocate         allocate.h     each layer's sparsity (uniform, OWL) and each linear's target
+//   for each layer   layer_walk.h   load, observe (the dense pass), prune (the method), write,
+//                                   advance (the next layer's inputs)
+//   report           prune_report.h an observer of the walk, beside the progress line (layer_log.h)
+// then the embeddings, final norm and lm_head are copied byte for byte and the output committed.
+// A method (layer_method.h) says what it needs from the dense pass and prunes one layer.
 #pragma once
 
 #include <string>

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "enwanda/io/stats_file.h"
+#include "enwanda/prune/stats_file.h"
 #include "enwanda/model/runtime.h"
 #include "enwanda/prune/pruner.h"
 

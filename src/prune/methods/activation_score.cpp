@@ -6,9 +6,12 @@ torch::Tensor wanda_family_mask(const torch::Tensor& scores, double sparsity, co
   return structure.nm() ? row_mask_n_m(scores, structure.n, structure.m) : row_mask_unstructured(scores, sparsity);
 }
 
-nlohmann::json ActivationScoreMethod::prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const {
+nlohmann::json ActivationScoreMethod::prune_layer(LayerWeights& w, const LayerEvidence& e,
+                                                  const LinearTargets& targets) const {
   torch::NoGradGuard no_grad;
   for (size_t j = 0; j < w.linears.size(); ++j) {
+    if (!targets[j]) continue;
+    const double sparsity = *targets[j];
     auto& W = w.linears[j];
     const auto scale = activation_scale(opt_.method, opt_.geometry, opt_.alpha, e.stats[j]);  // A_j [in]
     W.masked_fill_(wanda_family_mask(score_elastic_net(W, scale), sparsity, opt_.structure), 0.0);

@@ -8,7 +8,7 @@
 
 namespace enwanda {
 
-nlohmann::json RegionalMethod::prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const {
+nlohmann::json RegionalMethod::prune_layer(LayerWeights& w, const LayerEvidence& e, const LinearTargets& targets) const {
   const torch::Tensor& hidden = *e.inputs;         // [N, T, H] the block's inputs
   const torch::Tensor& dense_out = *e.dense_outputs;  // [N, T, H] its dense outputs: RO's targets
   const LlamaConfig& cfg = e.model->config();
@@ -22,8 +22,9 @@ nlohmann::json RegionalMethod::prune_layer(LayerWeights& w, const LayerEvidence&
   auto prune_with = [&](LayerWeights& target, const std::array<torch::Tensor, 7>& grad_rms) {
     torch::NoGradGuard no_grad;
     for (size_t j = 0; j < target.linears.size(); ++j) {
+      if (!targets[j]) continue;
       auto& W = target.linears[j];
-      W.masked_fill_(wanda_family_mask(score_elastic_net(W, scale[j], grad_rms[j], ro.gamma), sparsity, opt_.structure), 0.0);
+      W.masked_fill_(wanda_family_mask(score_elastic_net(W, scale[j], grad_rms[j], ro.gamma), *targets[j], opt_.structure), 0.0);
     }
   };
 
@@ -35,7 +36,9 @@ nlohmann::json RegionalMethod::prune_layer(LayerWeights& w, const LayerEvidence&
   prune_with(master, grad_rms);
   report["loss_before_ro"] = reconstruction_error(master, hidden, dense_out, rope, cfg);
   if (ro.ro && ro.ro_iters > 0) {
-    std::vector<torch::Tensor> params(master.linears.begin(), master.linears.end());
+    std::vector<torch::Tensor> params;  // the linears being pruned; the others stay as they are
+    for (size_t j = 0; j < master.linears.size(); ++j)
+      if (targets[j]) params.push_back(master.linears[j]);
     torch::optim::RMSprop rmsprop(params, torch::optim::RMSpropOptions(ro.ro_lr));
     std::mt19937_64 rng(e.seed + static_cast<uint64_t>(e.layer));
     for (int64_t it = 0; it < ro.ro_iters; ++it) {
@@ -49,7 +52,8 @@ nlohmann::json RegionalMethod::prune_layer(LayerWeights& w, const LayerEvidence&
     }
     report["loss_after_ro"] = reconstruction_error(master, hidden, dense_out, rope, cfg);
   }
-  for (size_t j = 0; j < w.linears.size(); ++j) w.linears[j] = master.linears[j].detach().to(w.linears[j].scalar_type());
+  for (size_t j = 0; j < w.linears.size(); ++j)
+    if (targets[j]) w.linears[j] = master.linears[j].detach().to(w.linears[j].scalar_type());
   return {{"regional", report}};
 }
 

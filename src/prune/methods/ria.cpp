@@ -11,11 +11,12 @@ torch::Tensor ria_scores(const torch::Tensor& weight, const torch::Tensor& sqrt_
   return relative * sqrt_l2sq.to(a.device(), torch::kFloat32).pow(power).unsqueeze(0);
 }
 
-nlohmann::json RiaMethod::prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const {
+nlohmann::json RiaMethod::prune_layer(LayerWeights& w, const LayerEvidence& e, const LinearTargets& targets) const {
   torch::NoGradGuard no_grad;
   const Structure& st = opt_.structure;
-  if (!st.nm() && sparsity <= 0.0) return nullptr;
   for (size_t j = 0; j < w.linears.size(); ++j) {
+    if (!targets[j] || (!st.nm() && *targets[j] <= 0.0)) continue;
+    const double sparsity = *targets[j];
     auto& W = w.linears[j];
     const auto scores = ria_scores(W, e.stats[j].l2sq.sqrt().to(torch::kFloat32), opt_.ria.power);
     const auto index = static_cast<int64_t>(std::floor(sparsity * static_cast<double>(scores.numel())));

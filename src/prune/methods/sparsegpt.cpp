@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 
 namespace enwanda {
 
@@ -84,11 +84,12 @@ torch::Tensor sparsegpt_prune_linear(const torch::Tensor& weight, const torch::T
   return W;
 }
 
-nlohmann::json SparseGptMethod::prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const {
+nlohmann::json SparseGptMethod::prune_layer(LayerWeights& w, const LayerEvidence& e, const LinearTargets& targets) const {
   for (size_t j = 0; j < w.linears.size(); ++j) {
+    if (!targets[j]) continue;
     auto& W = w.linears[j];
     const auto H = e.grams->hessian(input_of_linear(static_cast<int>(j)));
-    W = sparsegpt_prune_linear(W, H, sparsity, opt_.structure, opt_.sparsegpt, layer_tensor_name(e.layer, kLinearNames[j]))
+    W = sparsegpt_prune_linear(W, H, *targets[j], opt_.structure, opt_.sparsegpt, layer_tensor_name(e.layer, kLinearNames[j]))
             .to(W.scalar_type());
   }
   return nullptr;

@@ -14,7 +14,7 @@ class ActivationScoreMethod : public LayerMethod {
  public:
   explicit ActivationScoreMethod(const MethodOptions& opt) : opt_(opt) {}
   DenseNeeds needs() const override { return DenseNeeds{/*channel_stats=*/true, /*input_grams=*/false, /*dense_outputs=*/false}; }
-  nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const override;
+  nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, const LinearTargets& targets) const override;
 
  private:
   MethodOptions opt_;

@@ -10,7 +10,7 @@ class MagnitudeMethod : public LayerMethod {
  public:
   explicit MagnitudeMethod(const MethodOptions& opt) : opt_(opt) {}
   DenseNeeds needs() const override { return {}; }
-  nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const override;
+  nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, const LinearTargets& targets) const override;
 
  private:
   MethodOptions opt_;

@@ -18,7 +18,7 @@ class RiaMethod : public LayerMethod {
  public:
   explicit RiaMethod(const MethodOptions& opt) : opt_(opt) {}
   DenseNeeds needs() const override { return DenseNeeds{/*channel_stats=*/true, /*input_grams=*/false, /*dense_outputs=*/false}; }
-  nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const override;
+  nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, const LinearTargets& targets) const override;
 
  private:
   MethodOptions opt_;

@@ -27,7 +27,7 @@ class SparseGptMethod : public LayerMethod {
  public:
   explicit SparseGptMethod(const MethodOptions& opt) : opt_(opt) {}
   DenseNeeds needs() const override { return DenseNeeds{/*channel_stats=*/false, /*input_grams=*/true, /*dense_outputs=*/false}; }
-  nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, double sparsity) const override;
+  nlohmann::json prune_layer(LayerWeights& w, const LayerEvidence& e, const LinearTargets& targets) const override;
 
  private:
   MethodOptions opt_;

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "enwanda/model/checkpoint.h"
 #include "enwanda/prune/activation_stats.h"
 
 namespace enwanda {
@@ -40,5 +42,27 @@ class StatsFileReader {
   std::string path_;
   std::map<std::string, torch::Tensor> tensors_;
 };
+
+// Statistics are rounded to fp32 before use so a run that loads them from a --save-stats file
+// (stored as fp32) gives exactly the masks of the run that gathered them.
+ChannelStats as_stored(const ChannelStats& s);
+
+// A run's statistics files: the key its statistics carry (the calibration set, the norm, and the
+// weights they were gathered on: a digest of every linear's bytes, read only when a file is
+// saved or loaded), --load-stats opened and checked, and --save-stats collecting.
+struct StatisticsFiles {
+  StatsKey key;
+  std::unique_ptr<StatsFileReader> in;  // --load-stats; null without it
+  StatsFileWriter out;                  // --save-stats
+  std::string save_path;                // "" without --save-stats
+  void add(int64_t layer, const std::string& linear, const ChannelStats& s) {
+    if (!save_path.empty()) out.add(layer, linear, s);
+  }
+  void write() const {
+    if (!save_path.empty()) out.write(save_path, key);
+  }
+};
+StatisticsFiles open_statistics_files(const std::string& load_path, const std::string& save_path, const Checkpoint& ck,
+                                      const std::string& calib_sha256, StatNorm norm);
 
 }  // namespace enwanda

@@ -1,4 +1,4 @@
-#include "enwanda/io/stats_file.h"
+#include "enwanda/prune/stats_file.h"
 
 #include "enwanda/errors.h"
 #include "enwanda/io/safetensors.h"
@@ -57,6 +57,28 @@ ChannelStats StatsFileReader::get(int64_t layer, const std::string& linear) cons
   if (l1 == tensors_.end() || l2 == tensors_.end())
     throw InputError(path_ + ": no statistics for layer " + std::to_string(layer) + " " + linear);
   return {l1->second, l2->second};
+}
+
+ChannelStats as_stored(const ChannelStats& s) {
+  return {s.l1.to(torch::kFloat32).to(torch::kFloat64), s.l2sq.to(torch::kFloat32).to(torch::kFloat64)};
+}
+
+StatisticsFiles open_statistics_files(const std::string& load_path, const std::string& save_path, const Checkpoint& ck,
+                                      const std::string& calib_sha256, StatNorm norm) {
+  const LlamaConfig& cfg = ck.config();
+  const bool any_file = !save_path.empty() || !load_path.empty();
+  const std::string weights = std::to_string(ck.tensor_names().size()) + " tensors, " + std::to_string(ck.total_bytes()) +
+                              " bytes, " + dtype_name(ck.weight_dtype());
+  StatisticsFiles files;
+  files.key = {calib_sha256, norm == StatNorm::sequences ? "sequences" : "tokens", cfg.num_hidden_layers, cfg.hidden_size,
+               weights + (any_file ? ", linears digest " + ck.linear_weights_digest() : "")};
+  files.save_path = save_path;
+  if (!load_path.empty()) {
+    if (calib_sha256.empty())
+      throw UsageError("--load-stats needs the calibration set it was gathered with (--calib or --calib-tokens) to check it");
+    files.in = std::make_unique<StatsFileReader>(load_path, files.key);
+  }
+  return files;
 }
 
 }  // namespace enwanda

@@ -1,4 +1,4 @@
-#include "enwanda/io/layer_prefetcher.h"
+#include "enwanda/model/layer_prefetcher.h"
 
 namespace enwanda {
 

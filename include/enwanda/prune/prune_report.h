@@ -1,0 +1,43 @@
+// The report, prune()'s last stage and an observer of the walk: per layer the sparsity of each
+// linear as written, the layer's, its seconds (and OWL's target and outlier ratio, and what the
+// method adds); for the run the reproducing command, the settings, the seconds of each phase,
+// peak memory and bytes written. Written as enwanda_report.json beside the pruned checkpoint.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "enwanda/model/runtime.h"
+#include "enwanda/prune/calibrate.h"
+#include "enwanda/prune/layer_observer.h"
+#include "enwanda/prune/pruner.h"
+#include "enwanda/prune/stats_file.h"
+
+namespace enwanda {
+
+class PruneReport : public LayerObserver {
+ public:
+  // Starts the run's clock. `regional`: the method's pruning time also counts as "regional".
+  explicit PruneReport(bool regional);
+
+  void add_seconds(const std::string& phase, double seconds);  // load, calibration, allocation, writing, ...
+  void layer_done(const LayerOutcome& outcome) override;
+
+  // The report of the whole run, once every tensor is written.
+  nlohmann::json finish(const PruneOptions& opt, const StatsKey& stats_key, const CalibrationSet& calib, const Runtime& rt,
+                        double writer_busy_seconds, uint64_t bytes_written) const;
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  bool regional_;
+  nlohmann::json phases_;
+  nlohmann::json layers_ = nlohmann::json::array();
+  int64_t zeros_ = 0, weights_ = 0;
+};
+
+// The closing line: sparsity, linears, seconds, peak RSS.
+void log_prune_summary(const PruneOptions& opt, const nlohmann::json& report, int64_t layers);
+
+}  // namespace enwanda

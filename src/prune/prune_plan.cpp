@@ -1,0 +1,91 @@
+#include "enwanda/prune/prune_plan.h"
+
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "enwanda/errors.h"
+#include "enwanda/io/output_directory.h"
+#include "enwanda/io/replace_guard.h"
+#include "enwanda/model/device_memory.h"
+#include "enwanda/prune/reproduce.h"
+
+namespace enwanda {
+
+void validate_prune_options(PruneOptions& opt) {
+  if (!(opt.alpha >= 0.0 && opt.alpha <= 1.0)) throw UsageError("--alpha must lie in [0, 1], got " + std::to_string(opt.alpha));
+  if (opt.structure.nm()) opt.sparsity = static_cast<double>(opt.structure.n) / static_cast<double>(opt.structure.m);
+  if (!(opt.sparsity >= 0.0 && opt.sparsity < 1.0))
+    throw UsageError("--sparsity must lie in [0, 1), got " + std::to_string(opt.sparsity));
+  if (opt.model_dir.empty()) throw UsageError("--model is required");
+  if (opt.out_dir.empty()) throw UsageError("--out is required");
+  const bool has_text = !opt.calib.text_paths.empty(), has_tokens = !opt.calib.tokens_path.empty();
+  if (has_text && has_tokens) throw UsageError("give either --calib or --calib-tokens, not both");
+  if (opt.calib.sampling != "windows" && opt.calib.sampling != "documents")
+    throw UsageError("--calib-sampling must be windows or documents, got " + opt.calib.sampling);
+  if (has_tokens && opt.calib.sampling != "windows")
+    throw UsageError("--calib-sampling applies to --calib text; --calib-tokens windows are used as they are");
+  if (uses_activations(opt.method) && !has_text && !has_tokens && opt.load_stats.empty())
+    throw UsageError("--method " + method_name(opt.method) + " needs calibration data: --calib PATH or --calib-tokens FILE.npy");
+  if ((!opt.save_stats.empty() || !opt.load_stats.empty()) && opt.sequential)
+    throw UsageError("--save-stats/--load-stats need --no-sequential (sequential statistics depend on the pruning)");
+  if (!opt.load_stats.empty() && uses_regional_gradients(opt.method))
+    throw UsageError("--load-stats cannot be combined with --method " + method_name(opt.method) + " (it needs the calibration activations)");
+  if (uses_regional_gradients(opt.method) && !opt.sequential)
+    throw UsageError("--method " + method_name(opt.method) + " is sequential by definition; drop --no-sequential");
+  if (opt.regional.ro_iters < 0 || opt.regional.ro_samples <= 0 || opt.regional.rgs_samples < 0 || !(opt.regional.ro_lr > 0))
+    throw UsageError("--ro-iters must be >= 0, --ro-samples and --ro-lr positive, --rgs-samples >= 0");
+  if (opt.regional.tf32 && !uses_regional_gradients(opt.method))
+    throw UsageError("--regional-tf32 applies to --method wanda++ and en++ only");
+  if (opt.method == Method::sparsegpt) {
+    if (!(opt.sparsegpt.damp > 0.0 && std::isfinite(opt.sparsegpt.damp)))
+      throw UsageError("--sparsegpt-damp must be positive, got " + std::to_string(opt.sparsegpt.damp));
+    if (opt.sparsegpt.block <= 0) throw UsageError("--sparsegpt-block must be positive");
+    if (opt.structure.nm() && opt.sparsegpt.block % opt.structure.m != 0)
+      throw UsageError("--sparsegpt-block " + std::to_string(opt.sparsegpt.block) + " must be a multiple of M=" +
+                       std::to_string(opt.structure.m) + " of --structure " + opt.structure.str());
+    if (!opt.save_stats.empty() || !opt.load_stats.empty())
+      throw UsageError("--save-stats/--load-stats hold per-channel statistics; --method sparsegpt needs each input's XᵀX");
+  }
+  if (opt.method == Method::ria && !std::isfinite(opt.ria.power)) throw UsageError("--ria-power must be a finite number");
+  if (opt.allocation == Allocation::owl) {
+    if (opt.structure.nm())
+      throw UsageError("--allocation owl with --structure " + opt.structure.str() +
+                       " is not supported (OWL's N:M variant changes N per layer)");
+    if (!(opt.owl.m > 0.0) || !(opt.owl.lambda >= 0.0) || !std::isfinite(opt.owl.m) || !std::isfinite(opt.owl.lambda))
+      throw UsageError("--owl-m must be positive and --owl-lambda >= 0");
+    if (opt.calib.text_paths.empty() && opt.calib.tokens_path.empty() && opt.load_stats.empty())
+      throw UsageError("--allocation owl needs calibration data (its outlier ratios come from Wanda scores): --calib PATH or --calib-tokens FILE.npy");
+  }
+}
+
+PrunePlan plan_prune(const PruneOptions& opt) {
+  PrunePlan plan;
+  plan.checkpoint = Checkpoint::open(opt.model_dir);
+  const Checkpoint& ck = *plan.checkpoint;
+  // what the outputs may replace, and the free space, before calibration, which can take minutes
+  plan.inputs = opt.calib.text_paths;
+  plan.inputs.insert(plan.inputs.end(), {opt.model_dir, opt.calib.tokens_path, opt.load_stats});
+  check_output_directory("--out", opt.out_dir, opt.overwrite, plan.inputs);
+  if (!opt.save_stats.empty()) check_output_file("--save-stats", opt.save_stats, opt.overwrite, plan.inputs);
+  require_free_space(opt.out_dir, ck.total_bytes());
+  // pruning enwanda's own output again is legal (a second pass at a higher sparsity), but more
+  // often a --model pointing at the wrong directory
+  if (const auto first_run = pruned_by(opt.model_dir); !first_run.empty())
+    spdlog::warn("--model {} is the output of {} (enwanda_report.json); pruning it prunes an already pruned model",
+                 opt.model_dir, first_run);
+  const LlamaConfig& cfg = ck.config();
+  plan.runtime = make_runtime(opt.device, opt.dtype, ck.weight_dtype(), opt.threads, opt.batch_size);
+  plan.runtime.overlap_io = opt.overlap_io;
+  if (opt.regional.tf32 && !plan.runtime.cuda())
+    throw UsageError("--regional-tf32 needs --device cuda (on the CPU the regional matmuls are plain fp32)");
+  reset_peak_device_memory(plan.runtime.device);
+  if (opt.structure.nm())
+    for (int64_t in : {cfg.hidden_size, cfg.q_dim(), cfg.intermediate_size})
+      if (in % opt.structure.m != 0)
+        throw UsageError("--structure " + opt.structure.str() + ": M=" + std::to_string(opt.structure.m) +
+                         " does not divide in_features=" + std::to_string(in));
+  return plan;
+}
+
+}  // namespace enwanda
