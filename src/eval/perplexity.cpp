@@ -10,6 +10,7 @@
 #include "enwanda/io/npy.h"
 #include "enwanda/model/llama_model.h"
 #include "enwanda/progress_log.h"
+#include "enwanda/text/calibration.h"
 #include "enwanda/text/text_corpus.h"
 #include "enwanda/text/tokenizer.h"
 
@@ -43,7 +44,17 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
     windows = read_token_npy(opt.data_tokens, ck->config().vocab_size);
   } else {
     auto tok = Tokenizer::load_for_model(opt.model_dir);
-    auto ids = tokenize_corpus(*tok, read_text_corpus(opt.data));
+    std::string text;
+    if (opt.c4_validation) {
+      // sparsegpt datautils.py get_c4 (locuslab/wanda lib/data.py the same): ' '.join(valdata[:1100]['text'])
+      auto rows = read_text_rows(opt.data);
+      if (rows.size() > 1100) rows.resize(1100);
+      text = join_rows(rows, " ");
+    } else {
+      text = read_text(opt.data, opt.rows, "\n\n");
+    }
+    auto ids = tokenize_corpus(*tok, text, kCorpusChunkBytes, opt.literals);
+    if (opt.c4_validation && static_cast<int64_t>(ids.size()) > 256 * opt.seqlen) ids.resize(static_cast<size_t>(256 * opt.seqlen));
     const int64_t w = static_cast<int64_t>(ids.size()) / opt.seqlen;
     if (w == 0)
       throw InputError(opt.data[0] + ": text has " + std::to_string(ids.size()) + " tokens, fewer than one window of --seqlen " +
@@ -74,6 +85,11 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
       },
       [&](double done) { progress.update(done); });
   const double ppl = std::exp(nll / static_cast<double>(predicted));
+  // each data file read, with its absolute path, size and sha256 (as prune's report)
+  nlohmann::json files = nlohmann::json::array();
+  const std::vector<std::string> read = opt.data_tokens.empty() ? corpus_file_paths(opt.data) : std::vector<std::string>{opt.data_tokens};
+  for (const auto& f : read)
+    files.push_back({{"path", fs::absolute(f).lexically_normal().string()}, {"bytes", fs::file_size(f)}, {"sha256", file_sha256(f)}});
   return {{"ppl", ppl},
           {"nll", nll},
           {"windows", windows.size(0)},
@@ -83,8 +99,10 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
           {"settings",
            {{"model", opt.model_dir}, {"data", opt.data}, {"data_tokens", opt.data_tokens}, {"seqlen", windows.size(1)},
+            {"files", files}, {"protocol", opt.protocol}, {"c4_validation", opt.c4_validation},
+            {"rows", rows_view_name(opt.rows)}, {"special_literals", opt.literals == SpecialLiterals::as_ids ? "ids" : "text"},
             {"slices", opt.slices}, {"device", rt.device.str()}, {"compute_dtype", std::string(c10::toString(rt.compute_dtype))},
-            {"threads", rt.threads}}}};
+             {"threads", rt.threads}}}};
 }
 
 }  // namespace enwanda

@@ -101,8 +101,11 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     std::vector<int64_t> continuation;
   };
 
-  nlohmann::json result = {{"model", opt.model_dir}, {"bos", opt.bos}, {"threads", rt.threads}, {"tasks", nlohmann::json::object()},
-                           {"task_order", nlohmann::json::array()}};
+  // "bos": whether a BOS token was really put first (a tokenizer without one adds none)
+  const bool bos_added = opt.bos && !tok->prefix_ids().empty();
+  nlohmann::json result = {{"model", opt.model_dir}, {"bos", bos_added}, {"harness", harness_description(opt.bos)},
+                           {"threads", rt.threads},
+                           {"tasks", nlohmann::json::object()}, {"task_order", nlohmann::json::array()}};
   double macro = 0;
   for (const auto& spec : opt.tasks) {
     const TaskDefinition& def = task_definition(spec.task);
@@ -198,6 +201,11 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
   return result;
 }
 
+std::string harness_description(bool bos) {
+  return std::string("lm-eval 0.4 prompts, ") +
+         (bos ? "BOS first (lm-eval from PR #3347)" : "no BOS (lm-eval before PR #3347, as the Wanda code's harness)");
+}
+
 std::string wanda7_table(const nlohmann::json& result) {
   if (!result.contains("wanda7")) return "";
   std::string header, row;
@@ -211,7 +219,10 @@ std::string wanda7_table(const nlohmann::json& result) {
   }
   char mean[32];
   std::snprintf(mean, sizeof mean, "%6.2f", 100.0 * result["wanda7"]["mean"].get<double>());
-  return header + "    Mean\n" + row + "  " + mean + "\n";
+  std::string harness;
+  if (result.contains("harness"))
+    harness = "(" + result["harness"].get<std::string>() + "; BOS added: " + (result.value("bos", false) ? "yes" : "no") + ")\n";
+  return header + "    Mean\n" + row + "  " + mean + "\n" + harness;
 }
 
 }  // namespace enwanda

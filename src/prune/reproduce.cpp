@@ -62,6 +62,9 @@ std::string reproducing_command(const PruneOptions& opt) {
     if (c.seed != cd.seed) number("--seed", c.seed);
     if (c.calib_mult != cd.calib_mult) number("--calib-mult", c.calib_mult);
     if (c.sampling != cd.sampling) value("--calib-sampling", c.sampling);
+    if (c.rows != cd.rows) value("--rows", rows_view_name(c.rows));
+    if (c.literals != cd.literals) flag("--split-special-tokens");
+    if (!c.protocol.empty()) value("--protocol", c.protocol);
   } else if (opt.calib.seed != d.calib.seed) {
     number("--seed", opt.calib.seed);  // Wanda++'s RO sample order
   }

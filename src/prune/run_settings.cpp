@@ -32,7 +32,14 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
     if (!f.empty())
       files.push_back({{"path", absolute(f)}, {"bytes", std::filesystem::file_size(f)}, {"sha256", file_sha256(f)}});
   s["calibration"] = {{"files", files}, {"kind", opt.calib.tokens_path.empty() ? "text" : "tokens"}};
-  if (opt.calib.tokens_path.empty()) s["calibration"]["sampling"] = opt.calib.sampling;
+  if (opt.calib.tokens_path.empty()) {
+    s["calibration"]["sampling"] = opt.calib.sampling;
+    s["calibration"]["loader"] = calibration_loader_name(opt.calib.sampling);  // locuslab/wanda lib/data.py
+    s["calibration"]["seed"] = opt.calib.seed;                                 // random.seed(seed)
+    s["calibration"]["rows"] = rows_view_name(opt.calib.rows);
+    s["calibration"]["special_literals"] = opt.calib.literals == SpecialLiterals::as_ids ? "ids" : "text";
+  }
+  s["protocol"] = opt.calib.protocol;
   if (uses_elastic_net(opt.method)) {
     s["geometry"] = geometry_name(opt.geometry);
     s["alpha"] = opt.alpha;

@@ -4,19 +4,27 @@
 #include <array>
 #include <fstream>
 #include <cstring>
-#include <random>
+
+#include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
 #include "enwanda/io/npy.h"
+#include "enwanda/text/python_random.h"
 #include "enwanda/text/text_corpus.h"
 
 namespace enwanda {
 
-std::vector<int64_t> draw_window_starts(int64_t ntokens, int64_t seqlen, int64_t count, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  const uint64_t range = static_cast<uint64_t>(ntokens - seqlen) + 1;  // starts in [0, ntokens - seqlen]
+const char* calibration_loader_name(const std::string& sampling) {
+  return sampling == "documents" ? "get_c4" : "get_wikitext2";
+}
+
+std::vector<int64_t> draw_window_starts(int64_t ntokens, int64_t seqlen, int64_t count, int64_t seed) {
+  if (ntokens <= seqlen)
+    throw InputError("calibration text has " + std::to_string(ntokens) + " tokens; a window of --seqlen " +
+                     std::to_string(seqlen) + " needs at least " + std::to_string(seqlen + 1));
+  PythonRandom rng(seed);  // get_wikitext2: random.seed(seed); i = random.randint(0, n - seqlen - 1)
   std::vector<int64_t> starts;
-  for (int64_t i = 0; i < count; ++i) starts.push_back(static_cast<int64_t>(rng() % range));
+  for (int64_t i = 0; i < count; ++i) starts.push_back(rng.randint(0, ntokens - seqlen - 1));
   return starts;
 }
 
@@ -27,33 +35,36 @@ void check_vocab(const std::vector<int64_t>& ids, int64_t vocab_size) {
       throw InputError("tokenizer produced id " + std::to_string(id) + " >= the model's vocab_size " + std::to_string(vocab_size));
 }
 
-// Wanda's get_c4: per sample, documents drawn with replacement until one is longer than seqlen
-// tokens, then a window inside it. Documents are tokenised only when drawn (a C4 shard holds
-// 356k of them).
+// locuslab/wanda lib/data.py get_c4: per sample, records drawn with randint (with replacement) until
+// one has more than seqlen tokens (BOS included), then a window start randint(0, n - seqlen - 1).
+// Records are tokenised only when drawn (a C4 shard holds 356k of them).
 torch::Tensor sample_documents(const CalibrationOptions& opt, const Tokenizer& tok, int64_t vocab_size) {
   const std::vector<std::string> docs = read_text_documents(opt.text_paths);
+  const int64_t ndocs = static_cast<int64_t>(docs.size());
+  auto encode = [&](int64_t d) { return tok.encode(docs[static_cast<size_t>(d)], /*add_bos=*/true, opt.literals); };
+  // The Python loops forever without a record longer than seqlen: refused before drawing (the
+  // records in order until the first that is long enough).
+  bool any_long = false;
+  for (int64_t d = 0; d < ndocs && !any_long; ++d) any_long = static_cast<int64_t>(encode(d).size()) > opt.seqlen;
+  if (!any_long)
+    throw InputError(opt.text_paths[0] + ": none of its " + std::to_string(ndocs) + " documents has more than " +
+                     std::to_string(opt.seqlen) + " tokens (--calib-sampling documents needs one)");
+  tok.take_literal_count();
   const int64_t count = opt.nsamples * opt.calib_mult;
-  std::mt19937_64 rng(opt.seed);
-  std::vector<int8_t> too_short(docs.size(), 0);
-  size_t known_short = 0;
+  PythonRandom rng(opt.seed);
   auto out = torch::empty({count, opt.seqlen}, torch::kInt64);
   auto* p = out.data_ptr<int64_t>();
   for (int64_t s = 0; s < count; ++s) {
     std::vector<int64_t> ids;
-    for (;;) {
-      if (known_short == docs.size())
-        throw InputError(opt.text_paths[0] + ": none of its " + std::to_string(docs.size()) + " documents has more than " +
-                         std::to_string(opt.seqlen) + " tokens (--calib-sampling documents needs one)");
-      const size_t d = static_cast<size_t>(rng() % docs.size());
-      ids = tok.encode(docs[d], /*add_bos=*/true);
-      if (static_cast<int64_t>(ids.size()) > opt.seqlen) break;
-      if (!too_short[d]) too_short[d] = 1, ++known_short;
-    }
+    do {
+      check_interrupted();
+      ids = encode(rng.randint(0, ndocs - 1));
+    } while (static_cast<int64_t>(ids.size()) <= opt.seqlen);
+    const int64_t start = rng.randint(0, static_cast<int64_t>(ids.size()) - opt.seqlen - 1);
     check_vocab(ids, vocab_size);
-    const uint64_t starts = static_cast<uint64_t>(static_cast<int64_t>(ids.size()) - opt.seqlen);  // [0, n - seqlen - 1]
-    const int64_t start = static_cast<int64_t>(rng() % starts);
     std::memcpy(p + s * opt.seqlen, ids.data() + start, sizeof(int64_t) * opt.seqlen);
   }
+  log_special_literals(tok);
   return out;
 }
 }  // namespace
@@ -62,16 +73,21 @@ torch::Tensor load_calibration(const CalibrationOptions& opt, const Tokenizer* t
   if (!opt.tokens_path.empty()) return read_token_npy(opt.tokens_path, vocab_size);
   if (opt.nsamples <= 0 || opt.seqlen < 2 || opt.calib_mult <= 0)
     throw UsageError("--nsamples and --calib-mult must be positive and --seqlen at least 2");
+  spdlog::info("calibration: {} loader, random.seed({}), {} x {} tokens{}", calibration_loader_name(opt.sampling), opt.seed,
+               opt.nsamples * opt.calib_mult, opt.seqlen, opt.rows == RowsView::hf ? ", HF rows" : "");
   if (opt.sampling == "documents") return sample_documents(opt, *tok, vocab_size);
   if (opt.sampling != "windows") throw UsageError("--calib-sampling must be windows or documents, got " + opt.sampling);
-  std::string text = read_text_corpus(opt.text_paths);
-  std::vector<int64_t> ids = tokenize_corpus(*tok, text);
+  // get_wikitext2: tokenizer(" ".join(traindata["text"])) with --rows hf
+  const std::string text = read_text(opt.text_paths, opt.rows, " ");
+  std::vector<int64_t> ids = tokenize_corpus(*tok, text, kCorpusChunkBytes, opt.literals);
   const int64_t count = opt.nsamples * opt.calib_mult;
-  const int64_t needed = opt.nsamples * opt.seqlen;
-  if (static_cast<int64_t>(ids.size()) < needed)
+  if (static_cast<int64_t>(ids.size()) <= opt.seqlen)
     throw InputError(opt.text_paths[0] + ": calibration text has " + std::to_string(ids.size()) +
-                     " tokens but nsamples x seqlen = " + std::to_string(opt.nsamples) + " x " +
-                     std::to_string(opt.seqlen) + " needs " + std::to_string(needed));
+                     " tokens; a window of --seqlen " + std::to_string(opt.seqlen) + " needs at least " +
+                     std::to_string(opt.seqlen + 1));
+  if (static_cast<int64_t>(ids.size()) < count * opt.seqlen)
+    spdlog::warn("{}: calibration text has {} tokens, fewer than {} windows x {}: windows overlap", opt.text_paths[0],
+                 ids.size(), count, opt.seqlen);
   check_vocab(ids, vocab_size);
   auto starts = draw_window_starts(static_cast<int64_t>(ids.size()), opt.seqlen, count, opt.seed);
   auto out = torch::empty({count, opt.seqlen}, torch::kInt64);

@@ -85,7 +85,7 @@ struct HfTokenizer::Impl {
   struct Added {
     std::string content;
     int64_t id;
-    bool lstrip, rstrip;
+    bool lstrip, rstrip, special;
   };
   std::vector<std::vector<Added>> added_by_first_byte = std::vector<std::vector<Added>>(256);
   std::vector<int64_t> prefix, suffix;
@@ -150,7 +150,7 @@ void HfTokenizer::Impl::parse(const json& j) {
     vocab.emplace(content, id);
     if (!content.empty())
       added_by_first_byte[static_cast<unsigned char>(content[0])].push_back(
-          {content, id, bool_field(t, "lstrip", false), bool_field(t, "rstrip", false)});
+          {content, id, bool_field(t, "lstrip", false), bool_field(t, "rstrip", false), bool_field(t, "special", false)});
   }
   for (auto& list : added_by_first_byte)
     std::stable_sort(list.begin(), list.end(), [](const Added& x, const Added& y) { return x.content.size() > y.content.size(); });
@@ -400,7 +400,8 @@ std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::string& path) {
   return t;
 }
 
-std::vector<int64_t> HfTokenizer::encode(const std::string& text, bool with_special) const {
+std::vector<int64_t> HfTokenizer::encode(const std::string& text, bool with_special, bool match_special,
+                                         int64_t* matched) const {
   const Impl& m = *impl_;
   std::vector<int64_t> out;
   if (with_special) out = m.prefix;
@@ -410,7 +411,7 @@ std::vector<int64_t> HfTokenizer::encode(const std::string& text, bool with_spec
     const auto& candidates = m.added_by_first_byte[static_cast<unsigned char>(text[i])];
     const Impl::Added* hit = nullptr;
     for (const auto& a : candidates)
-      if (text.compare(i, a.content.size(), a.content) == 0) {
+      if ((match_special || !a.special) && text.compare(i, a.content.size(), a.content) == 0) {
         hit = &a;
         break;
       }
@@ -426,6 +427,7 @@ std::vector<int64_t> HfTokenizer::encode(const std::string& text, bool with_spec
       while (end < text.size() && space(text[end])) ++end;
     if (begin > seg) m.encode_segment(text.substr(seg, begin - seg), seg == 0, out);
     out.push_back(hit->id);
+    if (matched && hit->special) ++*matched;
     seg = i = end;
   }
   if (seg < text.size()) m.encode_segment(text.substr(seg), seg == 0, out);

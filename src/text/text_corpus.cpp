@@ -189,6 +189,31 @@ std::vector<std::string> read_text_documents(const std::vector<std::string>& pat
   return documents;
 }
 
+std::vector<std::string> read_text_rows(const std::vector<std::string>& paths) {
+  std::vector<std::string> rows;
+  for (const auto& f : corpus_files(paths)) {
+    FileText t = read_one(f);
+    if (t.json_lines) {
+      for (auto& d : t.documents) rows.push_back(std::move(d));
+    } else {
+      for (auto& r : hf_text_rows(t.documents.at(0))) rows.push_back(std::move(r));
+    }
+  }
+  if (rows.empty()) throw InputError((paths.empty() ? std::string("(no path)") : paths[0]) + ": no rows");
+  return rows;
+}
+
+std::string read_text(const std::vector<std::string>& paths, RowsView rows, const std::string& row_separator) {
+  if (rows == RowsView::file) return read_text_corpus(paths);
+  return join_rows(read_text_rows(paths), row_separator);
+}
+
+void log_special_literals(const Tokenizer& tok) {
+  if (const int64_t n = tok.take_literal_count())
+    spdlog::info("{} special-token literal(s) in the text (such as <unk>) encoded as their ids, as transformers does "
+                 "(--split-special-tokens: as plain text)", n);
+}
+
 namespace {
 bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool is_word_space(const std::string& text, size_t i) {
@@ -241,12 +266,18 @@ std::vector<std::pair<size_t, size_t>> word_chunks(const std::string& text, size
 }
 }  // namespace
 
-std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text, size_t chunk_bytes) {
+std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text, size_t chunk_bytes,
+                                     SpecialLiterals literals) {
+  tok.take_literal_count();
+  struct LogLiterals {
+    const Tokenizer& tok;
+    ~LogLiterals() { log_special_literals(tok); }
+  } log_literals{tok};
   const auto drop_space = text.size() > chunk_bytes ? chunk_drops_leading_space(tok) : std::nullopt;
   if (!drop_space) {  // short, or a model the cuts do not fit
     if (text.size() > chunk_bytes)
       spdlog::info("this tokenizer's pieces may span spaces: encoding {} KB in one call", text.size() >> 10);
-    return tok.encode(text, /*add_bos=*/true);
+    return tok.encode(text, /*add_bos=*/true, literals);
   }
   const auto chunks = word_chunks(text, chunk_bytes, *drop_space);
 
@@ -269,7 +300,7 @@ std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& te
         if (i >= chunks.size()) break;
         check_interrupted();
         const auto [from, end] = chunks[i];
-        parts[i] = tok.encode(text.substr(from, end - from), /*add_bos=*/false);
+        parts[i] = tok.encode(text.substr(from, end - from), /*add_bos=*/false, literals);
         const uint64_t before = bytes_done.fetch_add(end - from), after = before + (end - from);
         if (report && after * 10 / chunk_total != before * 10 / chunk_total) {
           std::lock_guard<std::mutex> lock(report_mutex);  // lines in order: a later decile may finish first

@@ -5,6 +5,7 @@
 #include <link.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 
@@ -23,6 +24,7 @@ struct SpmApi {
   int (*vocab_size)(void*);
   int (*bos_id)(void*);
   int (*eos_id)(void*);
+  int (*unk_id)(void*);
   size_t (*id_to_piece)(void*, int, char*, size_t);
   int (*train)(const char*, char*, size_t);
 };
@@ -81,6 +83,7 @@ const SpmApi& api() {
       bind(lib, "enw_spm_vocab_size", &a.vocab_size);
       bind(lib, "enw_spm_bos_id", &a.bos_id);
       bind(lib, "enw_spm_eos_id", &a.eos_id);
+      bind(lib, "enw_spm_unk_id", &a.unk_id);
       bind(lib, "enw_spm_id_to_piece", &a.id_to_piece);
       bind(lib, "enw_spm_train", &a.train);
     } catch (const std::exception& e) {
@@ -126,6 +129,12 @@ std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& model_path) {
   auto t = std::shared_ptr<Tokenizer>(new Tokenizer());
   t->handle_ = h;
   t->path_ = model_path;
+  // transformers' LlamaTokenizer registers unk, bos and eos as added tokens: their literals in the
+  // text are matched (tokenization_utils.py, PreTrainedTokenizer.tokenize: tokens_trie.split)
+  for (int id : {api().unk_id(h), api().bos_id(h), api().eos_id(h)})
+    if (id >= 0) t->literals_.push_back({t->piece(id), id});
+  std::stable_sort(t->literals_.begin(), t->literals_.end(),
+                   [](const Literal& a, const Literal& b) { return a.text.size() > b.text.size(); });
   return t;
 }
 
@@ -133,20 +142,56 @@ Tokenizer::~Tokenizer() {
   if (handle_) api().free_model(handle_);
 }
 
-std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos) const {
-  if (hf_) return hf_->encode(text, add_bos);
+namespace {
+void append_pieces(void* handle, const std::string& path, const char* text, size_t len, std::vector<int64_t>& out) {
   int* ids = nullptr;
   size_t n = 0;
   char err[512] = {0};
-  if (api().encode(handle_, text.data(), text.size(), &ids, &n, err, sizeof(err)) != 0)
-    throw InputError(path_ + ": encoding failed: " + err);
-  std::vector<int64_t> out;
-  out.reserve(n + 1);
-  if (add_bos) out.push_back(bos_id());
+  if (api().encode(handle, text, len, &ids, &n, err, sizeof(err)) != 0) throw InputError(path + ": encoding failed: " + err);
   out.insert(out.end(), ids, ids + n);
   api().free_ids(ids);
+}
+}  // namespace
+
+std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos, SpecialLiterals literals) const {
+  if (hf_) {
+    int64_t matched = 0;
+    auto ids = hf_->encode(text, add_bos, literals == SpecialLiterals::as_ids, &matched);
+    literals_matched_ += matched;
+    return ids;
+  }
+  std::vector<int64_t> out;
+  if (add_bos) out.push_back(bos_id());
+  if (literals == SpecialLiterals::as_text || literals_.empty()) {
+    append_pieces(handle_, path_, text.data(), text.size(), out);
+    return out;
+  }
+  // transformers' PreTrainedTokenizer.tokenize (tokenization_utils.py): the text split at the
+  // literals (leftmost, longest first), each literal its id, each non-empty piece between them
+  // encoded by sentencepiece on its own, with its dummy prefix (LlamaTokenizer._tokenize, legacy)
+  size_t seg = 0, matched = 0;
+  for (size_t i = 0; i < text.size();) {
+    const Literal* hit = nullptr;
+    for (const auto& l : literals_)
+      if (text[i] == l.text[0] && text.compare(i, l.text.size(), l.text) == 0) {
+        hit = &l;
+        break;
+      }
+    if (!hit) {
+      ++i;
+      continue;
+    }
+    if (i > seg) append_pieces(handle_, path_, text.data() + seg, i - seg, out);
+    out.push_back(hit->id);
+    ++matched;
+    seg = i = i + hit->text.size();
+  }
+  if (seg < text.size()) append_pieces(handle_, path_, text.data() + seg, text.size() - seg, out);
+  literals_matched_ += static_cast<int64_t>(matched);
   return out;
 }
+
+int64_t Tokenizer::take_literal_count() const { return literals_matched_.exchange(0); }
 
 int64_t Tokenizer::vocab_size() const { return hf_ ? hf_->vocab_size() : api().vocab_size(handle_); }
 int64_t Tokenizer::bos_id() const {

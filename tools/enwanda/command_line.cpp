@@ -1,6 +1,7 @@
 #include "command_line.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -9,14 +10,32 @@
 
 namespace enwanda::cli {
 
+std::string protocol_preset_path(const std::string& name) {
+  if (name != "wanda" && name != "sparsegpt") throw UsageError("--protocol must be wanda or sparsegpt, got " + name);
+  const std::string file = "protocol-" + name + ".json";
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / "share" / "enwanda" / "configs" / file;
+    if (std::filesystem::exists(installed)) return installed.string();
+  }
+  // the source tree's configs/ (this file is tools/enwanda/command_line.cpp)
+  return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "configs" / file).string();
+}
+
 ExpandedArgs expand_config(const std::vector<std::string>& args) {
   ExpandedArgs x;
   std::vector<std::string> rest;
+  std::string protocol;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) x.config_path = args[++i];
     else if (args[i].rfind("--config=", 0) == 0) x.config_path = args[i].substr(9);
+    else if (args[i] == "--protocol" && i + 1 < args.size()) protocol = args[i + 1], rest.push_back(args[i]), rest.push_back(args[++i]);
+    else if (args[i].rfind("--protocol=", 0) == 0) protocol = args[i].substr(11), rest.push_back(args[i]);
     else rest.push_back(args[i]);
   }
+  if (!protocol.empty() && !x.config_path.empty()) throw UsageError("give --protocol or --config, not both");
+  if (!protocol.empty()) x.config_path = protocol_preset_path(protocol);
   if (x.config_path.empty()) {
     x.args = args;
     return x;
@@ -30,6 +49,13 @@ ExpandedArgs expand_config(const std::vector<std::string>& args) {
     throw UsageError("--config " + x.config_path + ": not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw UsageError("--config " + x.config_path + ": expected a JSON object of option names");
+  if (!protocol.empty()) {  // a protocol preset: one section per subcommand
+    std::string sub = rest.empty() ? "" : rest[0];
+    if (sub == "eval" && rest.size() > 1) sub += " " + rest[1];
+    if (!j.contains(sub))
+      throw UsageError("--protocol " + protocol + " applies to prune, calib and eval ppl, not " + (sub.empty() ? "(none)" : sub));
+    j = nlohmann::json(j[sub]);
+  }
   auto given = [&](const std::string& key) {
     for (const auto& a : rest)
       if (a == "--" + key || a.rfind("--" + key + "=", 0) == 0 || a == "--no-" + key) return true;

@@ -26,8 +26,10 @@
 #include "enwanda/model/blas_kernels.h"
 #include "enwanda/io/model_location.h"
 #include "enwanda/model/synth.h"
+#include "enwanda/model/llama_config.h"
 #include "enwanda/prune/pruner.h"
 #include "enwanda/text/calibration.h"
+#include "enwanda/text/text_corpus.h"
 #include "enwanda/text/tokenizer.h"
 #include "command_line.h"
 
@@ -113,6 +115,28 @@ void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, 
   }
 }
 
+constexpr const char* kSeqlenHelp = "tokens per calibration sequence, or max: the config's max_position_embeddings";
+constexpr const char* kProtocolHelp =
+    "wanda or sparsegpt: the paper code's settings (configs/protocol-*.json; flags given override them)";
+
+// --seqlen N, or max: the checkpoint's max_position_embeddings, as locuslab/wanda's main.py sets model.seqlen
+int64_t resolve_seqlen(const std::string& value, const std::string& model_dir) {
+  if (value == "max") {
+    const auto c = LlamaConfig::from_file((fs::path(model_dir) / "config.json").string());
+    spdlog::info("--seqlen max: {} tokens (max_position_embeddings)", c.max_position_embeddings);
+    return c.max_position_embeddings;
+  }
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size()) throw UsageError("--seqlen must be a number of tokens or max, got " + value);
+  return n;
+}
+
 std::string joined_command_line(int argc, char** argv) {
   std::string s;
   for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
@@ -138,8 +162,24 @@ int run(int argc, char** argv) {
                                                       "the command line overrides them)");
   };
 
+  // how text is read and encoded: --rows and --split-special-tokens (prune, calib, eval ppl, tokenize)
+  struct TextFlags {
+    std::string rows = "file";
+    bool split_special_tokens = false;
+    RowsView view() const { return parse_rows_view(rows); }
+    SpecialLiterals literals() const { return split_special_tokens ? SpecialLiterals::as_text : SpecialLiterals::as_ids; }
+  };
+  auto add_text_flags = [](CLI::App* sub, TextFlags& f, const char* joined) {
+    sub->add_option("--rows", f.rows, std::string("file (the files' text) or hf: the lines as HF datasets' wikitext builder "
+                                                  "yields them (JSON lines: the records), joined with ") + joined)
+        ->capture_default_str();
+    sub->add_flag("--split-special-tokens", f.split_special_tokens,
+                  "encode literals of special tokens in the text (<unk>, <s>, </s>) as plain text, not as their ids");
+  };
+
   // prune ------------------------------------------------------------------------------
   PruneOptions po;
+  TextFlags prune_text;
   Common prune_common;
   std::string method = "en", geometry = "modified", structure = "unstructured", stat_norm = "sequences",
               allocation = "uniform";
@@ -163,7 +203,8 @@ int run(int argc, char** argv) {
   prune->add_option("--ria-power", po.ria.power, "RIA: exponent a of the activation norm")->capture_default_str();
   prune->add_option("--structure", structure, "unstructured or N:M (e.g. 2:4)")->capture_default_str();
   prune->add_option("--nsamples", po.calib.nsamples, "calibration sequences")->capture_default_str();
-  prune->add_option("--seqlen", po.calib.seqlen, "tokens per calibration sequence")->capture_default_str();
+  std::string prune_seqlen = "2048", calib_seqlen = "2048", ppl_seqlen = "2048";
+  prune->add_option("--seqlen", prune_seqlen, kSeqlenHelp)->capture_default_str();
   prune->add_option("--seed", po.calib.seed, "calibration sampling seed")->capture_default_str();
   prune->add_option("--calib-mult", po.calib.calib_mult, "draw nsamples x this many windows")->capture_default_str();
   prune->add_option("--calib-sampling", po.calib.sampling,
@@ -184,17 +225,20 @@ int run(int argc, char** argv) {
   prune->add_option("--ro-samples", po.regional.ro_samples, "samples per RO round")->capture_default_str();
   prune->add_option("--ro-lr", po.regional.ro_lr, "RMSprop learning rate for RO")->capture_default_str();
   prune->add_flag("--regional-tf32", po.regional.tf32, "CUDA: TF32 tensor cores for the RGS/RO matmuls (3.4x faster on an H100)");
+  add_text_flags(prune, prune_text, "\" \" for --calib-sampling windows");
+  prune->add_option("--protocol", po.calib.protocol, kProtocolHelp);
   prune_common.add(prune);
   add_logging(prune);
 
   // calib ------------------------------------------------------------------------------
   CalibrationOptions co;
+  TextFlags calib_text;
   std::string calib_model, calib_out;
   auto* calib = app.add_subcommand("calib", "draw a calibration set once and save it as .npy");
   calib->add_option("--model", calib_model, "checkpoint (directory, hub cache repository or ORG/NAME) whose tokenizer to use")->required();
   calib->add_option("--calib", co.text_paths, "calibration text files or directories")->required();
   calib->add_option("--nsamples", co.nsamples, "calibration sequences")->capture_default_str();
-  calib->add_option("--seqlen", co.seqlen, "tokens per calibration sequence")->capture_default_str();
+  calib->add_option("--seqlen", calib_seqlen, kSeqlenHelp)->capture_default_str();
   calib->add_option("--seed", co.seed, "calibration sampling seed")->capture_default_str();
   calib->add_option("--calib-mult", co.calib_mult, "draw nsamples x this many windows")->capture_default_str();
   calib->add_option("--calib-sampling", co.sampling,
@@ -204,23 +248,31 @@ int run(int argc, char** argv) {
   calib->add_option("--out", calib_out, "output .npy")->required();
   bool calib_overwrite = false;
   calib->add_flag("--overwrite", calib_overwrite, "replace an existing --out that enwanda wrote");
+  add_text_flags(calib, calib_text, "\" \" for --calib-sampling windows");
+  calib->add_option("--protocol", co.protocol, kProtocolHelp);
   add_logging(calib);
 
   // eval ppl / eval zeroshot -------------------------------------------------------------
   auto* eval = app.add_subcommand("eval", "evaluate a checkpoint");
   eval->require_subcommand(1);
   PerplexityOptions ppl_opt;
+  TextFlags ppl_text;
   Common ppl_common;
   std::string ppl_json;
   auto* ppl = eval->add_subcommand("ppl", "perplexity over non-overlapping windows");
   ppl->add_option("--model", ppl_opt.model_dir, "checkpoint: directory, hub cache repository or ORG/NAME")->required();
   ppl->add_option("--data", ppl_opt.data, "text files, joined with blank lines");
   ppl->add_option("--data-tokens", ppl_opt.data_tokens, ".npy [n, seqlen] of token windows");
-  ppl->add_option("--seqlen", ppl_opt.seqlen, "tokens per window")->capture_default_str();
+  ppl->add_option("--seqlen", ppl_seqlen, "tokens per window, or max: the config's max_position_embeddings")
+      ->capture_default_str();
+  ppl->add_flag("--c4-validation", ppl_opt.c4_validation,
+                "--data is C4 validation: \" \".join of its first 1100 records, cut to 256 x seqlen tokens (sparsegpt's get_c4)");
   ppl->add_option("--slices", ppl_opt.slices, "evaluate only N evenly spaced fixed windows");
   ppl->add_option("--json", ppl_json, "write the result as JSON");
   bool ppl_overwrite = false;
   ppl->add_flag("--overwrite", ppl_overwrite, "replace an existing --json that enwanda wrote");
+  add_text_flags(ppl, ppl_text, "\"\\n\\n\"");
+  ppl->add_option("--protocol", ppl_opt.protocol, kProtocolHelp);
   ppl_common.add(ppl);
   add_logging(ppl);
 
@@ -269,11 +321,13 @@ int run(int argc, char** argv) {
 
   // tokenize ---------------------------------------------------------------------------
   std::string tokenize_model, tokenize_text;
+  TextFlags tokenize_flags;
   bool tokenize_no_bos = false;
   auto* tokenize = app.add_subcommand("tokenize", "the token ids of a text file under a model's tokenizer");
   tokenize->add_option("--model", tokenize_model, "checkpoint (its tokenizer.model, else tokenizer.json)")->required();
   tokenize->add_option("--text", tokenize_text, "text file, encoded whole (default: standard input)");
   tokenize->add_flag("--no-bos", tokenize_no_bos, "without the tokens the tokenizer adds around the text (BOS)");
+  add_text_flags(tokenize, tokenize_flags, "\"\\n\\n\"");
   add_logging(tokenize);
 
   // report -----------------------------------------------------------------------------
@@ -313,6 +367,7 @@ int run(int argc, char** argv) {
   }
 
   if (prune->parsed()) {
+    po.calib.seqlen = resolve_seqlen(prune_seqlen, po.model_dir);
     po.method = parse_method(method);
     po.geometry = parse_geometry(geometry);
     po.structure = parse_structure(structure);
@@ -326,11 +381,16 @@ int run(int argc, char** argv) {
     po.batch_size = prune_common.batch_size;
     po.threads = prune_common.threads;
     po.command_line = joined_command_line(argc, argv);
+    po.calib.rows = prune_text.view();
+    po.calib.literals = prune_text.literals();
     enwanda::prune(po);
   } else if (calib->parsed()) {
     std::vector<std::string> inputs = co.text_paths;
     inputs.push_back(calib_model);
     check_output_file("--out", calib_out, calib_overwrite, inputs);
+    co.seqlen = resolve_seqlen(calib_seqlen, calib_model);
+    co.rows = calib_text.view();
+    co.literals = calib_text.literals();
     auto ck = Checkpoint::open(calib_model);
     auto tok = Tokenizer::load_for_model(calib_model);
     ck->config().warn_if_untrained(co.seqlen, "calibration sequences");
@@ -341,6 +401,9 @@ int run(int argc, char** argv) {
     if (ppl->count("--seqlen") && !ppl_opt.data_tokens.empty())
       throw UsageError("--seqlen applies to --data text; the windows of --data-tokens are used as they are "
                        "(their length is the .npy's second dimension)");
+    ppl_opt.seqlen = resolve_seqlen(ppl_seqlen, ppl_opt.model_dir);
+    ppl_opt.rows = ppl_text.view();
+    ppl_opt.literals = ppl_text.literals();
     ppl_opt.device = ppl_common.device;
     ppl_opt.dtype = ppl_common.dtype;
     ppl_opt.batch_size = ppl_common.batch_size;
@@ -409,7 +472,10 @@ int run(int argc, char** argv) {
   } else if (tokenize->parsed()) {
     auto tok = Tokenizer::load_for_model(tokenize_model);
     std::string text;
-    if (tokenize_text.empty()) {
+    if (tokenize_flags.view() == RowsView::hf) {
+      if (tokenize_text.empty()) throw UsageError("--rows hf reads the rows of a --text file (not standard input)");
+      text = read_text(std::vector<std::string>{tokenize_text}, RowsView::hf, "\n\n");  // "\n\n".join(rows)
+    } else if (tokenize_text.empty()) {
       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     } else {
       std::ifstream in(tokenize_text, std::ios::binary);
@@ -417,7 +483,9 @@ int run(int argc, char** argv) {
       text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     std::string line;
-    for (int64_t id : tok->encode(text, !tokenize_no_bos)) line += (line.empty() ? "" : " ") + std::to_string(id);
+    for (int64_t id : tok->encode(text, !tokenize_no_bos, tokenize_flags.literals()))
+      line += (line.empty() ? "" : " ") + std::to_string(id);
+    log_special_literals(*tok);
     std::cout << line << "\n";
   } else if (inspect->parsed()) {
     auto j = inspect_checkpoint(inspect_model);

@@ -11,12 +11,21 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "enwanda/text/dataset_rows.h"
+#include "enwanda/text/tokenizer.h"
+
 namespace enwanda {
 
 struct PerplexityOptions {
   std::string model_dir;
   std::vector<std::string> data;  // text files
   std::string data_tokens;        // or a .npy [n, seqlen]
+  RowsView rows = RowsView::file;  // hf: "\n\n".join of the HF rows, as the papers' evaluation text
+  SpecialLiterals literals = SpecialLiterals::as_ids;
+  // C4 validation as sparsegpt's datautils.py get_c4 builds it: " ".join of the first 1100 records,
+  // the ids cut to 256 x seqlen
+  bool c4_validation = false;
+  std::string protocol;  // --protocol wanda|sparsegpt, recorded in the JSON
   int64_t seqlen = 2048;
   int64_t slices = 0;             // 0 = all windows
   std::string device = "auto";

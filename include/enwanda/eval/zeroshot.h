@@ -53,5 +53,7 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt);
 // The Wanda paper's zero-shot table from evaluate_zeroshot's result: a header (BoolQ ... OBQA, Mean)
 // and one row of acc in percent. Empty when the result lacks one of the seven tasks.
 std::string wanda7_table(const nlohmann::json& result);
+// The harness behaviour a result follows: lm-eval 0.4's prompts, with or without BOS.
+std::string harness_description(bool bos);
 
 }  // namespace enwanda

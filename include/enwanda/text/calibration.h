@@ -1,6 +1,7 @@
-// The calibration set: nsamples × calib_mult windows of seqlen tokens drawn at random from a
-// tokenised corpus (anywhere in the joined text, or per document as Wanda samples C4), or read as
-// is from a .npy written by `enwanda calib`.
+// The calibration set: nsamples × calib_mult windows of seqlen tokens drawn as the papers' loaders
+// draw them (locuslab/wanda lib/data.py, get_wikitext2 and get_c4; IST-DASLab/sparsegpt
+// datautils.py is the same), through Python's `random` seeded with --seed (python_random.h), or read
+// as is from a .npy written by `enwanda calib`.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "enwanda/text/dataset_rows.h"
 #include "enwanda/text/tokenizer.h"
 
 namespace enwanda {
@@ -19,17 +21,25 @@ struct CalibrationOptions {
   int64_t nsamples = 128;
   int64_t seqlen = 2048;
   int64_t calib_mult = 1;
-  uint64_t seed = 0;
-  // "windows": the documents joined, each window anywhere in the whole (the default);
-  // "documents": Wanda's C4 protocol (locuslab/wanda get_c4): per sample, documents drawn
-  // uniformly with replacement until one has more than seqlen tokens (BOS included), then a
-  // window start uniform in [0, n - seqlen - 1] of that document.
+  int64_t seed = 0;  // random.seed(seed)
+  // "windows" (get_wikitext2): the text's ids (BOS first), then per sample
+  //   o = randint(0, n - seqlen - 1), the window ids[o : o + seqlen];
+  // "documents" (get_c4): the JSON-lines records in order; per sample, repeat
+  //   { i = randint(0, ndocs - 1); ids = encode(record i) with BOS } until len(ids) > seqlen,
+  //   then o = randint(0, len(ids) - seqlen - 1), the window ids[o : o + seqlen].
   std::string sampling = "windows";
+  // RowsView::hf: the windows loader's text is " ".join of the HF rows, as get_wikitext2 builds it
+  RowsView rows = RowsView::file;
+  SpecialLiterals literals = SpecialLiterals::as_ids;
+  std::string protocol;  // --protocol wanda|sparsegpt, recorded in the report ("" when none)
 };
 
-// Window starts: for each of `count` samples, a start drawn uniformly from [0, ntokens - seqlen]
-// with a 64-bit Mersenne Twister seeded with `seed` (reproducible across platforms).
-std::vector<int64_t> draw_window_starts(int64_t ntokens, int64_t seqlen, int64_t count, uint64_t seed);
+// The papers' names for the loaders: "get_wikitext2" for windows, "get_c4" for documents.
+const char* calibration_loader_name(const std::string& sampling);
+
+// Window starts of get_wikitext2: `count` draws o = randint(0, ntokens - seqlen - 1) from Python's
+// `random` seeded with `seed`. Throws InputError when ntokens <= seqlen.
+std::vector<int64_t> draw_window_starts(int64_t ntokens, int64_t seqlen, int64_t count, int64_t seed);
 
 // Returns int64 [nsamples*calib_mult, seqlen]. Throws InputError when the text is too short
 // (saying how many tokens there are and how many are needed) or ids exceed vocab_size.

@@ -24,7 +24,10 @@ class HfTokenizer {
   ~HfTokenizer();
 
   // with_special: the post-processor's tokens around the text (LLaMA-3: <|begin_of_text|>; Qwen: none)
-  std::vector<int64_t> encode(const std::string& text, bool with_special) const;
+  // match_special: special added tokens written in the text are matched (HF's default); false
+  // encodes them as plain text (encode_special_tokens). *matched counts the special ones matched.
+  std::vector<int64_t> encode(const std::string& text, bool with_special, bool match_special = true,
+                              int64_t* matched = nullptr) const;
   int64_t vocab_size() const;  // one past the largest id, added tokens included
   const std::vector<int64_t>& prefix_ids() const;  // what the post-processor puts before the text
   const std::vector<int64_t>& suffix_ids() const;  // and after it

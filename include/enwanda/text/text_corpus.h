@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "enwanda/text/dataset_rows.h"
 #include "enwanda/text/tokenizer.h"
 
 namespace enwanda {
@@ -16,6 +17,12 @@ std::string read_text_corpus(const std::vector<std::string>& paths);  // throws 
 std::vector<std::string> corpus_file_paths(const std::vector<std::string>& paths);
 // The records of JSON-lines files, one string per document (plain text files are refused).
 std::vector<std::string> read_text_documents(const std::vector<std::string>& paths);
+// The files' rows as HF datasets loads them: a JSON-lines file's records (the json builder), a text
+// file's lines as the wikitext builder yields them (hf_text_rows), files in order.
+std::vector<std::string> read_text_rows(const std::vector<std::string>& paths);
+// The text of `paths`: read_text_corpus for RowsView::file, else the rows joined with
+// `row_separator` ("\n\n" for evaluation, " " for get_wikitext2's calibration text).
+std::string read_text(const std::vector<std::string>& paths, RowsView rows, const std::string& row_separator);
 
 // Tokenises the text with BOS at the start. Text over chunk_bytes is encoded in chunks, one
 // worker thread per core: each chunk ends just before a space between two words, and each chunk
@@ -23,7 +30,11 @@ std::vector<std::string> read_text_documents(const std::vector<std::string>& pat
 // equal those of encoding the text whole (tokenizer_test checks this). Small chunks are also
 // faster: sentencepiece's encoding slows down on long inputs (docs/commands.md, "enwanda prune").
 constexpr size_t kCorpusChunkBytes = size_t{64} << 10;
+// Logs once how many special-token literals became ids.
 std::vector<int64_t> tokenize_corpus(const Tokenizer& tok, const std::string& text,
-                                     size_t chunk_bytes = kCorpusChunkBytes);
+                                     size_t chunk_bytes = kCorpusChunkBytes,
+                                     SpecialLiterals literals = SpecialLiterals::as_ids);
+// The log line for literals matched since the last call (none when there were none).
+void log_special_literals(const Tokenizer& tok);
 
 }  // namespace enwanda

@@ -5,6 +5,7 @@
 // bundles a protobuf that clashes with libtorch's.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -14,6 +15,11 @@
 
 namespace enwanda {
 
+// How the literals of special tokens written in the text ("<s>", "</s>", "<unk>"; a tokenizer.json's
+// added tokens) are encoded: as their ids (transformers' default), or as plain text
+// (--split-special-tokens).
+enum class SpecialLiterals { as_ids, as_text };
+
 class Tokenizer {
  public:
   // A tokenizer.model, or a file named *.json read as a HuggingFace tokenizer.json.
@@ -22,8 +28,14 @@ class Tokenizer {
   static std::shared_ptr<Tokenizer> load_for_model(const std::string& model_dir);
   ~Tokenizer();
 
-  // add_bos: sentencepiece's BOS, or the tokenizer.json post-processor's tokens around the text
-  std::vector<int64_t> encode(const std::string& text, bool add_bos = true) const;
+  // add_bos: sentencepiece's BOS, or the tokenizer.json post-processor's tokens around the text.
+  // Special-token literals (SpecialLiterals::as_ids): the text is split at them first and each
+  // piece between them encoded on its own, as transformers' slow LlamaTokenizer (legacy) and HF
+  // tokenizers do.
+  std::vector<int64_t> encode(const std::string& text, bool add_bos = true,
+                              SpecialLiterals literals = SpecialLiterals::as_ids) const;
+  // How many special-token literals encode() has turned into ids since the last call (then 0).
+  int64_t take_literal_count() const;
   int64_t vocab_size() const;
   int64_t bos_id() const;  // -1 when the tokenizer adds none
   int64_t eos_id() const;  // tokenizer.json: <|endoftext|>, <|end_of_text|> or </s>, else -1
@@ -45,6 +57,12 @@ class Tokenizer {
  private:
   Tokenizer() = default;
   void* handle_ = nullptr;                // sentencepiece
+  struct Literal {
+    std::string text;
+    int64_t id;
+  };
+  std::vector<Literal> literals_;         // sentencepiece: the pieces of unk, bos and eos
+  mutable std::atomic<int64_t> literals_matched_{0};
   std::unique_ptr<HfTokenizer> hf_;       // tokenizer.json
   std::string path_;
 };

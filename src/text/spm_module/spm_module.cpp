@@ -54,6 +54,7 @@ void enw_spm_free_ids(int* ids) { std::free(ids); }
 int enw_spm_vocab_size(void* handle) { return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->GetPieceSize(); }
 int enw_spm_bos_id(void* handle) { return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->bos_id(); }
 int enw_spm_eos_id(void* handle) { return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->eos_id(); }
+int enw_spm_unk_id(void* handle) { return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->unk_id(); }
 
 // Writes piece `id` into buf (NUL-terminated, truncated to buflen). Returns its full length.
 size_t enw_spm_id_to_piece(void* handle, int id, char* buf, size_t buflen) {
