@@ -41,7 +41,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // Statistics are rounded to fp32 before use so a run that loads them from a --save-stats file
 // (stored as fp32) gives exactly the masks of the run that gathered them.
 ChannelStats rounded(const ChannelStats& s) {
-  return {s.l1.to(torch::kFloat32).to(torch::kFloat64), s.l2sq.to(torch::kFloat32).to(torch::kFloat64)};
+  return {s.l1.to(torch::kFloat32).to(torch::kFloat64), s.l2sq.to(torch::kFloat32).to(torch::kFloat64), s.mean, s.var};
 }
 
 std::string model_weights_summary(const Checkpoint& ck) {
@@ -134,6 +134,9 @@ void validate_prune_options(PruneOptions& opt) {
     if (!opt.save_stats.empty() || !opt.load_stats.empty())
       throw UsageError("--save-stats/--load-stats hold per-channel statistics; --method sparsegpt needs each input's XᵀX");
   }
+  if ((opt.method == Method::dsnot || opt.method == Method::alps) && (!opt.save_stats.empty() || !opt.load_stats.empty()))
+    throw UsageError("--save-stats/--load-stats hold L1 and L2² per channel; --method " + method_name(opt.method) +
+                     (opt.method == Method::alps ? " needs each input's XᵀX" : " needs each channel's signed sum and variance too"));
   if (opt.method == Method::ria && !std::isfinite(opt.ria.power)) throw UsageError("--ria-power must be a finite number");
   if (opt.allocation == Allocation::owl) {
     if (opt.structure.nm())
@@ -283,7 +286,7 @@ nlohmann::json prune(PruneOptions opt) {
     // where they are needed: as Wanda++'s reconstruction targets, or as the next inputs without
     // --sequential
     t = Clock::now();
-    ActivationStats stats;
+    ActivationStats stats(needs.channel_moments);
     InputGrams grams;
     torch::Tensor dense_out;
     if (dense_pass) {
