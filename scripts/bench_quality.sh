@@ -4,9 +4,10 @@
 #
 #   scripts/bench_quality.sh --text-dir DIR [--model DIR] [--threads N] [--alpha-grid | --wandapp-grid]
 #
-# The table: dense, then magnitude, wanda, sparsegpt, ria and en (α 0.5, both geometries), each
-# with uniform layer sparsity and with OWL's (--allocation owl), at 50% and 70% unstructured, and
-# uniform at 2:4 (OWL's N:M variant is not supported).
+# The table: dense, then magnitude, wanda, sparsegpt, ria, dsnot, alps and en (α 0.5, both
+# geometries), each with uniform layer sparsity and with OWL's (--allocation owl), at 50% and 70%
+# unstructured, and uniform at 2:4 (OWL's N:M variant is not supported); "prune s" is the seconds
+# of each pruning run (enwanda_report.json's seconds.total).
 # --alpha-grid prints instead the elastic-net α grid (both geometries) and Wanda++/EN++, at 50% and 2:4.
 # --wandapp-grid prints instead Wanda++ over its two knobs: the gradient weight γ (--rgs-scale 0,
 # 10, 100, 1000) and RO (none, or --ro-lr 3e-7 (the default) to 3e-4), at 50% unstructured and at 2:4.
@@ -62,6 +63,7 @@ footer() {
 if [ "$grid" = "" ]; then
   for target in 0.5 0.7 2:4; do
     for run in "magnitude|--method magnitude" "wanda|--method wanda" "sparsegpt|--method sparsegpt" "ria|--method ria" \
+               "dsnot|--method dsnot" "alps|--method alps" \
                "en original a=0.5|--method en --geometry original --alpha 0.5" \
                "en modified a=0.5|--method en --geometry modified --alpha 0.5"; do
       name=${run%%|*}; read -r -a flags <<< "${run#*|}"

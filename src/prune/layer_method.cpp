@@ -1,6 +1,8 @@
 #include "enwanda/prune/layer_method.h"
 
 #include "enwanda/prune/methods/activation_score.h"
+#include "enwanda/prune/methods/alps.h"
+#include "enwanda/prune/methods/dsnot.h"
 #include "enwanda/prune/methods/magnitude.h"
 #include "enwanda/prune/methods/regional.h"
 #include "enwanda/prune/methods/ria.h"
@@ -17,6 +19,8 @@ std::unique_ptr<LayerMethod> make_layer_method(const MethodOptions& opt) {
     case Method::en_pp: return std::make_unique<RegionalMethod>(opt);
     case Method::sparsegpt: return std::make_unique<SparseGptMethod>(opt);
     case Method::ria: return std::make_unique<RiaMethod>(opt);
+    case Method::dsnot: return std::make_unique<DsnotMethod>(opt);
+    case Method::alps: return std::make_unique<AlpsMethod>(opt);
   }
   return nullptr;
 }

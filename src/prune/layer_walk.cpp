@@ -48,6 +48,7 @@ void LayerWalk::run(const torch::Tensor& tokens) {
 
     t = Clock::now();  // observe
     Observation seen;
+    seen.stats = ActivationStats(needs_.channel_moments);  // DSnoT also asks for signed sums and variances
     observe(i, w, hidden, seen);
     outcome.seconds["statistics"] = seconds_since(t);
 

@@ -6,9 +6,9 @@ namespace enwanda {
 
 Method parse_method(const std::string& s) {
   for (Method m : {Method::en, Method::wanda, Method::magnitude, Method::wanda_pp, Method::en_pp, Method::sparsegpt,
-                   Method::ria})
+                   Method::ria, Method::dsnot, Method::alps})
     if (s == method_name(m)) return m;
-  throw UsageError("--method must be en, wanda, magnitude, wanda++, en++, sparsegpt or ria, got " + s);
+  throw UsageError("--method must be en, wanda, magnitude, wanda++, en++, sparsegpt, ria, dsnot or alps, got " + s);
 }
 
 std::string method_name(Method m) {
@@ -20,6 +20,8 @@ std::string method_name(Method m) {
     case Method::en_pp: return "en++";
     case Method::sparsegpt: return "sparsegpt";
     case Method::ria: return "ria";
+    case Method::dsnot: return "dsnot";
+    case Method::alps: return "alps";
   }
   return "?";
 }

@@ -47,6 +47,9 @@ void validate_prune_options(PruneOptions& opt) {
     if (!opt.save_stats.empty() || !opt.load_stats.empty())
       throw UsageError("--save-stats/--load-stats hold per-channel statistics; --method sparsegpt needs each input's XᵀX");
   }
+  if ((opt.method == Method::dsnot || opt.method == Method::alps) && (!opt.save_stats.empty() || !opt.load_stats.empty()))
+    throw UsageError("--save-stats/--load-stats hold L1 and L2² per channel; --method " + method_name(opt.method) +
+                     (opt.method == Method::alps ? " needs each input's XᵀX" : " needs each channel's signed sum and variance too"));
   if (opt.method == Method::ria && !std::isfinite(opt.ria.power)) throw UsageError("--ria-power must be a finite number");
   if (opt.allocation == Allocation::owl) {
     if (opt.structure.nm())

@@ -45,6 +45,16 @@ std::string reproducing_command(const PruneOptions& opt) {
     if (opt.sparsegpt.block != d.sparsegpt.block) number("--sparsegpt-block", opt.sparsegpt.block);
   }
   if (opt.method == Method::ria && opt.ria.power != d.ria.power) number("--ria-power", opt.ria.power);
+  if (opt.method == Method::dsnot) {
+    if (opt.dsnot.cycles != d.dsnot.cycles) number("--dsnot-cycles", opt.dsnot.cycles);
+    if (opt.dsnot.threshold != d.dsnot.threshold) number("--dsnot-threshold", opt.dsnot.threshold);
+    if (opt.dsnot.pow_var != d.dsnot.pow_var) number("--dsnot-pow-var", opt.dsnot.pow_var);
+    if (opt.dsnot.skip != d.dsnot.skip) value("--dsnot-skip", dsnot_skip_name(opt.dsnot.skip));
+  }
+  if (opt.method == Method::alps) {
+    if (opt.alps.rho != d.alps.rho) number("--alps-rho", opt.alps.rho);
+    if (opt.alps.iters != d.alps.iters) number("--alps-iters", opt.alps.iters);
+  }
   if (uses_regional_gradients(opt.method)) {
     const auto &r = opt.regional, &rd = d.regional;
     if (r.gamma != rd.gamma) number("--rgs-scale", r.gamma);

@@ -50,6 +50,10 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
                      {"ro_lr", opt.regional.ro_lr}, {"tf32", opt.regional.tf32}};
   if (opt.method == Method::sparsegpt) s["sparsegpt"] = {{"damp", opt.sparsegpt.damp}, {"block", opt.sparsegpt.block}};
   if (opt.method == Method::ria) s["ria"] = {{"power", opt.ria.power}};
+  if (opt.method == Method::dsnot)
+    s["dsnot"] = {{"cycles", opt.dsnot.cycles}, {"threshold", opt.dsnot.threshold}, {"pow_var", opt.dsnot.pow_var},
+                  {"skip", dsnot_skip_name(opt.dsnot.skip)}};
+  if (opt.method == Method::alps) s["alps"] = {{"rho", opt.alps.rho}, {"iters", opt.alps.iters}};
   if (opt.allocation == Allocation::owl) s["owl"] = {{"m", opt.owl.m}, {"lambda", opt.owl.lambda}};
   return s;
 }

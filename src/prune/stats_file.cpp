@@ -60,7 +60,7 @@ ChannelStats StatsFileReader::get(int64_t layer, const std::string& linear) cons
 }
 
 ChannelStats as_stored(const ChannelStats& s) {
-  return {s.l1.to(torch::kFloat32).to(torch::kFloat64), s.l2sq.to(torch::kFloat32).to(torch::kFloat64)};
+  return {s.l1.to(torch::kFloat32).to(torch::kFloat64), s.l2sq.to(torch::kFloat32).to(torch::kFloat64), s.mean, s.var};
 }
 
 StatisticsFiles open_statistics_files(const std::string& load_path, const std::string& save_path, const Checkpoint& ck,

@@ -100,6 +100,12 @@ void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, 
       if (given(flag)) throw UsageError(std::string(flag) + " applies to --method sparsegpt only, not --method " + method);
   if (po.method != Method::ria && given("--ria-power"))
     throw UsageError("--ria-power applies to --method ria only, not --method " + method);
+  if (po.method != Method::dsnot)
+    for (const char* flag : {"--dsnot-cycles", "--dsnot-threshold", "--dsnot-pow-var", "--dsnot-skip"})
+      if (given(flag)) throw UsageError(std::string(flag) + " applies to --method dsnot only, not --method " + method);
+  if (po.method != Method::alps)
+    for (const char* flag : {"--alps-rho", "--alps-iters"})
+      if (given(flag)) throw UsageError(std::string(flag) + " applies to --method alps only, not --method " + method);
   if (po.allocation != Allocation::owl)
     for (const char* flag : {"--owl-m", "--owl-lambda"})
       if (given(flag)) throw UsageError(std::string(flag) + " applies to --allocation owl only");
@@ -182,14 +188,14 @@ int run(int argc, char** argv) {
   TextFlags prune_text;
   Common prune_common;
   std::string method = "en", geometry = "modified", structure = "unstructured", stat_norm = "sequences",
-              allocation = "uniform";
+              allocation = "uniform", dsnot_skip = "mlp";
   bool no_ro = false;
   auto* prune = app.add_subcommand("prune", "prune a checkpoint and write the pruned one");
   prune->add_option("--model", po.model_dir, "input checkpoint: a directory, a hub cache models--ORG--NAME, or ORG/NAME in the hub cache")->required();
   prune->add_option("--calib", po.calib.text_paths, "calibration text files or directories");
   prune->add_option("--calib-tokens", po.calib.tokens_path, "calibration tokens .npy [nsamples, seqlen]");
   prune->add_option("--out", po.out_dir, "output checkpoint directory")->required();
-  prune->add_option("--method", method, "en|wanda|magnitude|wanda++|en++|sparsegpt|ria")->capture_default_str();
+  prune->add_option("--method", method, "en|wanda|magnitude|wanda++|en++|sparsegpt|ria|dsnot|alps")->capture_default_str();
   prune->add_option("--geometry", geometry, "original|modified (elastic-net scale)")->capture_default_str();
   prune->add_option("--alpha", po.alpha, "elastic-net mixing weight in [0, 1]")->capture_default_str();
   prune->add_option("--sparsity", po.sparsity, "fraction pruned (per row; per matrix for magnitude and ria), in [0, 1)")
@@ -201,6 +207,15 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   prune->add_option("--sparsegpt-block", po.sparsegpt.block, "SparseGPT: columns per lazy-update block")->capture_default_str();
   prune->add_option("--ria-power", po.ria.power, "RIA: exponent a of the activation norm")->capture_default_str();
+  prune->add_option("--dsnot-cycles", po.dsnot.cycles, "DSnoT: passes of prune-and-regrow over the rows (0: Wanda)")
+      ->capture_default_str();
+  prune->add_option("--dsnot-threshold", po.dsnot.threshold, "DSnoT: a row stops once its |error| is at most this")
+      ->capture_default_str();
+  prune->add_option("--dsnot-pow-var", po.dsnot.pow_var, "DSnoT: regrow order d/var^p (0: no division)")->capture_default_str();
+  prune->add_option("--dsnot-skip", dsnot_skip, "DSnoT: linears that keep the Wanda mask: mlp, attention or none")
+      ->capture_default_str();
+  prune->add_option("--alps-rho", po.alps.rho, "ALPS: ADMM's initial penalty rho")->capture_default_str();
+  prune->add_option("--alps-iters", po.alps.iters, "ALPS: ADMM iterations at most")->capture_default_str();
   prune->add_option("--structure", structure, "unstructured or N:M (e.g. 2:4)")->capture_default_str();
   prune->add_option("--nsamples", po.calib.nsamples, "calibration sequences")->capture_default_str();
   std::string prune_seqlen = "2048", calib_seqlen = "2048", ppl_seqlen = "2048";
@@ -369,6 +384,7 @@ int run(int argc, char** argv) {
   if (prune->parsed()) {
     po.calib.seqlen = resolve_seqlen(prune_seqlen, po.model_dir);
     po.method = parse_method(method);
+    po.dsnot.skip = parse_dsnot_skip(dsnot_skip);
     po.geometry = parse_geometry(geometry);
     po.structure = parse_structure(structure);
     po.allocation = parse_allocation(allocation);

@@ -10,6 +10,8 @@
 //   sparsegpt  XᵀX of each linear's input                     methods/sparsegpt
 //   wanda++,   per-channel statistics, the layer's inputs     methods/regional
 //   en++       and its dense outputs
+//   dsnot      L2², the signed sum and the variance per channel  methods/dsnot
+//   alps       XᵀX of each linear's input                     methods/alps
 #pragma once
 
 #include <array>
@@ -41,6 +43,22 @@ struct RiaOptions {
   double power = 0.5;  // --ria-power: a in (sqrt(L2sq_j))^a
 };
 
+enum class DsnotSkip { mlp, attention, none };  // which linears keep the Wanda mask
+
+struct DsnotOptions {
+  int64_t cycles = 50;             // --dsnot-cycles: passes over the rows
+  double threshold = 0.1;          // --dsnot-threshold: a row stops once |e| <= this
+  double pow_var = 1.0;            // --dsnot-pow-var: p of the regrow order d_ij / var_j^p
+  DsnotSkip skip = DsnotSkip::mlp;  // --dsnot-skip
+};
+DsnotSkip parse_dsnot_skip(const std::string& s);  // mlp|attention|none; throws UsageError
+std::string dsnot_skip_name(DsnotSkip s);
+
+struct AlpsOptions {
+  double rho = 0.1;    // --alps-rho: ADMM's initial penalty ρ
+  int64_t iters = 300;  // --alps-iters: ADMM iterations at most
+};
+
 // Everything that decides how a layer is pruned, apart from its sparsity.
 struct MethodOptions {
   Method method = Method::en;
@@ -50,6 +68,8 @@ struct MethodOptions {
   RegionalOptions regional;
   SparseGptOptions sparsegpt;
   RiaOptions ria;
+  DsnotOptions dsnot;
+  AlpsOptions alps;
 };
 
 // What a method needs the dense pass over its layer to gather.
@@ -57,6 +77,7 @@ struct DenseNeeds {
   bool channel_stats = false;  // L1_j, L2sq_j of each linear's input
   bool input_grams = false;    // XᵀX of each linear's input
   bool dense_outputs = false;  // the layer's dense outputs (its inputs are always at hand)
+  bool channel_moments = false;  // beside channel_stats: the signed sum and the variance per channel
 };
 
 // What the dense pass over layer `layer` produced, and what a method may need beside it.

@@ -5,9 +5,9 @@
 
 namespace enwanda {
 
-enum class Method { en, wanda, magnitude, wanda_pp, en_pp, sparsegpt, ria };
+enum class Method { en, wanda, magnitude, wanda_pp, en_pp, sparsegpt, ria, dsnot, alps };
 
-Method parse_method(const std::string& s);  // en|wanda|magnitude|wanda++|en++|sparsegpt|ria; throws UsageError
+Method parse_method(const std::string& s);  // en|wanda|magnitude|wanda++|en++|sparsegpt|ria|dsnot|alps; throws UsageError
 std::string method_name(Method m);
 bool uses_activations(Method m);         // all but magnitude
 bool uses_regional_gradients(Method m);  // wanda++, en++
