@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
-#include "enwanda/io/checkpoint.h"
+#include "enwanda/model/checkpoint.h"
 
 namespace enwanda {
 
