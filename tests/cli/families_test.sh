@@ -45,8 +45,9 @@ for shape in tiny-llama-bias tiny-mistral tiny-qwen2 tiny-qwen3; do
   check "$shape: evaluates dense ($dense) and pruned ($pruned), and pruning changed it" \
     "[ -n '$dense' ] && [ -n '$pruned' ] && [ '$dense' != '$pruned' ]"
 done
+qwen2_tensors=$(tensors "$work/tiny-qwen2")
 check "tiny-qwen2 has q/k/v biases and no o_proj bias; tied: no lm_head" \
-  "tensors '$work/tiny-qwen2' | grep -q 'layers.1.self_attn.v_proj.bias' && ! tensors '$work/tiny-qwen2' | grep -q 'o_proj.bias\|lm_head'"
+  "grep -q 'layers.1.self_attn.v_proj.bias' <<< \"\$qwen2_tensors\" && ! grep -q 'o_proj.bias\\|lm_head' <<< \"\$qwen2_tensors\""
 check "tiny-qwen3 has q_norm and k_norm of head_dim 32" \
   "tensors '$work/tiny-qwen3' | grep -q 'layers.0.self_attn.k_norm.weight F32 \[32\]'"
 

@@ -19,8 +19,8 @@ std::string protocol_preset_path(const std::string& name) {
     const auto installed = exe.parent_path().parent_path() / "share" / "enwanda" / "configs" / file;
     if (std::filesystem::exists(installed)) return installed.string();
   }
-  // the source tree's configs/ (this file is tools/enwanda/command_line.cpp)
-  return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "configs" / file).string();
+  // the source tree's configs/, for a binary run from its build directory
+  return (std::filesystem::path(ENWANDA_SOURCE_CONFIGS) / file).string();
 }
 
 ExpandedArgs expand_config(const std::vector<std::string>& args) {
