@@ -20,7 +20,7 @@ for arg in "$@"; do
 done
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 # BLAS: OpenBLAS built with OpenMP shares libtorch's OpenMP threads. The pthread build runs its own
 # threads beside them and both spin for the same cores: pruning ran 1.45x (hidden 1024) to 3x

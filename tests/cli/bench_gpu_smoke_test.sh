@@ -16,22 +16,23 @@ check "bench_gpu.sh exits 0" "[ $rc = 0 ] || { tail -5 '$work/err.txt'; false; }
 json=$(find "$work/results" -name "gpu-*.json" 2> /dev/null | head -1)
 check "results JSON written" "[ -n '$json' ]"
 field() { "$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$json" "$1"; }
+holds() { [ "$(field "$1")" = True ]; }  # a Python condition over the results JSON r
 check "reference masks equal enwanda's (14/14 linears)" \
   "[ \"\$(field \"r['reference']['masks']['identical_linears']\")/\$(field \"r['reference']['masks']['linears']\")\" = 14/14 ]"
 check "no differing mask entry" "[ \"\$(field \"r['reference']['masks']['differing_entries']\")\" = 0 ]"
 check "floor is positive and enwanda/floor is reported" \
-  "field \"r['floor']['total_s'] > 0 and r['enwanda']['over_floor'] > 0\" | grep -q True"
-check "SparseGPT timed beside EN" "field \"r['sparsegpt']['total_vs_en'] > 0 and abs(r['sparsegpt']['achieved_sparsity'] - 0.5) < 0.01\" | grep -q True"
-check "matmul rate measured" "field \"r['measured']['matmul_tflops'] > 0\" | grep -q True"
-check "phase seconds from enwanda's report" "field \"all(k in r['enwanda']['seconds'] for k in ('load','statistics','scoring','writing','total'))\" | grep -q True"
+  "holds \"r['floor']['total_s'] > 0 and r['enwanda']['over_floor'] > 0\""
+check "SparseGPT timed beside EN" "holds \"r['sparsegpt']['total_vs_en'] > 0 and abs(r['sparsegpt']['achieved_sparsity'] - 0.5) < 0.01\""
+check "matmul rate measured" "holds \"r['measured']['matmul_tflops'] > 0\""
+check "phase seconds from enwanda's report" "holds \"all(k in r['enwanda']['seconds'] for k in ('load','statistics','scoring','writing','total'))\""
 other=$("$PY" -W ignore "$SRC/scripts/locuslab_style_reference.py" --model "$work/w/model" --tokens "$work/w/calib.npy" \
   --device cpu --alpha 0.1 --compare "$work/w/enwanda" 2> /dev/null | grep '^masks vs')
 echo "$other"
 check "with another α the comparison reports differing entries (it can fail)" \
   "[[ '$other' =~ \ [1-9][0-9]*\ of\  ]]"
 check "mask timings: sort and k-th value give equal masks on 3 shapes" \
-  "field \"len(r['masks']['rows']) == 3 and all(x['masks_equal'] and x['sort_s'] > 0 for x in r['masks']['rows'])\" | grep -q True"
-check "wanda++ seconds per block reported" "field \"len(r['wandapp']['seconds_per_block']) == 2\" | grep -q True"
+  "holds \"len(r['masks']['rows']) == 3 and all(x['masks_equal'] and x['sort_s'] > 0 for x in r['masks']['rows'])\""
+check "wanda++ seconds per block reported" "holds \"len(r['wandapp']['seconds_per_block']) == 2\""
 if command -v shellcheck > /dev/null; then check "shellcheck bench_gpu.sh" "shellcheck '$SRC/scripts/bench_gpu.sh'"
 else echo "skipped shellcheck bench_gpu.sh: shellcheck is not installed (scripts/install_deps.sh --with-sweep installs it)"; fi
 finish

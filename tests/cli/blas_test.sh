@@ -4,10 +4,13 @@
 # user set is kept. Skipped, saying so, when the BLAS is not OpenBLAS.
 set -uo pipefail
 ENWANDA=${1:?usage: blas_test.sh path/to/enwanda}
+# shellcheck source=tests/cli/check.sh
 source "$(dirname "$0")/check.sh"
 
 "$ENWANDA" synth --shape tiny --seed 1 --out "$work/m" -q || { echo "synth failed"; exit 1; }
+# shellcheck disable=SC2120  # VAR=VALUE arguments, or none
 kernels() { env "$@" "$ENWANDA" inspect --model "$work/m" -v 2>&1 >/dev/null | grep -o 'OpenBLAS kernels: .*\|BLAS: not OpenBLAS'; }
+# shellcheck disable=SC2119
 line=$(kernels)
 if [ "$line" = "BLAS: not OpenBLAS" ]; then
   echo "skipped: the BLAS libtorch loaded is not OpenBLAS"; exit 0

@@ -45,11 +45,11 @@ for shape in tiny-llama-bias tiny-mistral tiny-qwen2 tiny-qwen3; do
   check "$shape: evaluates dense ($dense) and pruned ($pruned), and pruning changed it" \
     "[ -n '$dense' ] && [ -n '$pruned' ] && [ '$dense' != '$pruned' ]"
 done
-qwen2_tensors=$(tensors "$work/tiny-qwen2")
+has_tensor() { local t; t=$(tensors "$1") && grep -q "$2" <<< "$t"; }  # checkpoint, pattern
 check "tiny-qwen2 has q/k/v biases and no o_proj bias; tied: no lm_head" \
-  "grep -q 'layers.1.self_attn.v_proj.bias' <<< \"\$qwen2_tensors\" && ! grep -q 'o_proj.bias\\|lm_head' <<< \"\$qwen2_tensors\""
+  "has_tensor '$work/tiny-qwen2' 'layers.1.self_attn.v_proj.bias' && ! has_tensor '$work/tiny-qwen2' 'o_proj.bias\|lm_head'"
 check "tiny-qwen3 has q_norm and k_norm of head_dim 32" \
-  "tensors '$work/tiny-qwen3' | grep -q 'layers.0.self_attn.k_norm.weight F32 \[32\]'"
+  "has_tensor '$work/tiny-qwen3' 'layers.0.self_attn.k_norm.weight F32 \[32\]'"
 
 # the sliding window: the mistral checkpoint with its window (16) against the same weights with a
 # window as long as the evaluation windows (48, no effect) and without any (null)
@@ -76,8 +76,8 @@ PYEOF
 "$ENWANDA" synth --shape "$work/given.json" --seed 1 --out "$work/given" -q
 check "synth --shape CONFIG.json writes the given config back field for field" \
   "'$PY' -c \"import json,sys; a=json.load(open('$work/given.json')); b=json.load(open('$work/given/config.json')); sys.exit(0 if a==b else 1)\""
-check "synth --shape CONFIG.json: torch_dtype bfloat16 gives BF16 tensors" "tensors '$work/given' | grep -q 'model.norm.weight BF16'"
-check "synth --shape CONFIG.json: tied embeddings, no lm_head tensor" "! tensors '$work/given' | grep -q lm_head"
+check "synth --shape CONFIG.json: torch_dtype bfloat16 gives BF16 tensors" "has_tensor '$work/given' 'model.norm.weight BF16'"
+check "synth --shape CONFIG.json: tied embeddings, no lm_head tensor" "! has_tensor '$work/given' lm_head"
 "$ENWANDA" synth --shape "$work/given.json" --layers 3 --dtype fp32 --seed 1 --out "$work/given3" -q
 check "synth --layers and --dtype override only those fields" \
   "'$PY' -c \"import json,sys; a=json.load(open('$work/given.json')); b=json.load(open('$work/given3/config.json')); a.update(num_hidden_layers=3, torch_dtype='float32'); sys.exit(0 if a==b else 1)\""
@@ -112,9 +112,9 @@ check "the repository directory itself" "[ \"\$('$ENWANDA' eval ppl --model '$wo
 check "prune from ORG/NAME writes real files (not the cache's symlinks)" \
   "[ -f '$work/hub-pruned/config.json' ] && [ ! -L '$work/hub-pruned/config.json' ] && [ ! -L '$work/hub-pruned/tokenizer.model' ]"
 miss=$(cd "$work" && HF_HUB_CACHE="$work/hf-hub" "$ENWANDA" eval ppl --model org/absent --data "$work/corpus.txt" 2>&1)
-check "a miss says where it looked" "printf '%s' \"\$miss\" | grep -qF '$work/hf-hub/models--org--absent'"
+check "a miss says where it looked" "grep -qF '$work/hf-hub/models--org--absent' <<< \"\$miss\""
 rm "$work/hf-hub/models--org--tiny/refs/main"; mkdir "$work/hf-hub/models--org--tiny/snapshots/beef"
 two=$(cd "$work" && HF_HUB_CACHE="$work/hf-hub" "$ENWANDA" eval ppl --model org/tiny --data "$work/corpus.txt" 2>&1); rc=$?
 check "two snapshots and no refs/main: refused, naming them (exit 3)" \
-  "[ $rc = 3 ] && printf '%s' \"\$two\" | grep -q 'beef' && printf '%s' \"\$two\" | grep -q c0ffee"
+  "[ $rc = 3 ] && grep -q 'beef' <<< \"\$two\" && grep -q c0ffee <<< \"\$two\""
 finish

@@ -6,6 +6,7 @@
 set -uo pipefail
 ENWANDA=$(realpath "${1:?usage: readme_test.sh path/to/enwanda}")
 SRC=${ENWANDA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/cli/check.sh
 source "$(dirname "$0")/check.sh"
 readme="$SRC/README.md"
 

@@ -16,14 +16,15 @@ for _ in 1 2 3 4 5; do cat "$SRC/data/tokenizer_corpus.txt"; done > "$work/text.
 import json
 with open('$work/mc.jsonl', 'w') as f:
     for i in range(4): f.write(json.dumps({'context': 'The river rose. Did it rise? Answer:', 'choices': ['no', 'yes'], 'label': i % 2}) + '\n')"
+# shellcheck disable=SC2054  # the commas are the sweep's lists
 sweep=("$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model "$work/model" --calib "$work/text.txt" --eval-data "$work/text.txt"
        --alphas 0,0.5 --geometries original,modified --nsamples 4 --seqlen 32 --eval-seqlen 32 --zeroshot "mc=$work/mc.jsonl")
 
 "${sweep[@]}" --out "$work/r" > "$work/log1" 2>&1
 rc1=$?
 check "first run exits 0" '[ $rc1 = 0 ]'
-check "4 cell rows + dense row in results.csv" '[ "$(tail -n +2 "$work/r/results.csv" | wc -l)" = 5 ] && head -1 "$work/r/results.csv" | grep -q "^method,geometry,alpha,sparsity,allocation,structure,seed,ppl,mc_acc,mean_acc,prune_seconds$"'
-check "dense row first" 'sed -n 2p "$work/r/results.csv" | grep -q "^dense,"'
+check "4 cell rows + dense row in results.csv" '[ "$(tail -n +2 "$work/r/results.csv" | wc -l)" = 5 ] && [ "$(head -1 "$work/r/results.csv")" = "method,geometry,alpha,sparsity,allocation,structure,seed,ppl,mc_acc,mean_acc,prune_seconds" ]'
+check "dense row first" '[[ "$(sed -n 2p "$work/r/results.csv")" == dense,* ]]'
 check "each cell in the CSV" 'for g in original modified; do for a in 0 0.5; do grep -q "^en,$g,$a,0.5,uniform,unstructured,0," "$work/r/results.csv" || exit 1; done; done'
 check "results.json and summary.md" '"$PY" -c "import json; d=json.load(open(\"$work/r/results.json\")); assert len(d[\"cells\"]) == 4" && grep -q "^| dense |" "$work/r/summary.md"'
 check "ppl_vs_alpha.png is a PNG" '[ "$(head -c 8 "$work/r/ppl_vs_alpha.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
