@@ -25,11 +25,11 @@ expect() {
   local ok=1 why=""
   [ "$rc" = "$code" ] || { ok=0; why="exit $rc, expected $code"; }
   [ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] || { ok=0; why="$why; stderr is not one line"; }
-  printf '%s' "$err" | grep -q "^enwanda: error: " || { ok=0; why="$why; no 'enwanda: error:' prefix"; }
-  printf '%s' "$err" | grep -qF -- "$pattern" || { ok=0; why="$why; message lacks '$pattern'"; }
-  printf '%s' "$err" | grep -qiE 'segmentation|terminate called|Exception raised from|frame #' && { ok=0; why="$why; crash text"; }
+  grep -q "^enwanda: error: " <<< "$err" || { ok=0; why="$why; no 'enwanda: error:' prefix"; }
+  grep -qF -- "$pattern" <<< "$err" || { ok=0; why="$why; message lacks '$pattern'"; }
+  grep -qiE 'segmentation|terminate called|Exception raised from|frame #' <<< "$err" && { ok=0; why="$why; crash text"; }
   [ -e "$work/out" ] && { ok=0; why="$why; --out left behind"; }
-  ls -a "$work" | grep -q '^\.out\.tmp' && { ok=0; why="$why; temporary directory left behind"; }
+  grep -q '^\.out\.tmp' <<< "$(ls -a "$work")" && { ok=0; why="$why; temporary directory left behind"; }
   [ -n "$before" ] && [ "$before" != "$(sums "$model")" ] && { ok=0; why="$why; input modified"; }
   if [ $ok = 1 ]; then pass=$((pass+1)); echo "ok   $name"; else fail=$((fail+1)); echo "FAIL $name: $why"; echo "     stderr: $err"; fi
   rm -rf "$work/out"
@@ -191,7 +191,7 @@ rm -rf "$work/out"
 # "out/" and "out/." name the directory out: the pruned model lands there, nothing else is left
 for o in "$work/out/" "$work/out/."; do
   if "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$o" -q 2> "$work/stderr" && [ -f "$work/out/config.json" ] &&
-     [ -f "$work/out/model.safetensors" ] && [ "$(find "$work/out" -name '.*' | wc -l)" = 0 ] && ! ls -a "$work" | grep -q '^\.out\.tmp'; then
+     [ -f "$work/out/model.safetensors" ] && [ "$(find "$work/out" -name '.*' | wc -l)" = 0 ] && ! grep -q '^\.out\.tmp' <<< "$(ls -a "$work")"; then
     pass=$((pass+1)); echo "ok   --out ${o#"$work/"}"
   else fail=$((fail+1)); echo "FAIL --out ${o#"$work/"}: $(tail -1 "$work/stderr")"; fi
   rm -rf "$work/out"
@@ -203,7 +203,7 @@ if grep -q '"blas": "OpenBLAS (OpenMP)"' "$work/out/enwanda_report.json" && [ ! 
   pass=$((pass+1)); echo "ok   OpenBLAS's OpenMP build is loaded, no warning"
 else fail=$((fail+1)); echo "FAIL OpenBLAS's OpenMP build: $(grep -o '"blas": "[^"]*"' "$work/out/enwanda_report.json") $(cat "$work/stderr")"; fi
 # inspect takes the directory as its argument or as --model
-if "$ENWANDA" inspect "$work/out" | grep -q "linear sparsity (fraction of exact zeros): 0.500000" &&
+if grep -q "linear sparsity (fraction of exact zeros): 0.500000" <<< "$("$ENWANDA" inspect "$work/out")" &&
    "$ENWANDA" inspect --model "$work/out" --json | "$PY" -c "import json, sys; assert abs(json.load(sys.stdin)['linear_sparsity'] - 0.5) < 1e-9"; then
   pass=$((pass+1)); echo "ok   inspect DIR and inspect --model DIR --json"
 else fail=$((fail+1)); echo "FAIL inspect: $("$ENWANDA" inspect "$work/out" 2>&1 | tail -1)"; fi
@@ -225,7 +225,7 @@ expect "--out under a file" 2 "afile is not a directory" "$g" -- prune --model "
 # disk full during the write: the file size limit makes writes fail with EFBIG (SIGXFSZ ignored)
 before=$(sums "$g")
 (ulimit -f 200; "$ENWANDA" $(prune_args "$g") 2> "$work/stderr"); rc=$?
-if [ $rc = 4 ] && grep -q "enwanda: error: .*File too large" "$work/stderr" && [ ! -e "$work/out" ] && ! ls -a "$work" | grep -q '^\.out\.tmp' && [ "$before" = "$(sums "$g")" ]; then
+if [ $rc = 4 ] && grep -q "enwanda: error: .*File too large" "$work/stderr" && [ ! -e "$work/out" ] && ! grep -q '^\.out\.tmp' <<< "$(ls -a "$work")" && [ "$before" = "$(sums "$g")" ]; then
   pass=$((pass+1)); echo "ok   disk full during the write"; else fail=$((fail+1)); echo "FAIL disk full during the write (rc $rc): $(tail -1 "$work/stderr")"; fi
 
 # disk full while writing a calibration .npy: the previous file stays whole, no temporary is left
@@ -278,7 +278,7 @@ for sig in INT TERM; do
   pid=$!
   for _ in $(seq 100); do grep -q "layer 0" "$work/stderr" 2>/dev/null && break; sleep 0.05; done
   kill -s $sig $pid; wait $pid; rc=$?
-  if [ $rc = $want ] && [ ! -e "$work/out" ] && ! ls -a "$work" | grep -q '^\.out\.tmp' && grep -q "interrupted by SIG$sig" "$work/stderr"; then
+  if [ $rc = $want ] && [ ! -e "$work/out" ] && ! grep -q '^\.out\.tmp' <<< "$(ls -a "$work")" && grep -q "interrupted by SIG$sig" "$work/stderr"; then
     pass=$((pass+1)); echo "ok   SIG$sig: exit $rc, nothing left behind"
   else
     fail=$((fail+1)); echo "FAIL SIG$sig: exit $rc (want $want); $(tail -1 "$work/stderr")"; fi
@@ -314,10 +314,10 @@ else fail=$((fail+1)); echo "FAIL per-layer lines say the time left: $(grep laye
 if "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --structure 2:4 --out "$work/pruned" -q &&
    "$ENWANDA" prune --model "$work/pruned" --calib-tokens "$work/calib.npy" --out "$work/pruned2" 2> "$work/stderr" &&
    grep -qF "is the output of enwanda prune --model $work/good --calib-tokens $work/calib.npy --out $work/pruned --method en --structure 2:4 (enwanda_report.json); pruning it prunes an already pruned model" "$work/stderr" &&
-   "$ENWANDA" inspect "$work/pruned" | grep -qxF "pruned by: enwanda prune --model $work/good --calib-tokens $work/calib.npy --out $work/pruned --method en --structure 2:4" &&
-   "$ENWANDA" inspect "$work/pruned2" | grep -qxF "pruned by: enwanda prune --model $work/pruned --calib-tokens $work/calib.npy --out $work/pruned2 --method en" &&
-   ! "$ENWANDA" inspect "$g" | grep -q "pruned by" &&
-   ! "$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/pruned3" 2>&1 | grep -q "already pruned"; then
+   grep -qxF "pruned by: enwanda prune --model $work/good --calib-tokens $work/calib.npy --out $work/pruned --method en --structure 2:4" <<< "$("$ENWANDA" inspect "$work/pruned")" &&
+   grep -qxF "pruned by: enwanda prune --model $work/pruned --calib-tokens $work/calib.npy --out $work/pruned2 --method en" <<< "$("$ENWANDA" inspect "$work/pruned2")" &&
+   ! grep -q "pruned by" <<< "$("$ENWANDA" inspect "$g")" &&
+   ! grep -q "already pruned" <<< "$("$ENWANDA" prune --model "$g" --calib-tokens "$work/calib.npy" --out "$work/pruned3" 2>&1)"; then
   pass=$((pass+1)); echo "ok   pruning a pruned checkpoint warns; inspect says what pruned it"
 else fail=$((fail+1)); echo "FAIL pruning a pruned checkpoint warns: $(cat "$work/stderr")"; fi
 
@@ -328,7 +328,7 @@ for sub in prune calib eval "eval ppl" "eval zeroshot" synth inspect report; do
   # shellcheck disable=SC2086  # $sub is a subcommand path
   if "$ENWANDA" $sub --help > "$work/help" 2>&1 && grep -q -- "--help" "$work/help" && ! grep -qE '^ *-[^ ]*\{' "$work/help" &&
      grep -q "^Usage: enwanda $sub \[OPTIONS\]" "$work/help" && { [ "$sub" = eval ] || grep -q -- "--config" "$work/help"; } &&
-     ! awk '/^  -/ { d = substr($0, 31); gsub(/ /, "", d); if (d == "") { held = $0; next } } held != "" && substr($0, 1, 30) !~ /^ *$/ { print held } { held = "" }' "$work/help" | grep -q .; then
+     [ -z "$(awk '/^  -/ { d = substr($0, 31); gsub(/ /, "", d); if (d == "") { held = $0; next } } held != "" && substr($0, 1, 30) !~ /^ *$/ { print held } { held = "" }' "$work/help")" ]; then
     pass=$((pass+1)); echo "ok   $sub --help"
   else
     fail=$((fail+1)); echo "FAIL $sub --help: $(grep -E '^Usage|^ *-[^ ]*\{' "$work/help" | head -2)"; fi
