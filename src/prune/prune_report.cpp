@@ -28,13 +28,18 @@ void PruneReport::layer_done(const LayerOutcome& o) {
   if (regional_) add_seconds("regional", s.at("pruning"));  // Wanda++'s gradients and RO: all of its "scoring"
   add_seconds("writing", s.at("writing"));
 
-  nlohmann::json per_linear = nlohmann::json::object();
-  for (size_t j = 0; j < kLinearNames.size(); ++j) per_linear[kLinearNames[j]] = o.linear_sparsity(j);
+  nlohmann::json per_linear = nlohmann::json::object(), linears = nlohmann::json::object();
+  for (size_t j = 0; j < kLinearNames.size(); ++j) {
+    per_linear[kLinearNames[j]] = o.linear_sparsity(j);
+    // the target: null for a linear left as it is (--targets, --ignore)
+    linears[kLinearNames[j]] = {{"target", o.targets[j] ? nlohmann::json(*o.targets[j]) : nlohmann::json(nullptr)},
+                                {"achieved", o.linear_sparsity(j)}};
+  }
   zeros_ += o.zeros_total();
   weights_ += o.weights_total();
   const double achieved = static_cast<double>(o.zeros_total()) / static_cast<double>(std::max<int64_t>(o.weights_total(), 1));
   nlohmann::json entry = {{"layer", o.layer}, {"sparsity", per_linear}, {"achieved_sparsity", achieved},
-                          {"seconds", o.total_seconds}};
+                          {"seconds", o.total_seconds}, {"linears", linears}};
   if (o.outlier_ratio) {
     entry["target_sparsity"] = o.sparsity;
     entry["outlier_ratio"] = *o.outlier_ratio;
