@@ -59,7 +59,8 @@ void LayerWalk::run(const torch::Tensor& tokens) {
       for (size_t j = 0; j < kLinearNames.size(); ++j) dense_linears[j] = w.linears[j].clone();
     const bool any_target =
         std::any_of(outcome.targets.begin(), outcome.targets.end(), [](const auto& t) { return t.has_value(); });
-    if (any_target)  // a layer left whole (--targets, --ignore) is not given to the method outcome.method_report = method_.prune_layer(w, seen.evidence, outcome.targets);
+    if (any_target)  // a layer left whole (--targets, --ignore) is not given to the method
+      outcome.method_report = method_.prune_layer(w, seen.evidence, outcome.targets);
     outcome.seconds["pruning"] = seconds_since(t);
 
     t = Clock::now();  // write
