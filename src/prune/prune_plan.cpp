@@ -78,6 +78,9 @@ PrunePlan plan_prune(const PruneOptions& opt) {
     spdlog::warn("--model {} is the output of {} (enwanda_report.json); pruning it prunes an already pruned model",
                  opt.model_dir, first_run);
   const LlamaConfig& cfg = ck.config();
+  if (cfg.is_moe())
+    throw InputError(opt.model_dir + ": model_type " + cfg.model_type +
+                     " is a mixture of experts, which enwanda prune does not prune yet (eval, synth and inspect run it)");
   plan.runtime = make_runtime(opt.device, opt.dtype, ck.weight_dtype(), opt.threads, opt.batch_size);
   plan.runtime.overlap_io = opt.overlap_io;
   if (opt.regional.tf32 && !plan.runtime.cuda())
