@@ -11,6 +11,25 @@ Routing route_tokens(const torch::Tensor& router, const torch::Tensor& x, const 
   return {experts, top.to(x.scalar_type()), probs};
 }
 
+torch::Tensor expert_activation(const ExpertWeights& ex, const torch::Tensor& x) {
+  return torch::silu(torch::matmul(x, ex.gate.t())) * torch::matmul(x, ex.up.t());
+}
+
+void observe_expert(const MoeWeights& w, const torch::Tensor& x, const MoeConfig& c, int64_t expert,
+                    const ExpertObserver& observe) {
+  auto flat = x.reshape({-1, x.size(-1)});  // [N, hidden]
+  if (expert == kSharedExpert) {
+    auto all = torch::arange(flat.size(0), torch::TensorOptions().dtype(torch::kInt64).device(flat.device()));
+    observe(ExpertInputs{kSharedExpert, all, flat, expert_activation(w.shared, flat)});
+    return;
+  }
+  const Routing r = route_tokens(w.router, flat, c);
+  auto tokens = torch::nonzero(r.experts.eq(expert).any(-1)).reshape({-1});
+  if (tokens.numel() == 0) return;
+  auto rows = flat.index_select(0, tokens);
+  observe(ExpertInputs{expert, tokens, rows, expert_activation(w.experts[static_cast<size_t>(expert)], rows)});
+}
+
 torch::Tensor moe_forward(const MoeWeights& w, const torch::Tensor& x, const MoeConfig& c, const ExpertObserver* observe,
                           bool compute_output) {
   const auto sizes = x.sizes();
@@ -24,14 +43,14 @@ torch::Tensor moe_forward(const MoeWeights& w, const torch::Tensor& x, const Moe
     if (tokens.numel() == 0) continue;                // no token chose it: not run
     const ExpertWeights& ex = w.experts[static_cast<size_t>(e)];
     auto rows = flat.index_select(0, tokens);         // [n, hidden]
-    auto act = torch::silu(torch::matmul(rows, ex.gate.t())) * torch::matmul(rows, ex.up.t());  // [n, f]
+    auto act = expert_activation(ex, rows);           // [n, f]
     if (observe) (*observe)(ExpertInputs{e, tokens, rows, act});
     if (!compute_output) continue;
     auto weight = (r.weights * hit.to(r.weights.scalar_type())).sum(-1).index_select(0, tokens);  // [n]
     out.index_add_(0, tokens, torch::matmul(act, ex.down.t()) * weight.unsqueeze(-1));
   }
   if (w.shared_gate.defined()) {
-    auto act = torch::silu(torch::matmul(flat, w.shared.gate.t())) * torch::matmul(flat, w.shared.up.t());
+    auto act = expert_activation(w.shared, flat);
     if (observe) {
       auto all = torch::arange(flat.size(0), torch::TensorOptions().dtype(torch::kInt64).device(flat.device()));
       (*observe)(ExpertInputs{kSharedExpert, all, flat, act});

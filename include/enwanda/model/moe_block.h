@@ -52,6 +52,15 @@ struct ExpertInputs {
 };
 using ExpertObserver = std::function<void(const ExpertInputs&)>;
 
+// silu(gate x) ⊙ (up x), what an expert's down multiplies: x [n, hidden] -> [n, f].
+torch::Tensor expert_activation(const ExpertWeights& ex, const torch::Tensor& x);
+
+// Only the observer's view of one expert (kSharedExpert: the shared one) over x [..., hidden]: the
+// rows routed to it and its activation on them, as moe_forward shows them; nothing when no row
+// chose it. What SparseGPT's per-expert Gram matrices are gathered from, one expert at a time.
+void observe_expert(const MoeWeights& w, const torch::Tensor& x, const MoeConfig& c, int64_t expert,
+                    const ExpertObserver& observe);
+
 // x: [B, T, hidden] -> [B, T, hidden] (the block's output, without the residual). With
 // compute_output false only the observer's view is produced (down's products are skipped) and an
 // undefined tensor is returned.
