@@ -1,5 +1,6 @@
 #include "enwanda/prune/layer_walk.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "enwanda/errors.h"
@@ -79,7 +80,10 @@ void LayerWalk::observe_and_prune(int64_t i, LayerWeights& w, torch::Tensor& hid
   outcome.seconds["statistics"] = seconds_since(t);
 
   t = Clock::now();  // prune
-  outcome.method_report = method_.prune_layer(w, seen.evidence, outcome.targets);
+  const bool any_target =
+      std::any_of(outcome.targets.begin(), outcome.targets.end(), [](const auto& t) { return t.has_value(); });
+  if (any_target)  // a layer left whole (--targets, --ignore) is not given to the method
+    outcome.method_report = method_.prune_layer(w, seen.evidence, outcome.targets);
   outcome.seconds["pruning"] = seconds_since(t);
 }
 
@@ -111,16 +115,19 @@ void LayerWalk::observe(int64_t i, const LayerWeights& w, torch::Tensor& hidden,
     }
 }
 
-// The pruned layer goes out on the writer's thread, once the previous layer is out; its norms,
-// biases and the tensors enwanda does not use are copied byte for byte.
+// The pruned layer goes out on the writer's thread, once the previous layer is out; the linears
+// without a target, its norms, biases and the tensors enwanda does not use are copied byte for byte.
 void LayerWalk::write(int64_t i, const LayerWeights& w, LayerOutcome& outcome) {
   writes_.wait();
-  // every pruned linear under its checkpoint name; an MoE layer's experts counted as gate, up, down
+  // every linear under its checkpoint name, pruned or (without a target) byte for byte from the
+  // input; an MoE layer's experts counted as gate, up, down
   const auto names = layer_linears(model_.config(), i);
   const auto linears = pruned_linears(w);
   for (size_t k = 0; k < names.size(); ++k) {
-    writes_.put(layer_tensor_name(i, names[k].suffix), linears[k]);
     const size_t j = k < 4 ? k : 4 + (k - 4) % 3;
+    const std::string name = layer_tensor_name(i, names[k].suffix);
+    if (outcome.targets[j]) writes_.put(name, linears[k]);
+    else writes_.copy(name);
     outcome.zeros[j] += (linears[k] == 0).sum().item<int64_t>();
     outcome.weights[j] += linears[k].numel();
   }

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "enwanda/model/device_memory.h"
 #include "enwanda/prune/input_gram.h"
 #include "enwanda/prune/mask.h"
 #include "enwanda/prune/routed_stats.h"
@@ -133,6 +134,10 @@ void MoeLayerPruner::prune(LayerWeights& w, const torch::Tensor& hidden, LayerOu
   nlohmann::json report = {{"tokens_per_expert", token_counts}, {"experts_without_tokens", without_tokens},
                            {"calibration_tokens", tokens}};
   if (shared) report["shared_expert_tokens"] = routed.tokens_of(kSharedExpert);
+  // the process's peak memory once this layer is pruned (a layer is what is resident)
+  report["peak_rss_mib"] = peak_rss_mib();
+  if (model_.runtime().cuda())
+    report["peak_device_memory_mib"] = peak_device_memory(model_.runtime().device).allocated_bytes / 1048576.0;
   outcome.method_report = {{"experts", report}};
 }
 

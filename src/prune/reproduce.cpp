@@ -35,6 +35,9 @@ std::string reproducing_command(const PruneOptions& opt) {
   }
   if (opt.structure.str() != "unstructured") value("--structure", opt.structure.str());
   else if (opt.sparsity != d.sparsity) number("--sparsity", opt.sparsity);
+  for (const auto& t : opt.linears.targets) value("--targets", t);
+  for (const auto& t : opt.linears.ignore) value("--ignore", t);
+  for (const auto& [type, s] : opt.linears.sparsity_of) value("--sparsity-of", type + "=" + nlohmann::json(s).dump());
   if (opt.allocation != d.allocation) value("--allocation", allocation_name(opt.allocation));
   if (opt.allocation == Allocation::owl) {
     if (opt.owl.m != d.owl.m) number("--owl-m", opt.owl.m);

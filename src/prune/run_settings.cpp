@@ -55,6 +55,9 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
                   {"skip", dsnot_skip_name(opt.dsnot.skip)}};
   if (opt.method == Method::alps) s["alps"] = {{"rho", opt.alps.rho}, {"iters", opt.alps.iters}};
   if (opt.allocation == Allocation::owl) s["owl"] = {{"m", opt.owl.m}, {"lambda", opt.owl.lambda}};
+  const LinearSelection& l = opt.linears;
+  if (!l.selects_all() || !l.sparsity_of.empty())
+    s["linears"] = {{"targets", l.targets}, {"ignore", l.ignore}, {"sparsity_of", l.sparsity_of}};
   return s;
 }
 

@@ -58,7 +58,7 @@ for shape in tiny-mixtral tiny-qwen2-moe tiny-qwen3-moe tiny-olmoe; do
     "[ -n '$dense' ] && [ -n '$pruned' ] && [ '$dense' != '$pruned' ]"
 done
 # methods not defined for mixtures of experts are refused by name, before any work
-for flags in "--method ria" "--method wanda++" "--method dsnot" "--allocation owl" "--no-sequential"; do
+for flags in "--method ria" "--method wanda++" "--method dsnot" "--allocation owl" "--no-sequential" "--ignore re:.*q_proj"; do
   # shellcheck disable=SC2086
   err=$("$ENWANDA" prune --model "$work/tiny-mixtral" --calib "$work/corpus.txt" --nsamples 2 --seqlen 16 --out "$work/r" $flags -q 2>&1)
   code=$?

@@ -4,7 +4,8 @@
 //            (layer_method.h: DenseNeeds), or the statistics from --load-stats
 //   prune    the method prunes the linears to their targets (allocate.h); an MoE layer's observe
 //            and prune stages are moe_layer.h's (attention, then expert by expert)
-//   write    the layer's tensors go to the output, on the writer's thread
+//   write    the layer's tensors go to the output, on the writer's thread (a linear without a
+//            target byte for byte from the input)
 //   advance  the next layer's inputs: through the pruned layer (sequential), or the dense
 //            outputs the observe stage left (--no-sequential)
 // then each observer (layer_observer.h) sees the layer. The walk does not know which method runs.

@@ -10,8 +10,8 @@
 // One dense pass over the layer gathers the attention's statistics and every expert's channel
 // statistics; SparseGPT's Gram matrices are then gathered one expert at a time from the block's
 // inputs kept from that pass, so one expert's H is resident at a time, not E of them. The report
-// gives each layer's tokens per expert; a warning says when more than a quarter of a layer's
-// experts got fewer than 1% of its tokens.
+// gives each layer's tokens per expert and the peak memory after it; a warning says when more
+// than a quarter of a layer's experts got fewer than 1% of its tokens.
 #pragma once
 
 #include <torch/torch.h>
