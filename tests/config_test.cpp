@@ -143,12 +143,12 @@ TEST(LlamaConfig, FamiliesReadTheirBiasesNormsAndWindows) {
   EXPECT_EQ(windows(read(j)), "0 8 ");
   j["layer_types"] = {"sliding_attention", "full_attention"};
   EXPECT_EQ(windows(read(j)), "8 0 ");
-  EXPECT_FALSE(read(j).qk_norm);
+  EXPECT_EQ(read(j).qk_norm, QkNorm::none);
 
   j = base();
   j["model_type"] = "qwen3";
   j["head_dim"] = 32;
-  EXPECT_TRUE(read(j).qk_norm);
+  EXPECT_EQ(read(j).qk_norm, QkNorm::per_head);
   EXPECT_EQ(read(j).head_dim, 32);
   EXPECT_EQ(biases(read(j)), "0000000");
   j["attention_bias"] = true;

@@ -39,34 +39,22 @@ void Checkpoint::validate_shapes() const {
     if (d != Dtype::F32 && d != Dtype::F16 && d != Dtype::BF16)
       throw InputError(dir() + ": tensor \"" + name + "\" has dtype " + dtype_name(d) + " (expected F32, F16 or BF16)");
   };
-  const int64_t h = c.hidden_size, q = c.q_dim(), kv = c.kv_dim(), f = c.intermediate_size;
+  const int64_t h = c.hidden_size;
   expect("model.embed_tokens.weight", {c.vocab_size, h});
   expect("model.norm.weight", {h});
   if (!c.tie_word_embeddings) expect("lm_head.weight", {c.vocab_size, h});
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    expect(layer_tensor_name(i, "input_layernorm"), {h});
-    expect(layer_tensor_name(i, "post_attention_layernorm"), {h});
-    expect(layer_tensor_name(i, "self_attn.q_proj"), {q, h});
-    expect(layer_tensor_name(i, "self_attn.k_proj"), {kv, h});
-    expect(layer_tensor_name(i, "self_attn.v_proj"), {kv, h});
-    expect(layer_tensor_name(i, "self_attn.o_proj"), {h, q});
-    expect(layer_tensor_name(i, "mlp.gate_proj"), {f, h});
-    expect(layer_tensor_name(i, "mlp.up_proj"), {f, h});
-    expect(layer_tensor_name(i, "mlp.down_proj"), {h, f});
-  }
-  // biases and q/k norms as the config says: present where it implies them (with the linear's
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+    for (const auto& lin : layer_linears(c, i)) expect(layer_tensor_name(i, lin.suffix), lin.shape);
+  // biases, q/k norms, routers as the config says: present where it implies them (with the linear's
   // output size), and no bias the config does not imply (it would change every forward)
-  const std::vector<int64_t> out_features = {q, kv, kv, h, f, f, h};
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     for (size_t j = 0; j < kLinearNames.size(); ++j) {
       const std::string name = layer_bias_name(i, kLinearNames[j]);
-      if (c.linear_bias[j] && !has(name))
+      if (c.linear_bias[j] && !has(name) && !(j >= 4 && c.is_moe_layer(i)))
         throw InputError(dir() + ": tensor \"" + name + "\" is missing, but config.json's " +
                          c.bias_flag(static_cast<int>(j)) + " says the linear has a bias");
-      if (c.linear_bias[j]) expect(name, {out_features[j]});
     }
-    if (c.qk_norm)
-      for (const char* norm : {"self_attn.q_norm", "self_attn.k_norm"}) expect(layer_tensor_name(i, norm), {c.head_dim});
+    for (const auto& p : layer_parameters(c, i)) expect(p.suffix, p.shape);
   }
   for (const auto& name : tensor_names()) {
     const std::string suffix = "_proj.bias";
@@ -80,6 +68,12 @@ void Checkpoint::validate_shapes() const {
                          c.bias_flag(static_cast<int>(j)) + " says the linear has none");
     }
   }
+  if (c.is_moe())  // transformers' routers and experts have no biases
+    for (const auto& name : tensor_names())
+      if (name.rfind("model.layers.", 0) == 0 && name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0 &&
+          (name.find("expert") != std::string::npos || name.find(router_module(c) + ".") != std::string::npos))
+        throw InputError(dir() + ": tensor \"" + name + "\" is a bias, but model_type " + c.model_type +
+                         "'s routers and experts have none");
 }
 
 Dtype Checkpoint::weight_dtype() const { return info(layer_tensor_name(0, "self_attn.q_proj")).dtype; }
@@ -87,7 +81,7 @@ Dtype Checkpoint::weight_dtype() const { return info(layer_tensor_name(0, "self_
 std::string Checkpoint::linear_weights_digest() const {
   std::vector<std::string> names;
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
-    for (const auto& lin : kLinearNames) names.push_back(layer_tensor_name(i, lin));
+    for (const auto& lin : layer_linears(config_, i)) names.push_back(layer_tensor_name(i, lin.suffix));
   return bytes_digest(names);
 }
 
@@ -96,7 +90,7 @@ UnusedLayerTensors unused_layer_tensors(const Checkpoint& ck) {
   std::set<std::string> used;
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
     for (const auto& name : layer_parameter_names(cfg, i)) used.insert(name);
-    for (const auto& lin : kLinearNames) used.insert(layer_tensor_name(i, lin));
+    for (const auto& lin : layer_linears(cfg, i)) used.insert(layer_tensor_name(i, lin.suffix));
   }
   UnusedLayerTensors unused;
   unused.of_layer.resize(static_cast<size_t>(cfg.num_hidden_layers));

@@ -22,7 +22,7 @@ LayerWeights LayerPrefetcher::take(int64_t i) {
     pending_ = std::async(std::launch::async, [this, next] { return model_.layer(next); });
   } else {
     const Checkpoint& ck = model_.checkpoint();
-    for (const auto& linear : kLinearNames) ck.prefetch(layer_tensor_name(next, linear));
+    for (const auto& linear : layer_linears(model_.config(), next)) ck.prefetch(layer_tensor_name(next, linear.suffix));
     for (const auto& name : layer_parameter_names(model_.config(), next)) ck.prefetch(name);
   }
   return w;

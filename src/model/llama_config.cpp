@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/model/model_family.h"
 
 namespace enwanda {
 
@@ -49,6 +50,30 @@ int64_t first_id(const nlohmann::json& j, const char* key, int64_t fallback, con
   if (j[key].is_array()) return j[key].empty() ? fallback : checked_int(j[key][0], key, where);
   return checked_int(j[key], key, where);
 }
+// The experts' fields of an MoE family (transformers' MixtralConfig, Qwen2MoeConfig, Qwen3MoeConfig,
+// OlmoeConfig), with their defaults where config.json omits them.
+void read_moe(const nlohmann::json& j, const ModelFamily& fam, const std::string& where, LlamaConfig& c) {
+  MoeConfig& m = c.moe;
+  m.num_experts = required_int(j, fam.num_experts_field, where);
+  m.top_k = required_int(j, "num_experts_per_tok", where);
+  m.expert_intermediate_size = required_int(j, fam.expert_size_field, where);
+  if (m.top_k > m.num_experts)
+    throw InputError(where + ": num_experts_per_tok (" + std::to_string(m.top_k) + ") exceeds " + fam.num_experts_field +
+                     " (" + std::to_string(m.num_experts) + ")");
+  m.norm_topk_prob = fam.always_norm_topk || optional<bool>(j, "norm_topk_prob", false, where);
+  if (fam.shared_expert) m.shared_expert_intermediate_size = required_int(j, "shared_expert_intermediate_size", where);
+  if (fam.moe_layers == MoeLayers::sparse_step) {
+    m.decoder_sparse_step = optional<int64_t>(j, "decoder_sparse_step", 1, where);
+    if (m.decoder_sparse_step < 1) throw InputError(where + ": decoder_sparse_step must be at least 1");
+    if (j.contains("mlp_only_layers") && !j["mlp_only_layers"].is_null()) {
+      if (!j["mlp_only_layers"].is_array()) throw InputError(where + ": mlp_only_layers must be a list of layer indices");
+      for (const auto& v : j["mlp_only_layers"]) m.mlp_only_layers.push_back(checked_int(v, "mlp_only_layers", where));
+    }
+  }
+  // transformers' routers and experts have no biases; a config that asks for them is refused
+  for (const char* key : {"router_bias", "moe_bias"})
+    if (optional<bool>(j, key, false, where)) throw InputError(where + ": " + key + " true is unsupported");
+}
 }  // namespace
 
 LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& where) {
@@ -56,22 +81,29 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   LlamaConfig c;
   c.raw = j;
   c.model_type = optional<std::string>(j, "model_type", "", where);
-  if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2" && c.model_type != "qwen3")
-    throw InputError(where + ": unsupported model_type \"" + c.model_type +
-                     "\" (supported: llama, mistral, qwen2, qwen3)");
+  const ModelFamily& fam = model_family(c.model_type, where);
   // What the forward does not compute is refused, not silently ignored.
   const auto act = optional<std::string>(j, "hidden_act", "silu", where);
   if (act != "silu" && act != "swish")
     throw InputError(where + ": hidden_act \"" + act + "\" unsupported (the SiLU-gated MLP uses silu)");
   const bool attention_bias = optional<bool>(j, "attention_bias", false, where);
   const bool mlp_bias = optional<bool>(j, "mlp_bias", false, where);
+  const bool qkv_bias = optional<bool>(j, "qkv_bias", true, where);
   for (int l = 0; l < 7; ++l) {
-    const bool attention = l < 4;
-    if (c.model_type == "llama") c.linear_bias[l] = attention ? attention_bias : mlp_bias;
-    if (c.model_type == "qwen2") c.linear_bias[l] = l < 3;
-    if (c.model_type == "qwen3") c.linear_bias[l] = attention && attention_bias;
+    const bool attention = l < 4, qkv = l < 3;
+    switch (fam.bias) {
+      case BiasRule::none: break;
+      case BiasRule::attention_mlp: c.linear_bias[l] = attention ? attention_bias : mlp_bias; break;
+      case BiasRule::attention: c.linear_bias[l] = attention && attention_bias; break;
+      case BiasRule::qkv_always: c.linear_bias[l] = qkv; break;
+      case BiasRule::qkv_flag: c.linear_bias[l] = qkv && qkv_bias; break;
+    }
   }
-  c.qk_norm = c.model_type == "qwen3";
+  c.qk_norm = fam.qk_norm;
+  if (fam.clip_qkv) {
+    c.clip_qkv = optional<double>(j, "clip_qkv", 0.0, where);
+    if (c.clip_qkv < 0) throw InputError(where + ": clip_qkv must be positive or null");
+  }
   c.hidden_size = required_int(j, "hidden_size", where);
   c.intermediate_size = required_int(j, "intermediate_size", where);
   c.num_hidden_layers = required_int(j, "num_hidden_layers", where);
@@ -92,6 +124,7 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     throw InputError(where + ": num_key_value_heads (" + std::to_string(c.num_key_value_heads) +
                      ") does not divide num_attention_heads (" + std::to_string(c.num_attention_heads) + ")");
+  if (fam.moe_layers != MoeLayers::none) read_moe(j, fam, where, c);
   c.max_position_embeddings = optional<int64_t>(j, "max_position_embeddings", 2048, where);
   c.rms_norm_eps = optional<double>(j, "rms_norm_eps", 1e-6, where);
   c.tie_word_embeddings = optional<bool>(j, "tie_word_embeddings", false, where);
@@ -142,8 +175,8 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   // attention windows, per layer
   int64_t window = 0;  // the sliding window a "sliding" layer uses; 0: none
   if (j.contains("sliding_window") && !j["sliding_window"].is_null()) window = required_int(j, "sliding_window", where);
-  if (c.model_type == "llama") window = 0;  // LLaMA has no sliding window (the field means nothing there)
-  const bool qwen = c.model_type == "qwen2" || c.model_type == "qwen3";
+  if (fam.window == WindowRule::none) window = 0;  // the field means nothing there
+  const bool qwen = fam.window == WindowRule::qwen;
   if (qwen && !optional<bool>(j, "use_sliding_window", false, where)) window = 0;
   c.layer_window.assign(static_cast<size_t>(c.num_hidden_layers), 0);
   if (j.contains("layer_types") && !j["layer_types"].is_null()) {
@@ -157,7 +190,7 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
                          "\" (expected full_attention or sliding_attention)");
       if (t == "sliding_attention") c.layer_window[i] = window;
     }
-  } else if (c.model_type == "mistral") {
+  } else if (fam.window == WindowRule::every_layer) {
     for (auto& w : c.layer_window) w = window;
   } else if (qwen && window > 0) {
     const int64_t first = optional<int64_t>(j, "max_window_layers", c.num_hidden_layers, where);
@@ -184,31 +217,56 @@ bool LlamaConfig::has_bias() const {
   return false;
 }
 
+bool LlamaConfig::is_moe_layer(int64_t layer) const {
+  if (!is_moe()) return false;
+  if (family().moe_layers != MoeLayers::sparse_step) return true;
+  for (int64_t dense : moe.mlp_only_layers)
+    if (dense == layer) return false;
+  return (layer + 1) % moe.decoder_sparse_step == 0;
+}
+
 std::string LlamaConfig::bias_flag(int linear) const {
-  if (model_type == "qwen2") return "model_type qwen2 (q/k/v biases, none on o_proj or the MLP)";
-  if (model_type == "mistral") return "model_type mistral (no biases)";
-  return linear < 4 ? "attention_bias" : model_type == "qwen3" ? "model_type qwen3 (no MLP biases)" : "mlp_bias";
+  switch (family().bias) {
+    case BiasRule::none: return "model_type " + model_type + " (no biases)";
+    case BiasRule::qkv_always: return "model_type " + model_type + " (q/k/v biases, none on o_proj or the MLP)";
+    case BiasRule::qkv_flag: return linear < 3 ? "qkv_bias" : "model_type " + model_type + " (biases on q/k/v only)";
+    case BiasRule::attention: return linear < 4 ? "attention_bias" : "model_type " + model_type + " (no MLP biases)";
+    case BiasRule::attention_mlp: break;
+  }
+  return linear < 4 ? "attention_bias" : "mlp_bias";
 }
 
 nlohmann::json LlamaConfig::to_json() const {
   nlohmann::json j = raw.is_object() ? raw : nlohmann::json::object();
   if (j.empty()) {  // a fresh config of the family
-    static const std::map<std::string, std::string> architecture = {{"llama", "LlamaForCausalLM"},
-                                                                    {"mistral", "MistralForCausalLM"},
-                                                                    {"qwen2", "Qwen2ForCausalLM"},
-                                                                    {"qwen3", "Qwen3ForCausalLM"}};
-    j = {{"architectures", {architecture.at(model_type)}}, {"model_type", model_type}, {"hidden_act", "silu"},
+    const ModelFamily& fam = family();
+    j = {{"architectures", {fam.architecture}}, {"model_type", model_type}, {"hidden_act", "silu"},
          {"initializer_range", 0.02}};
-    if (model_type == "llama") j["attention_bias"] = linear_bias[0], j["mlp_bias"] = linear_bias[4], j["pretraining_tp"] = 1;
-    if (model_type == "qwen3") j["attention_bias"] = linear_bias[0];
+    if (fam.bias == BiasRule::attention_mlp)
+      j["attention_bias"] = linear_bias[0], j["mlp_bias"] = linear_bias[4], j["pretraining_tp"] = 1;
+    if (fam.bias == BiasRule::attention) j["attention_bias"] = linear_bias[0];
+    if (fam.bias == BiasRule::qkv_flag) j["qkv_bias"] = linear_bias[0];
     int64_t window = 0, first_windowed = num_hidden_layers;
     for (int64_t i = num_hidden_layers - 1; i >= 0; --i)
       if (window_of(i) > 0) window = window_of(i), first_windowed = i;
-    if (model_type == "mistral") j["sliding_window"] = window > 0 ? nlohmann::json(window) : nlohmann::json(nullptr);
-    if (model_type == "qwen2" || model_type == "qwen3") {
+    if (fam.window == WindowRule::every_layer)
+      j["sliding_window"] = window > 0 ? nlohmann::json(window) : nlohmann::json(nullptr);
+    if (fam.window == WindowRule::qwen) {
       j["use_sliding_window"] = window > 0;
       j["sliding_window"] = window > 0 ? window : max_position_embeddings;
       j["max_window_layers"] = first_windowed;
+    }
+    if (fam.clip_qkv) j["clip_qkv"] = clip_qkv > 0 ? nlohmann::json(clip_qkv) : nlohmann::json(nullptr);
+    if (fam.moe_layers != MoeLayers::none) {
+      j[fam.num_experts_field] = moe.num_experts;
+      j["num_experts_per_tok"] = moe.top_k;
+      j[fam.expert_size_field] = moe.expert_intermediate_size;
+      if (!fam.always_norm_topk) j["norm_topk_prob"] = moe.norm_topk_prob;
+      if (fam.shared_expert) j["shared_expert_intermediate_size"] = moe.shared_expert_intermediate_size;
+      if (fam.moe_layers == MoeLayers::sparse_step)
+        j["decoder_sparse_step"] = moe.decoder_sparse_step, j["mlp_only_layers"] = moe.mlp_only_layers;
+      j["output_router_logits"] = false;
+      j["router_aux_loss_coef"] = 0.001;
     }
     if (rope_scaling.type == "llama3")
       j["rope_scaling"] = {{"rope_type", "llama3"},
@@ -219,7 +277,7 @@ nlohmann::json LlamaConfig::to_json() const {
     else
       j["rope_scaling"] = nullptr;
     j["rope_theta"] = rope_theta;
-    if (head_dim != hidden_size / num_attention_heads || model_type == "qwen3") j["head_dim"] = head_dim;
+    if (head_dim != hidden_size / num_attention_heads || qk_norm == QkNorm::per_head) j["head_dim"] = head_dim;
   }
   // the fields synth decides (the shape's sizes, --layers, --dtype, the tokenizer's size); a given
   // config keeps its own text where its value stands (an eos_token_id list, say)

@@ -31,11 +31,26 @@ LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
   LayerWeights w;
   w.input_norm = to_device(layer_tensor_name(i, "input_layernorm"));
   w.post_norm = to_device(layer_tensor_name(i, "post_attention_layernorm"));
+  const bool moe = c.is_moe_layer(i);
   for (size_t j = 0; j < kLinearNames.size(); ++j) {
+    if (moe && j >= 4) break;  // the experts below
     w.linears[j] = to_device(layer_tensor_name(i, kLinearNames[j]));
     if (c.linear_bias[j]) w.biases[j] = to_device(layer_bias_name(i, kLinearNames[j]));
   }
-  if (c.qk_norm) {
+  if (moe) {
+    w.moe.router = to_device(layer_tensor_name(i, router_module(c)));
+    for (int64_t e = 0; e < c.moe.num_experts; ++e)
+      w.moe.experts.push_back({to_device(layer_tensor_name(i, expert_linear(c, e, 0))),
+                               to_device(layer_tensor_name(i, expert_linear(c, e, 1))),
+                               to_device(layer_tensor_name(i, expert_linear(c, e, 2)))});
+    if (c.moe.shared_expert_intermediate_size > 0) {
+      w.moe.shared = {to_device(layer_tensor_name(i, kSharedExpertLinears[0])),
+                      to_device(layer_tensor_name(i, kSharedExpertLinears[1])),
+                      to_device(layer_tensor_name(i, kSharedExpertLinears[2]))};
+      w.moe.shared_gate = to_device(layer_tensor_name(i, kSharedExpertGate));
+    }
+  }
+  if (c.qk_norm != QkNorm::none) {
     w.q_norm = to_device(layer_tensor_name(i, "self_attn.q_norm"));
     w.k_norm = to_device(layer_tensor_name(i, "self_attn.k_norm"));
   }
@@ -160,7 +175,8 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
 }
 
 torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const RotaryTables& rope,
-                            const LlamaConfig& c, const InputObserver* observe, bool compute_output) {
+                            const LlamaConfig& c, const InputObserver* observe, bool compute_output,
+                            const ExpertObserver* observe_experts) {
   const int64_t batch = x.size(0), seqlen = x.size(1);
   const int64_t n_heads = c.num_attention_heads, n_kv = c.num_key_value_heads, head_dim = c.head_dim;
   const int64_t kv_mul = n_heads / n_kv;
@@ -175,13 +191,15 @@ torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const
   };
   auto h = rms_norm(x, w.input_norm, c.rms_norm_eps);
   notify(LinearInput::attn, h);
-  // q, k, v projections: [B, T, heads*d] -> [B, T, heads, d] (q/k normed per head when the family
-  // has q_norm/k_norm) -> [B, heads, T, d]
-  auto q = linear(h, 0).view({batch, seqlen, n_heads, head_dim});
-  auto k = linear(h, 1).view({batch, seqlen, n_kv, head_dim});
-  auto v = linear(h, 2).view({batch, seqlen, n_kv, head_dim}).transpose(1, 2);
-  if (w.q_norm.defined()) q = rms_norm(q, w.q_norm, c.rms_norm_eps);
-  if (w.k_norm.defined()) k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+  // q, k, v projections (q/k normed over the whole projection, then clamped, where the family does so)
+  auto q = linear(h, 0), k = linear(h, 1), v = linear(h, 2);
+  if (c.qk_norm == QkNorm::whole_projection) q = rms_norm(q, w.q_norm, c.rms_norm_eps), k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+  if (c.clip_qkv > 0) q = q.clamp(-c.clip_qkv, c.clip_qkv), k = k.clamp(-c.clip_qkv, c.clip_qkv), v = v.clamp(-c.clip_qkv, c.clip_qkv);
+  // [B, T, heads*d] -> [B, T, heads, d] (q/k normed per head where the family does so) -> [B, heads, T, d]
+  q = q.view({batch, seqlen, n_heads, head_dim});
+  k = k.view({batch, seqlen, n_kv, head_dim});
+  v = v.view({batch, seqlen, n_kv, head_dim}).transpose(1, 2);
+  if (c.qk_norm == QkNorm::per_head) q = rms_norm(q, w.q_norm, c.rms_norm_eps), k = rms_norm(k, w.k_norm, c.rms_norm_eps);
   q = q.transpose(1, 2);
   k = k.transpose(1, 2);
   // RoPE (rotate_half)
@@ -207,6 +225,11 @@ torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const
   // ffn rmsnorm
   auto m = rms_norm(hidden, w.post_norm, c.rms_norm_eps);
   notify(LinearInput::mlp, m);
+  // mixture of experts (router, top-k experts, shared expert) and residual
+  if (w.is_moe()) {
+    auto block = moe_forward(w.moe, m, c.moe, observe_experts, compute_output);
+    return compute_output ? hidden + block : torch::Tensor();
+  }
   // SwiGLU: down(silu(gate(m)) * up(m))
   auto act = torch::silu(linear(m, 4)) * linear(m, 5);
   notify(LinearInput::down_proj, act);

@@ -69,11 +69,12 @@ void LlamaModel::forward_layer_in_place(const LayerWeights& w, torch::Tensor& hi
   });
 }
 
-void LlamaModel::observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const {
+void LlamaModel::observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe,
+                               const ExpertObserver* observe_experts) const {
   torch::NoGradGuard no_grad;
   const auto& rope = rotary(hidden.size(1));
   for_each_micro_batch(hidden, rt_.batch_size, [&](const torch::Tensor& rows) {
-    layer_forward(w, rows, rope, config(), &observe, /*compute_output=*/false);
+    layer_forward(w, rows, rope, config(), &observe, /*compute_output=*/false, observe_experts);
   });
 }
 

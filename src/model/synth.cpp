@@ -1,6 +1,7 @@
 #include "enwanda/model/synth.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -76,6 +77,35 @@ const Shape kShapes[] = {
     {"mistral-7b", "mistral", 4096, 14336, 32, 32, 8, 128, 32000, 32768, 1e-5, 10000.0, false, 0, 4096, false, "spm"},
     {"qwen2.5-7b", "qwen2", 3584, 18944, 28, 28, 4, 128, 152064, 131072, 1e-6, 1000000.0, false, 0, 0, false, "qwen"},
     {"qwen3-8b", "qwen3", 4096, 12288, 36, 32, 8, 128, 151936, 40960, 1e-6, 1000000.0, false, 0, 0, false, "qwen"},
+    // mixtures of experts (their experts in kMoeShapes)
+    {"tiny-mixtral", "mixtral", 64, 96, 2, 4, 2, 16, 0, 512, 1e-5, 1000000.0, false, 0, 0, false, "spm"},
+    {"tiny-qwen2-moe", "qwen2_moe", 64, 176, 2, 4, 2, 16, 0, 512, 1e-6, 1000000.0, false, 0, 0, false, "spm"},
+    {"tiny-qwen3-moe", "qwen3_moe", 64, 176, 4, 4, 2, 32, 0, 512, 1e-6, 1000000.0, false, 0, 0, false, "spm"},
+    {"tiny-olmoe", "olmoe", 64, 64, 2, 4, 4, 16, 0, 512, 1e-5, 10000.0, false, 0, 0, false, "spm"},
+    {"mixtral-8x7b", "mixtral", 4096, 14336, 32, 32, 8, 128, 32000, 32768, 1e-5, 1000000.0, false, 0, 0, false, "spm"},
+    {"qwen3-30b-a3b", "qwen3_moe", 2048, 6144, 48, 32, 4, 128, 151936, 40960, 1e-6, 1000000.0, false, 0, 0, false, "qwen"},
+    {"olmoe-1b-7b", "olmoe", 2048, 1024, 16, 16, 16, 128, 50304, 4096, 1e-5, 10000.0, false, 0, 0, false, "smollm"},
+    {"qwen1.5-moe-a2.7b", "qwen2_moe", 2048, 5632, 24, 16, 16, 128, 151936, 8192, 1e-6, 1000000.0, false, 0, 0, false, "qwen"},
+};
+// The experts of the MoE shapes (published configs, and tiny ones that exercise each feature: the
+// tiny qwen3_moe has dense layers by decoder_sparse_step 2 and mlp_only_layers, the tiny olmoe a
+// clip_qkv that clamps).
+struct MoeShape {
+  const char* name;
+  int64_t experts, top_k, expert_inter, shared_inter, sparse_step;
+  std::vector<int64_t> mlp_only;
+  bool norm_topk;
+  double clip_qkv;
+};
+const MoeShape kMoeShapes[] = {
+    {"tiny-mixtral", 4, 2, 96, 0, 1, {}, true, 0},
+    {"tiny-qwen2-moe", 4, 2, 48, 96, 1, {}, false, 0},
+    {"tiny-qwen3-moe", 8, 2, 32, 0, 2, {3}, true, 0},
+    {"tiny-olmoe", 8, 2, 64, 0, 1, {}, false, 2.0},
+    {"mixtral-8x7b", 8, 2, 14336, 0, 1, {}, true, 0},
+    {"qwen3-30b-a3b", 128, 8, 768, 0, 1, {}, true, 0},
+    {"olmoe-1b-7b", 64, 8, 1024, 0, 1, {}, false, 0},
+    {"qwen1.5-moe-a2.7b", 60, 4, 1408, 5632, 1, {}, false, 0},
 };
 }  // namespace
 
@@ -88,7 +118,9 @@ std::string shape_names() {
 std::string shape_tokenizer(const std::string& shape, const LlamaConfig& c) {
   for (const auto& sh : kShapes)
     if (shape == sh.name) return sh.tokenizer;
-  return c.model_type == "qwen2" || c.model_type == "qwen3" ? "qwen" : "spm";  // Qwen ships no tokenizer.model
+  // Qwen and OLMoE ship no tokenizer.model
+  if (c.model_type.rfind("qwen", 0) == 0) return "qwen";
+  return c.model_type == "olmoe" ? "smollm" : "spm";
 }
 
 LlamaConfig shape_config(const std::string& shape) {
@@ -110,8 +142,15 @@ LlamaConfig shape_config(const std::string& shape) {
     c.tie_word_embeddings = sh.tied;
     if (sh.llama3_factor > 0) c.rope_scaling = {"llama3", sh.llama3_factor, 1.0, 4.0, 8192};
     c.layer_window.assign(static_cast<size_t>(sh.layers), sh.window);
-    for (int l = 0; l < 7; ++l) c.linear_bias[l] = sh.bias || (c.model_type == "qwen2" && l < 3);
-    c.qk_norm = c.model_type == "qwen3";
+    const ModelFamily& fam = c.family();
+    for (int l = 0; l < 7; ++l)
+      c.linear_bias[l] = sh.bias || (l < 3 && (fam.bias == BiasRule::qkv_always || fam.bias == BiasRule::qkv_flag));
+    c.qk_norm = fam.qk_norm;
+    for (const auto& m : kMoeShapes) {
+      if (shape != m.name) continue;
+      c.moe = {m.experts, m.top_k, m.expert_inter, m.norm_topk, m.shared_inter, m.sparse_step, m.mlp_only};
+      c.clip_qkv = m.clip_qkv;
+    }
     return c;
   }
   throw UsageError("--shape must be one of " + shape_names() + ", got " + shape);
@@ -178,7 +217,7 @@ void synth(const SynthOptions& opt) {
   }
 
   // tensor list in HF order
-  enum class Init { normal, ones, near_one, bias };
+  enum class Init { normal, ones, near_one, bias, router };
   struct Spec {
     std::string name;
     std::vector<int64_t> shape;
@@ -186,21 +225,33 @@ void synth(const SynthOptions& opt) {
   };
   std::vector<Spec> specs;
   specs.push_back({"model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, Init::normal});
-  const std::vector<int64_t> out_features = {c.q_dim(), c.kv_dim(), c.kv_dim(), c.hidden_size,
-                                             c.intermediate_size, c.intermediate_size, c.hidden_size};
-  const std::vector<int64_t> in_features = {c.hidden_size, c.hidden_size, c.hidden_size, c.q_dim(),
-                                            c.hidden_size, c.hidden_size, c.intermediate_size};
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    // HF's order: input norm, attention (biases, q/k norms beside), post-attention norm, MLP or router and experts
+    const auto linears = layer_linears(c, i);
+    auto parameter = [&](const std::string& name) {
+      for (const auto& p : layer_parameters(c, i))
+        if (p.suffix == name) return p;
+      return LayerTensor{};
+    };
+    auto add_linear = [&](const LayerTensor& lin) {
+      specs.push_back({layer_tensor_name(i, lin.suffix), lin.shape, Init::normal});
+      const auto bias = parameter(layer_bias_name(i, lin.suffix));
+      if (!bias.suffix.empty()) specs.push_back({bias.suffix, bias.shape, Init::bias});
+    };
     specs.push_back({layer_tensor_name(i, "input_layernorm"), {c.hidden_size}, Init::ones});
-    for (size_t j = 0; j < kLinearNames.size(); ++j) {
-      if (j == 4) specs.push_back({layer_tensor_name(i, "post_attention_layernorm"), {c.hidden_size}, Init::ones});
-      specs.push_back({layer_tensor_name(i, kLinearNames[j]), {out_features[j], in_features[j]}, Init::normal});
-      if (c.linear_bias[j]) specs.push_back({layer_bias_name(i, kLinearNames[j]), {out_features[j]}, Init::bias});
-      if (j == 1 && c.qk_norm) {
-        specs.push_back({layer_tensor_name(i, "self_attn.q_norm"), {c.head_dim}, Init::near_one});
-        specs.push_back({layer_tensor_name(i, "self_attn.k_norm"), {c.head_dim}, Init::near_one});
-      }
+    for (size_t j = 0; j < 4; ++j) {
+      add_linear(linears[j]);
+      if (j == 1 && c.qk_norm != QkNorm::none)
+        for (const char* norm : {"self_attn.q_norm", "self_attn.k_norm"}) {
+          const auto p = parameter(layer_tensor_name(i, norm));
+          specs.push_back({p.suffix, p.shape, Init::near_one});
+        }
     }
+    specs.push_back({layer_tensor_name(i, "post_attention_layernorm"), {c.hidden_size}, Init::ones});
+    if (c.is_moe_layer(i)) specs.push_back({layer_tensor_name(i, router_module(c)), {c.moe.num_experts, c.hidden_size}, Init::router});
+    for (size_t j = 4; j < linears.size(); ++j) add_linear(linears[j]);
+    if (c.is_moe_layer(i) && c.moe.shared_expert_intermediate_size > 0)
+      specs.push_back({layer_tensor_name(i, kSharedExpertGate), {1, c.hidden_size}, Init::router});
   }
   specs.push_back({"model.norm.weight", {c.hidden_size}, Init::ones});
   if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, c.hidden_size}, Init::normal});
@@ -232,9 +283,12 @@ void synth(const SynthOptions& opt) {
     const auto& sp = specs[k];
     if (sp.init == Init::ones) return torch::ones(sp.shape, torch::kFloat32).to(to_torch(dtype));
     // weights N(0, 0.02); biases N(0, 0.1) and q/k norms 1 + N(0, 0.1), so that a forward that
-    // left either out (or swapped q's and k's norm) would show
+    // left either out (or swapped q's and k's norm) would show; routers (and the shared expert's
+    // gate) N(0, 4/hidden), so that router logits spread by about 2 and routing has no near-ties
     auto gen = at::detail::createCPUGenerator(tensor_seed(opt.seed, sp.name));
-    const double std = sp.init == Init::normal ? 0.02 : 0.1;
+    const double std = sp.init == Init::normal ? 0.02
+                       : sp.init == Init::router ? 2.0 / std::sqrt(static_cast<double>(c.hidden_size))
+                                                 : 0.1;
     auto t = at::normal(0.0, std, sp.shape, gen, torch::TensorOptions().dtype(torch::kFloat32));
     if (sp.init == Init::near_one) t = t + 1.0;
     return t.to(to_torch(dtype)).contiguous();

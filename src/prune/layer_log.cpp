@@ -62,6 +62,7 @@ bool LayerCutsLog::wants_dense_linears() const { return spdlog::should_log(spdlo
 void LayerCutsLog::layer_done(const LayerOutcome& o) {
   if (!o.dense || !spdlog::should_log(spdlog::level::debug)) return;
   for (size_t j = 0; j < kLinearNames.size(); ++j) {
+    if (!(*o.dense)[j].defined()) continue;  // an MoE layer's MLP: its experts are not logged one by one
     // the cut in magnitude: the largest |w| pruned and the smallest |w| kept (methods score by
     // more than magnitude, so the two overlap except for magnitude pruning)
     auto before = (*o.dense)[j].abs().to(torch::kFloat32);

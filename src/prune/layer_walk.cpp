@@ -5,6 +5,7 @@
 
 #include "enwanda/errors.h"
 #include "enwanda/model/layer_prefetcher.h"
+#include "enwanda/prune/moe_layer.h"
 
 namespace enwanda {
 
@@ -21,7 +22,7 @@ LayerWalk::LayerWalk(const LlamaModel& model, const LayerMethod& method, const P
                      const LayerAllocation& allocation, StatisticsFiles& stats, BackgroundWriter& writes,
                      const UnusedLayerTensors& unused)
     : model_(model), method_(method), opt_(opt), allocation_(allocation), stats_(stats), writes_(writes), unused_(unused),
-      needs_(method.needs()), dense_pass_(needs_dense_pass(needs_, opt)) {}
+      needs_(method.needs()), dense_pass_(needs_dense_pass(needs_, opt)), moe_(model, method, opt, dense_pass_) {}
 
 void LayerWalk::run(const torch::Tensor& tokens) {
   const int64_t layers = model_.config().num_hidden_layers;
@@ -47,21 +48,13 @@ void LayerWalk::run(const torch::Tensor& tokens) {
     LayerWeights w = prefetcher.take(i);
     outcome.seconds["load"] = seconds_since(t);
 
-    t = Clock::now();  // observe
-    Observation seen;
-    seen.stats = ActivationStats(needs_.channel_moments);  // DSnoT also asks for signed sums and variances
-    observe(i, w, hidden, seen);
-    outcome.seconds["statistics"] = seconds_since(t);
-
-    t = Clock::now();  // prune
     std::array<torch::Tensor, 7> dense_linears;  // what the method started from, for an observer
     if (keep_dense)
-      for (size_t j = 0; j < kLinearNames.size(); ++j) dense_linears[j] = w.linears[j].clone();
-    const bool any_target =
-        std::any_of(outcome.targets.begin(), outcome.targets.end(), [](const auto& t) { return t.has_value(); });
-    if (any_target)  // a layer left whole (--targets, --ignore) is not given to the method
-      outcome.method_report = method_.prune_layer(w, seen.evidence, outcome.targets);
-    outcome.seconds["pruning"] = seconds_since(t);
+      for (size_t j = 0; j < kLinearNames.size(); ++j)
+        if (w.linears[j].defined()) dense_linears[j] = w.linears[j].clone();
+    // observe and prune (an MoE layer: attention, then expert by expert, moe_layer.h)
+    if (w.is_moe()) moe_.prune(w, hidden, outcome);
+    else observe_and_prune(i, w, hidden, outcome);
 
     t = Clock::now();  // write
     write(i, w, outcome);
@@ -76,6 +69,22 @@ void LayerWalk::run(const torch::Tensor& tokens) {
     outcome.total_seconds = seconds_since(t_layer);
     for (LayerObserver* o : observers_) o->layer_done(outcome);
   }
+}
+
+// A dense layer's observe and prune stages.
+void LayerWalk::observe_and_prune(int64_t i, LayerWeights& w, torch::Tensor& hidden, LayerOutcome& outcome) {
+  auto t = Clock::now();  // observe
+  Observation seen;
+  seen.stats = ActivationStats(needs_.channel_moments);  // DSnoT also asks for signed sums and variances
+  observe(i, w, hidden, seen);
+  outcome.seconds["statistics"] = seconds_since(t);
+
+  t = Clock::now();  // prune
+  const bool any_target =
+      std::any_of(outcome.targets.begin(), outcome.targets.end(), [](const auto& t) { return t.has_value(); });
+  if (any_target)  // a layer left whole (--targets, --ignore) is not given to the method
+    outcome.method_report = method_.prune_layer(w, seen.evidence, outcome.targets);
+  outcome.seconds["pruning"] = seconds_since(t);
 }
 
 // The dense pass: what the method needs of every linear input. The dense outputs are kept only
@@ -110,12 +119,17 @@ void LayerWalk::observe(int64_t i, const LayerWeights& w, torch::Tensor& hidden,
 // without a target, its norms, biases and the tensors enwanda does not use are copied byte for byte.
 void LayerWalk::write(int64_t i, const LayerWeights& w, LayerOutcome& outcome) {
   writes_.wait();
-  for (size_t j = 0; j < kLinearNames.size(); ++j) {
-    const std::string name = layer_tensor_name(i, kLinearNames[j]);
-    if (outcome.targets[j]) writes_.put(name, w.linears[j]);
+  // every linear under its checkpoint name, pruned or (without a target) byte for byte from the
+  // input; an MoE layer's experts counted as gate, up, down
+  const auto names = layer_linears(model_.config(), i);
+  const auto linears = pruned_linears(w);
+  for (size_t k = 0; k < names.size(); ++k) {
+    const size_t j = k < 4 ? k : 4 + (k - 4) % 3;
+    const std::string name = layer_tensor_name(i, names[k].suffix);
+    if (outcome.targets[j]) writes_.put(name, linears[k]);
     else writes_.copy(name);
-    outcome.zeros[j] = (w.linears[j] == 0).sum().item<int64_t>();
-    outcome.weights[j] = w.linears[j].numel();
+    outcome.zeros[j] += (linears[k] == 0).sum().item<int64_t>();
+    outcome.weights[j] += linears[k].numel();
   }
   for (const auto& name : layer_parameter_names(model_.config(), i)) writes_.copy(name);
   for (const auto& name : unused_.of_layer[static_cast<size_t>(i)]) writes_.copy(name);

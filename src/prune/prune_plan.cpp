@@ -94,14 +94,26 @@ PrunePlan plan_prune(const PruneOptions& opt) {
     spdlog::warn("--model {} is the output of {} (enwanda_report.json); pruning it prunes an already pruned model",
                  opt.model_dir, first_run);
   const LlamaConfig& cfg = ck.config();
+  if (cfg.is_moe()) {  // mixtures of experts: the methods defined expert by expert (moe_layer.h)
+    const std::string what = " is not defined for a mixture of experts (model_type " + cfg.model_type +
+                             "); use --method magnitude, wanda, en or sparsegpt, uniform and sequential";
+    const Method m = opt.method;
+    if (m != Method::magnitude && m != Method::wanda && m != Method::en && m != Method::sparsegpt)
+      throw UsageError("--method " + method_name(m) + what);
+    if (opt.allocation == Allocation::owl) throw UsageError("--allocation owl" + what);
+    if (!opt.sequential) throw UsageError("--no-sequential" + what);
+    // patterns name the dense layers' linears; an expert's are not among them (--sparsity-of applies by type)
+    if (!opt.linears.selects_all()) throw UsageError("--targets/--ignore" + what);
+  }
   plan.runtime = make_runtime(opt.device, opt.dtype, ck.weight_dtype(), opt.threads, opt.batch_size);
   plan.runtime.overlap_io = opt.overlap_io;
   if (opt.regional.tf32 && !plan.runtime.cuda())
     throw UsageError("--regional-tf32 needs --device cuda (on the CPU the regional matmuls are plain fp32)");
   reset_peak_device_memory(plan.runtime.device);
   if (opt.structure.nm())
-    for (int64_t in : {cfg.hidden_size, cfg.q_dim(), cfg.intermediate_size})
-      if (in % opt.structure.m != 0)
+    for (int64_t in : {cfg.hidden_size, cfg.q_dim(), cfg.intermediate_size, cfg.moe.expert_intermediate_size,
+                       cfg.moe.shared_expert_intermediate_size})
+      if (in > 0 && in % opt.structure.m != 0)
         throw UsageError("--structure " + opt.structure.str() + ": M=" + std::to_string(opt.structure.m) +
                          " does not divide in_features=" + std::to_string(in));
   return plan;

@@ -380,7 +380,7 @@ int run(int argc, char** argv) {
   setup_logging(verbose, quiet, log_file);
   spdlog::debug("{}", blas_kernels_description());
   // --model: a checkpoint directory, a hub cache repository, or ORG/NAME in the hub cache
-  for (std::string* model : {&po.model_dir, &calib_model, &ppl_opt.model_dir, &zs_opt.model_dir, &tokenize_model}) {
+  for (std::string* model : {&po.model_dir, &calib_model, &ppl_opt.model_dir, &zs_opt.model_dir, &tokenize_model, &inspect_model}) {
     if (model->empty()) continue;
     const std::string located = locate_model(*model);
     if (located != *model) spdlog::info("--model {}: {}", *model, located);

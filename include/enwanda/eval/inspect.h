@@ -1,5 +1,8 @@
-// `enwanda inspect`: what a checkpoint holds — config summary, tensor count and bytes, and the
-// fraction of exact zeros of each pruned linear, per layer, and which enwanda run wrote it.
+// `enwanda inspect`: what a checkpoint holds — its family and model_type, the config's features
+// (windows, biases, q/k norms, tied embeddings, experts and which layers are MoE), tensor count and
+// bytes, the fraction of exact zeros of each pruned linear per layer (an MoE layer's experts
+// summarised as min/median/max), for an N:M-pruned output whether every group follows the pattern,
+// and which enwanda run wrote it.
 #pragma once
 
 #include <string>

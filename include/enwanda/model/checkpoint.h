@@ -20,7 +20,7 @@ class Checkpoint : public SafetensorsDirectory {
 
   const LlamaConfig& config() const { return config_; }
   Dtype weight_dtype() const;  // storage dtype of the decoder weights
-  // A 64-bit digest (16 hex digits) of the bytes of the seven linears of every layer, in order:
+  // A 64-bit digest (16 hex digits) of the bytes of the pruned linears of every layer, in order:
   // what identifies the weights that statistics were gathered on. Reads every linear once.
   std::string linear_weights_digest() const;
 

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "enwanda/model/model_family.h"
+
 namespace enwanda {
 
 struct RopeScaling {
@@ -28,16 +30,23 @@ struct RopeScaling {
   bool truncate = true;
 };
 
-// The decoder families enwanda runs. They share LLaMA's layer (RMSNorm, RoPE, GQA attention,
-// SiLU-gated MLP, the same seven linears) and differ in the parts below:
-//   llama    attention_bias (q/k/v/o) and mlp_bias (gate/up/down), both false in released models
-//   mistral  sliding_window for every layer (null: full attention)
-//   qwen2    q/k/v biases always (o_proj none); use_sliding_window + max_window_layers or layer_types
-//   qwen3    q_norm/k_norm (RMSNorm over head_dim, per head, before RoPE); attention_bias for
-//            q/k/v/o; sliding-window fields as qwen2's
+// Mixture-of-experts layers: each token goes to top_k of num_experts SiLU-gated experts, chosen by
+// the router (model_family.h says which families, layers and tensor names).
+struct MoeConfig {
+  int64_t num_experts = 0;                      // E (num_local_experts | num_experts); 0: a dense model
+  int64_t top_k = 0;                            // num_experts_per_tok
+  int64_t expert_intermediate_size = 0;         // moe_intermediate_size (qwen*_moe), else intermediate_size
+  bool norm_topk_prob = false;                  // top-k probabilities renormalised to sum 1 (mixtral: always)
+  int64_t shared_expert_intermediate_size = 0;  // qwen2_moe's shared expert; 0: none
+  int64_t decoder_sparse_step = 1;              // qwen*_moe: layer i is MoE iff (i + 1) % step == 0 ...
+  std::vector<int64_t> mlp_only_layers;         // ... and i is not listed here
+};
+
+// The decoder families enwanda runs share LLaMA's layer (RMSNorm, RoPE, GQA attention, SiLU-gated
+// MLP) and differ in the features model_family.h lists; the fields below hold them for one checkpoint.
 // transformers 5 writes rope_parameters in place of rope_theta/rope_scaling; both are read.
 struct LlamaConfig {
-  std::string model_type = "llama";     // llama | mistral | qwen2 | qwen3
+  std::string model_type = "llama";     // a row of model_family.cpp's table
   int64_t hidden_size = 0;              // required
   int64_t intermediate_size = 0;        // required
   int64_t num_hidden_layers = 0;        // required
@@ -54,7 +63,9 @@ struct LlamaConfig {
   int64_t bos_token_id = 1;
   int64_t eos_token_id = 2;
   std::array<bool, 7> linear_bias{};    // per linear (kLinearNames order): whether it has a .bias
-  bool qk_norm = false;                 // per-head RMSNorm of q and k before RoPE (qwen3)
+  QkNorm qk_norm = QkNorm::none;        // RMSNorm of q and k before RoPE, per head (qwen3) or whole (olmoe)
+  double clip_qkv = 0.0;                // olmoe: q, k, v clamped to [-clip_qkv, clip_qkv]; 0: not clamped
+  MoeConfig moe;                        // experts; num_experts 0 for a dense model
   std::vector<int64_t> layer_window;    // per layer: sliding-window length, 0 for full causal attention
   nlohmann::json raw;                   // the file as read, written back unchanged
 
@@ -63,6 +74,11 @@ struct LlamaConfig {
   int64_t window_of(int64_t layer) const {
     return layer < static_cast<int64_t>(layer_window.size()) ? layer_window[static_cast<size_t>(layer)] : 0;
   }
+  const ModelFamily& family() const { return model_family(model_type, "config"); }
+  bool is_moe() const { return moe.num_experts > 0; }
+  bool is_moe_layer(int64_t layer) const;  // whether layer's MLP is a mixture of experts
+  int64_t q_norm_size() const { return qk_norm == QkNorm::whole_projection ? q_dim() : head_dim; }
+  int64_t k_norm_size() const { return qk_norm == QkNorm::whole_projection ? kv_dim() : head_dim; }
   bool has_bias() const;                // any linear with a bias
   std::string bias_flag(int linear) const;  // the config field that says whether linear has a bias
   // Whether windows of `seqlen` tokens stay within the positions the model was trained on

@@ -10,6 +10,7 @@
 
 #include "enwanda/model/checkpoint.h"
 #include "enwanda/model/llama_config.h"
+#include "enwanda/model/moe_block.h"
 #include "enwanda/model/runtime.h"
 
 namespace enwanda {
@@ -22,10 +23,13 @@ LinearInput input_of_linear(int linear_index);  // index into kLinearNames
 struct LayerWeights {
   torch::Tensor input_norm;                  // [hidden]
   torch::Tensor post_norm;                   // [hidden]
-  std::array<torch::Tensor, 7> linears;      // kLinearNames order, each [out_features, in_features]
+  std::array<torch::Tensor, 7> linears;      // kLinearNames order, each [out_features, in_features];
+                                             // gate/up/down undefined in an MoE layer
   std::array<torch::Tensor, 7> biases;       // [out_features], undefined where the linear has none
-  torch::Tensor q_norm, k_norm;              // [head_dim] (qwen3), else undefined
+  torch::Tensor q_norm, k_norm;              // [head_dim] (per head) or [q_dim]/[kv_dim] (whole), else undefined
+  MoeWeights moe;                            // an MoE layer's router and experts; router undefined otherwise
   int64_t window = 0;                        // sliding-window attention length; 0: full causal
+  bool is_moe() const { return moe.router.defined(); }
   const torch::Tensor& q() const { return linears[0]; }
   const torch::Tensor& k() const { return linears[1]; }
   const torch::Tensor& v() const { return linears[2]; }
@@ -61,8 +65,10 @@ using InputObserver = std::function<void(LinearInput, const torch::Tensor&)>;
 // x: [batch, seqlen, hidden] -> [batch, seqlen, hidden]. Differentiable in the weights.
 // With compute_output false the walk stops once down_proj's input has been observed (down_proj's
 // product and the residual are skipped: a fifth of a LLaMA layer's matmul work) and returns an
-// undefined tensor.
+// undefined tensor. In an MoE layer `observe` sees the attention's inputs and the block's input
+// (LinearInput::mlp), and `observe_experts` each expert's routed inputs (moe_block.h).
 torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const RotaryTables& rope,
-                            const LlamaConfig& c, const InputObserver* observe = nullptr, bool compute_output = true);
+                            const LlamaConfig& c, const InputObserver* observe = nullptr, bool compute_output = true,
+                            const ExpertObserver* observe_experts = nullptr);
 
 }  // namespace enwanda

@@ -41,7 +41,9 @@ class LlamaModel {
   void forward_layer_in_place(const LayerWeights& w, torch::Tensor& hidden, const InputObserver* observe = nullptr,
                               const std::function<void(double)>& on_rows = {}) const;
   // Only the observer's view of the dense pass: the walk stops at down_proj's input, nothing is kept.
-  void observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe) const;
+  // In an MoE layer `observe_experts`, when given, sees each expert's routed inputs.
+  void observe_layer(const LayerWeights& w, const torch::Tensor& hidden, const InputObserver& observe,
+                     const ExpertObserver* observe_experts = nullptr) const;
   // Token rows [N, L] through the whole network: rows are taken in groups whose activations fit
   // the runtime's budget; each group passes layer by layer; then `consume(first_row, lp)`
   // receives target_log_probs [b, L] of `targets` [N, L] micro-batch by micro-batch.

@@ -1,5 +1,6 @@
 // `enwanda synth`: random-initialised HF-format checkpoints of the LLaMA family and its kin
-// (mistral, qwen2, qwen3; std 0.02 normal weights, norms at 1), deterministic for a seed,
+// (mistral, qwen2, qwen3, and the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe; std 0.02 normal
+// weights, norms at 1), deterministic for a seed,
 // sharded like HF when large. Without a tokenizer, one is trained on data/tokenizer_corpus.txt,
 // so tests and the demo need nothing from outside.
 #pragma once

@@ -19,11 +19,14 @@ class InputGrams {
   void add(LinearInput which, const torch::Tensor& x);
   // H of one input; a copy the caller may change.
   torch::Tensor hessian(LinearInput which) const;
+  // H given whole (an expert's, from its routed tokens: routed_stats.h), in place of the sums.
+  void set_hessian(LinearInput which, torch::Tensor h);
   bool has(LinearInput which) const { return sum_[static_cast<int>(which)].defined(); }
 
  private:
   std::array<torch::Tensor, kNumLinearInputs> sum_;  // Σ XᵀX
   std::array<int64_t, kNumLinearInputs> sequences_{};
+  std::array<torch::Tensor, kNumLinearInputs> given_;  // set_hessian's
 };
 
 }  // namespace enwanda

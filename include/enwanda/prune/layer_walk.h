@@ -2,7 +2,8 @@
 //   load     its weights (the next layer's read ahead: model/layer_prefetcher.h)
 //   observe  the dense pass over its calibration inputs, gathering what the method needs
 //            (layer_method.h: DenseNeeds), or the statistics from --load-stats
-//   prune    the method prunes the linears to their targets (allocate.h)
+//   prune    the method prunes the linears to their targets (allocate.h); an MoE layer's observe
+//            and prune stages are moe_layer.h's (attention, then expert by expert)
 //   write    the layer's tensors go to the output, on the writer's thread (a linear without a
 //            target byte for byte from the input)
 //   advance  the next layer's inputs: through the pruned layer (sequential), or the dense
@@ -20,6 +21,7 @@
 #include "enwanda/prune/allocate.h"
 #include "enwanda/prune/layer_method.h"
 #include "enwanda/prune/layer_observer.h"
+#include "enwanda/prune/moe_layer.h"
 #include "enwanda/prune/pruner.h"
 #include "enwanda/prune/stats_file.h"
 
@@ -45,6 +47,7 @@ class LayerWalk {
     torch::Tensor dense_out;  // [N, T, H] when the method needs the dense outputs
     LayerEvidence evidence;
   };
+  void observe_and_prune(int64_t i, LayerWeights& w, torch::Tensor& hidden, LayerOutcome& outcome);
   void observe(int64_t i, const LayerWeights& w, torch::Tensor& hidden, Observation& seen);
   void write(int64_t i, const LayerWeights& w, LayerOutcome& outcome);
   void advance(const LayerWeights& w, torch::Tensor& hidden);
@@ -58,6 +61,7 @@ class LayerWalk {
   const UnusedLayerTensors& unused_;
   const DenseNeeds needs_;
   const bool dense_pass_;
+  MoeLayerPruner moe_;  // an MoE layer's observe and prune stages
   std::vector<LayerObserver*> observers_;
 };
 
