@@ -48,6 +48,20 @@ for seqlen in 64 512; do
   done
 done
 
+# a model whose only tokenizer is a tokenizer.json: the reference encodes through HF tokenizers' Node binding
+# shellcheck source=tests/tokenizer/node_tokenizers.sh
+. "$HERE/../tokenizer/node_tokenizers.sh" || exit 1
+"$ENWANDA" synth --shape smollm2-135m --layers 1 --dtype bf16 --seed 1 --out "$work/hf" -q || { echo "FAIL synth smollm2"; exit 1; }
+for loader in "documents $c4 file" "windows $wiki hf"; do
+  read -r sampling data rows <<< "$loader"
+  flags=(--calib "$data" --nsamples 4 --seqlen 64 --seed 1 --rows "$rows")
+  label="tokenizer.json model: calib $sampling --rows $rows"
+  if "$ENWANDA" calib --model "$work/hf" "${flags[@]}" --calib-sampling "$sampling" --out "$work/e.npy" --overwrite -q 2> "$work/err"; then
+    "$PY" "$LOADERS" calib --model "$work/hf" "${flags[@]}" --sampling "$sampling" --out "$work/r.npy"
+    same_npy "$label" "$work/e.npy" "$work/r.npy"
+  else bad "$label: enwanda calib failed: $(tail -1 "$work/err")"; fi
+done
+
 for rows in hf file; do
   for split in "" --split-special-tokens; do
     want=$("$PY" "$LOADERS" tokenize --model "$work/model" --text "$wiki" --rows "$rows" $split)
