@@ -73,9 +73,13 @@ nlohmann::json PruneReport::finish(const PruneOptions& opt, const StatsKey& stat
 }
 
 void log_prune_summary(const PruneOptions& opt, const nlohmann::json& report, int64_t layers) {
-  spdlog::info("pruned {} -> {}: {:.4f} sparsity over {} linears, {:.1f} s, peak RSS {:.0f} MiB", opt.model_dir,
-               opt.out_dir, report["achieved_sparsity"].get<double>(), 7 * layers, report["seconds"]["total"].get<double>(),
-               report["peak_rss_mib"].get<double>());
+  int64_t pruned = 0;  // linears with a target (--targets, --ignore leave the others as they are)
+  for (const auto& layer : report["layers"])
+    for (const auto& linear : layer["linears"]) pruned += !linear["target"].is_null();
+  const std::string left = pruned == 7 * layers ? "" : ", " + std::to_string(pruned) + " of them pruned";
+  spdlog::info("pruned {} -> {}: {:.4f} sparsity over {} linears{}, {:.1f} s, peak RSS {:.0f} MiB", opt.model_dir,
+               opt.out_dir, report["achieved_sparsity"].get<double>(), 7 * layers, left,
+               report["seconds"]["total"].get<double>(), report["peak_rss_mib"].get<double>());
 }
 
 }  // namespace enwanda

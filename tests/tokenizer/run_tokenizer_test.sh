@@ -75,6 +75,17 @@ for m in q3 smol; do
   check "synth $m: prunes from text and evaluates" \
     "[[ \"\$('$ENWANDA' eval ppl --model '$work/$m-p' --data '$SRC/data/tokenizer_corpus.txt' --seqlen 64 --slices 2 -q)\" == 'ppl '* ]]"
 done
+# zero-shot's "bos": whether a BOS was really put first (BOS asked for, as by default)
+"$PY" -c "
+import json
+with open('$work/mc.jsonl', 'w') as f:
+    for i in range(2): f.write(json.dumps({'context': 'The river rose. Did it rise? Answer:', 'choices': ['no', 'yes'], 'label': i}) + '\n')"
+for m in "q3 False" "m True"; do
+  read -r dir want <<< "$m"
+  "$ENWANDA" eval zeroshot --model "$work/$dir" --task mc --data "$work/mc.jsonl" --json "$work/zs-$dir.json" -q > /dev/null
+  check "zero-shot on $dir (BOS asked for): the JSON says bos $want" \
+    "'$PY' -c \"import json; d=json.load(open('$work/zs-$dir.json')); assert d['bos'] is $want and 'harness' in d, d\""
+done
 printf '{"model": {"type": "WordPiece", "vocab": {}}}' > "$work/bad.json"; mkdir "$work/bad"; cp "$work/bad.json" "$work/bad/tokenizer.json"
 "$ENWANDA" tokenize --model "$work/bad" --text "$work/unicode.txt" 2> "$work/err"; rc=$?
 check "an unsupported model is refused by name (exit 3)" "[ $rc = 3 ] && grep -q 'unsupported model \"WordPiece\"' '$work/err'"
