@@ -7,15 +7,20 @@
 # reuse, and the 8-layer sequential prune against the locuslab-style Python pruner (masks compared).
 # --methods prints instead the time per layer of each method (en, wanda, ria, sparsegpt, en with
 # OWL) on the 2-layer model, the same calibration. --micro-batch prints the statistics seconds of
-# three shapes at micro-batches 1..32 (what the CPU default --batch-size is chosen by).
-#   scripts/bench_cpu.sh [--threads N] [--keep DIR] [--methods | --micro-batch]
+# three shapes at micro-batches 1..32 (what the CPU default --batch-size is chosen by). --reference
+# [R] times instead enwanda against the locuslab-style pruner on 4 layers of hidden 512 (intermediate
+# 1376, fp16), 32 x 256 calibration tokens, EN-Modified 50%: R alternating runs each (default 3),
+# the minimum of each, the reference timed in-process (load, prune, save; no interpreter start).
+#   scripts/bench_cpu.sh [--threads N] [--keep DIR] [--methods | --micro-batch | --reference [R]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=$(nproc); keep=""; methods=0; micro=0
+threads=$(nproc); keep=""; methods=0; micro=0; repeats=0
 while [ $# -gt 0 ]; do
   case $1 in
     --threads) threads=$2; shift 2 ;; --keep) keep=$2; shift 2 ;; --methods) methods=1; shift ;;
-    --micro-batch) micro=1; shift ;; *) echo "unknown $1" >&2; exit 2 ;;
+    --micro-batch) micro=1; shift ;;
+    --reference) repeats=3; shift; case ${1:-} in [1-9]*) repeats=$1; shift ;; esac ;;
+    *) echo "unknown $1" >&2; exit 2 ;;
   esac
 done
 enw=build/enwanda
@@ -44,6 +49,33 @@ if [ $methods = 1 ]; then
       "$(field "$r" "r['seconds']['scoring']")" "$(field "$r" "r['seconds']['total']")" "$(field "$r" "r['peak_rss_mib']")"
   done
   echo "model: 2 layers, hidden 1024, intermediate 2816; 32 x 512 calibration tokens; machine: $(nproc) cores, threads $threads; $(date +%F)"
+  exit 0
+fi
+if [ "$repeats" -gt 0 ]; then
+  printf '{"model_type": "llama", "hidden_size": 512, "intermediate_size": 1376, "num_hidden_layers": 4, "num_attention_heads": 8, "vocab_size": 512}' > "$work/r.json"
+  $enw synth --shape "$work/r.json" --dtype fp16 --out "$work/r4" -q --overwrite
+  $enw calib --model "$work/r4" --calib "$work/corpus.txt" --nsamples 32 --seqlen 256 --out "$work/r.npy" -q --overwrite
+  ours=(); theirs=(); loads=()
+  for _ in $(seq "$repeats"); do
+    loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+    $enw prune --model "$work/r4" --calib-tokens "$work/r.npy" --method en --geometry modified --alpha 0.5 --sparsity 0.5 \
+      --threads "$threads" --out "$work/p" --overwrite -q
+    ours+=("$(field "$work/p/enwanda_report.json" "r['seconds']['total']")")
+    kernels=$(field "$work/p/enwanda_report.json" "r['settings'].get('blas_kernels', '')")
+    OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$kernels} OMP_NUM_THREADS=$threads $py -W ignore scripts/locuslab_style_reference.py \
+      --model "$work/r4" --tokens "$work/r.npy" --method en --geometry modified --alpha 0.5 --sparsity 0.5 --device cpu \
+      --out "$work/ref" --json "$work/ref.json" > /dev/null 2>&1
+    theirs+=("$(field "$work/ref.json" "r['seconds']['total']")")
+  done
+  $py - "${ours[*]}" "${theirs[*]}" "${loads[*]}" <<'PY'
+import sys
+ours, theirs, loads = ([float(x) for x in a.split()] for a in sys.argv[1:4])
+print("enwanda total s:   " + " ".join(f"{x:.2f}" for x in ours) + f"  (min {min(ours):.2f})")
+print("reference total s: " + " ".join(f"{x:.2f}" for x in theirs) + f"  (min {min(theirs):.2f})")
+print(f"enwanda / reference: {min(ours) / min(theirs):.2f}x (goal <= 0.95x); 1-minute load average before each run: "
+      + " ".join(f"{x:.1f}" for x in loads))
+PY
+  echo "4 layers, hidden 512, intermediate 1376, fp16; 32 x 256 tokens; EN-Modified 50%; $(nproc) cores, threads $threads; $(date +%F)"
   exit 0
 fi
 if [ $micro = 1 ]; then

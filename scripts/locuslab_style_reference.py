@@ -6,6 +6,13 @@ nn.Linear collect running input statistics while the calibration sequences pass 
 each linear's rows are sorted in full (stable) and the lowest scores zeroed, and the sequences
 pass again through the pruned layer to give the next layer's inputs.
 
+It does locuslab's work per layer and no more (locuslab/wanda lib/prune.py, prune_wanda and
+prepare_calibration_input; lib/layerwrapper.py, WrappedGPT.add_batch): two passes of one sequence
+per forward, the first with an add_batch hook on each of the seven nn.Linear modules find_layers
+returns (q, k and v each hooked, as gate and up are), fp32 sums per hook (EN adds the L1 sum beside
+scaler_row); the causal mask is made once, as the attention_mask locuslab's Catcher caught, and k/v
+are not copied when every head has its own (transformers' repeat_kv with n_rep 1).
+
 It exists to time that approach against enwanda on the same checkpoint and calibration set and
 to check the masks agree; it is not used by enwanda. It needs only torch and numpy (its own
 safetensors reader and writer), so it runs on Debian's python3-torch 1.13 on CPU and on the GPU
@@ -105,7 +112,7 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(g("post_attention_layernorm"), eps)
         self.lin = nn.ModuleDict({n.replace(".", "_"): linear(g(n)) for n in LINEARS})
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, cos, sin, hidden_keys):
         B, T, _ = x.shape
         L = lambda n: self.lin[n.replace(".", "_")]
         h = self.input_layernorm(x)
@@ -113,13 +120,14 @@ class DecoderLayer(nn.Module):
         k = L("self_attn.k_proj")(h).view(B, T, self.nkv, self.hd).transpose(1, 2)
         v = L("self_attn.v_proj")(h).view(B, T, self.nkv, self.hd).transpose(1, 2)
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-        k = k.repeat_interleave(self.nh // self.nkv, dim=1)
-        v = v.repeat_interleave(self.nh // self.nkv, dim=1)
+        if self.nh != self.nkv:  # transformers' repeat_kv returns k and v as they are for n_rep 1
+            k = k.repeat_interleave(self.nh // self.nkv, dim=1)
+            v = v.repeat_interleave(self.nh // self.nkv, dim=1)
         if hasattr(F, "scaled_dot_product_attention") and x.is_cuda and x.dtype != torch.float32:
             o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
             s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
-            s = s.masked_fill(torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1), float("-inf"))
+            s = s.masked_fill(hidden_keys, float("-inf"))
             o = torch.softmax(s.float(), dim=-1).to(q.dtype) @ v
         o = o.transpose(1, 2).reshape(B, T, self.nh * self.hd)
         x = x + L("self_attn.o_proj")(o)
@@ -207,6 +215,7 @@ def main():
     tokens = torch.from_numpy(np.load(args.tokens).astype(np.int64)).to(dev)
     N, T = tokens.shape
     cos, sin = rope_tables(cfg, T, dev, compute)
+    hidden_keys = torch.ones(T, T, dtype=torch.bool, device=dev).triu(1)  # made once, as locuslab's attention_mask
     inps = w["model.embed_tokens.weight"][tokens]  # [N, T, H]: what locuslab's Catcher collects
     outs = torch.zeros_like(inps)
     for i, layer in enumerate(layers):
@@ -217,7 +226,7 @@ def main():
             hooks.append(mod.register_forward_hook(lambda m, inp, out, st=stats[name]: st.add_batch(inp[0].data)))
         with torch.no_grad():
             for j in range(N):
-                outs[j] = layer(inps[j].unsqueeze(0), cos, sin)[0]
+                outs[j] = layer(inps[j].unsqueeze(0), cos, sin, hidden_keys)[0]
         for h in hooks:
             h.remove()
         for name in LINEARS:
@@ -228,7 +237,7 @@ def main():
             W[mask] = 0
         with torch.no_grad():
             for j in range(N):
-                outs[j] = layer(inps[j].unsqueeze(0), cos, sin)[0]
+                outs[j] = layer(inps[j].unsqueeze(0), cos, sin, hidden_keys)[0]
         inps, outs = outs, inps
         print(f"reference: layer {i} pruned", file=sys.stderr, flush=True)
     sync(dev)

@@ -1,7 +1,10 @@
 // The LLaMA forward: GQA equals MHA with duplicated k/v heads; zeroed linears leave only the
 // embedding and head; perplexity windows and slices; streaming groups do not change results
-// and report their progress.
+// and report their progress; a freed block of the heap's top is kept for the next allocation.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <cstdlib>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +12,7 @@
 #include "enwanda/model/checkpoint.h"
 #include "enwanda/model/device_memory.h"
 #include "enwanda/model/llama_model.h"
+#include "enwanda/model/runtime.h"
 #include "enwanda/progress_log.h"
 #include "enwanda/prune/activation_stats.h"
 #include "test_util.h"
@@ -217,4 +221,30 @@ TEST(Perplexity, SliceIndicesAreTheDocumentedWindows) {
   EXPECT_EQ(slice_indices(10, 1), (std::vector<int64_t>{0}));
   EXPECT_EQ(slice_indices(3, 7), (std::vector<int64_t>{0, 1, 2}));
   EXPECT_EQ(slice_indices(5, 0).size(), 5u);
+}
+
+// With the mapping threshold fixed, glibc's trim threshold stayed at 128 KiB and the heap's top went
+// back to the system after every free: the next tensor of that size faulted all its pages in again.
+TEST(Runtime, FreedHeapTopIsKeptForTheNextAllocation) {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_"))
+    GTEST_SKIP() << "glibc's thresholds are set in the environment";
+  map_large_allocations();
+  constexpr size_t bytes = 1 << 20, page = 4096;  // below the 2 MiB mapping threshold: from the heap
+  auto minor_faults = [] {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_minflt;
+  };
+  auto touch_and_free = [&] {
+    auto* block = static_cast<volatile char*>(std::malloc(bytes));
+    ASSERT_NE(block, nullptr);
+    for (size_t i = 0; i < bytes; i += page) block[i] = 1;
+    std::free(const_cast<char*>(block));
+  };
+  touch_and_free();
+  const long before = minor_faults();
+  constexpr int rounds = 50;
+  for (int r = 0; r < rounds; ++r) touch_and_free();
+  // handed back each time, every round would fault bytes / page = 256 pages in again
+  EXPECT_LT(minor_faults() - before, static_cast<long>(rounds * (bytes / page) / 10));
 }

@@ -111,6 +111,9 @@ void map_large_allocations() {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_")) return;  // the user's own setting stands
   mallopt(M_MMAP_THRESHOLD, kMappedAllocationBytes);  // a fixed threshold also turns glibc's dynamic one off
 #endif
+#ifdef M_TRIM_THRESHOLD
+  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, kKeptHeapBytes);
+#endif
 }
 
 double peak_rss_mib() {

@@ -43,10 +43,14 @@ double peak_rss_mib();  // VmHWM of this process
 // Serves every host allocation of 2 MiB or more by its own mapping, returned to the system when
 // freed. glibc otherwise raises its mapping threshold to the largest block freed (up to 32 MiB),
 // after which layer-sized tensors come from heaps that fragment: peak RSS then grew with the
-// number of layers (hidden 1024, 2 -> 16 layers: +10..30%; with this, within 2%). The price is
-// page faults: CPU pruning takes about 10% longer (docs/benchmarks.md). $MALLOC_MMAP_THRESHOLD_,
-// when set, stands instead (33554432 gives glibc's speed and growth back).
+// number of layers (hidden 1024, 2 -> 16 layers: +10..30%; with this, within 2%). A fixed mapping
+// threshold also fixes glibc's trim threshold at 128 KiB: the heap's top was handed back to the
+// system after nearly every free and faulted in again by the next allocation (10x the page faults,
+// about 15% of a CPU prune's time), so up to kKeptHeapBytes of free heap top are kept
+// (docs/benchmarks.md). $MALLOC_MMAP_THRESHOLD_ and $MALLOC_TRIM_THRESHOLD_, when set, stand instead
+// (a mapping threshold of 33554432 gives glibc's speed and the growth back).
 constexpr int kMappedAllocationBytes = 2 << 20;
+constexpr int kKeptHeapBytes = 32 << 20;
 void map_large_allocations();
 // The BLAS libtorch calls: "OpenBLAS (OpenMP)", "OpenBLAS (pthreads)", "OpenBLAS (serial)" or
 // "not OpenBLAS". The pthreads build draws a warning on the CPU (its threads contend with libtorch's).
