@@ -27,10 +27,20 @@ std::string first_line(const std::string& s) {
 }
 }  // namespace
 
+namespace {
+ExitCode exit_code_of(int signal_number) {
+  return signal_number == SIGTERM ? ExitCode::interrupted_term
+         : signal_number == SIGHUP ? ExitCode::interrupted_hup
+                                   : ExitCode::interrupted_int;
+}
+const char* signal_name(int signal_number) {
+  return signal_number == SIGTERM ? "SIGTERM" : signal_number == SIGHUP ? "SIGHUP (the terminal or ssh session closed)" : "SIGINT";
+}
+}  // namespace
+
 InterruptedError::InterruptedError(int signal_number)
-    : Error(signal_number == SIGTERM ? ExitCode::interrupted_term : ExitCode::interrupted_int,
-            std::string("interrupted by ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
-                "; partial output removed") {}
+    : Error(exit_code_of(signal_number),
+            std::string("interrupted by ") + signal_name(signal_number) + "; partial output removed") {}
 
 std::string errno_message(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -40,6 +50,10 @@ void install_interrupt_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // an ssh session dropping: stop as for SIGTERM, output removed
+  // A closed pipe (`enwanda ... | head`) must surface as EPIPE from write(): the console log stops,
+  // a result that cannot be written is exit 4 (tools/enwanda/console_output.h).
+  std::signal(SIGPIPE, SIG_IGN);
   // Exceeding RLIMIT_FSIZE must surface as EFBIG from write(), not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 #include "enwanda/io/replace_guard.h"
 
 namespace fs = std::filesystem;
@@ -93,7 +94,7 @@ void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra
     std::sort(names.begin(), names.end());
     report->second["files"] = names;
   }
-  for (const auto& [name, j] : files) write_text_file((fs::path(out_.path()) / name).string(), j.dump(2) + "\n");
+  for (const auto& [name, j] : files) write_text_file((fs::path(out_.path()) / name).string(), dump_json(j) + "\n");
   out_.commit();
 }
 

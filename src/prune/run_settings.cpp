@@ -1,7 +1,11 @@
 #include "enwanda/prune/run_settings.h"
 
 #include <filesystem>
+#include <fstream>
 
+#include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
+#include "enwanda/io/replace_guard.h"
 #include "enwanda/model/blas_kernels.h"
 #include "enwanda/model/runtime.h"
 #include "enwanda/prune/layer_sparsity.h"
@@ -55,6 +59,15 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
                   {"skip", dsnot_skip_name(opt.dsnot.skip)}};
   if (opt.method == Method::alps) s["alps"] = {{"rho", opt.alps.rho}, {"iters", opt.alps.iters}};
   if (opt.allocation == Allocation::owl) s["owl"] = {{"m", opt.owl.m}, {"lambda", opt.owl.lambda}};
+  // the chain: an input that is enwanda's output brings its own report (and that one its input's)
+  const auto input_report = std::filesystem::path(opt.model_dir) / kReportFile;
+  if (std::ifstream in(input_report); in) {
+    try {
+      s["input_report"] = parse_json(in, input_report.string());
+    } catch (const InputError&) {
+      s["input_report"] = "unreadable: " + input_report.string();
+    }
+  }
   return s;
 }
 
