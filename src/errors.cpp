@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <new>
 
 #include <c10/util/Exception.h>
@@ -69,6 +70,13 @@ ErrorReport describe_exception(const std::exception& e) {
   if (auto* err = dynamic_cast<const Error*>(&e)) return {err->code(), err->what()};
   if (dynamic_cast<const std::bad_alloc*>(&e))
     return {ExitCode::out_of_memory, "out of host memory; try a smaller --batch-size or --nsamples"};
+  if (auto* fserr = dynamic_cast<const std::filesystem::filesystem_error*>(&e)) {
+    // a path the run could not stat or open: a symlink loop is a bad input, the rest I/O failures
+    const std::string path = fserr->path1().empty() ? "a path" : fserr->path1().string();
+    if (fserr->code() == std::errc::too_many_symbolic_link_levels)
+      return {ExitCode::bad_input, path + ": a symlink loop (" + fserr->code().message() + "); point it at a real file or directory"};
+    return {ExitCode::io_failure, path + ": " + fserr->code().message()};
+  }
   if (auto* c10err = dynamic_cast<const c10::Error*>(&e)) {
     std::string msg = c10err->what_without_backtrace();
     if (looks_like_oom(msg))

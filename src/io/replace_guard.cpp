@@ -17,7 +17,9 @@ namespace {
 fs::path normal(const std::string& p) {
   fs::path out = fs::absolute(p).lexically_normal();
   if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();  // "out/" names "out"
-  return fs::weakly_canonical(out);
+  std::error_code ec;
+  fs::path resolved = fs::weakly_canonical(out, ec);
+  return ec ? out : resolved;  // /dev/fd/N of a pipe links to "pipe:[N]", which no path resolves: as given
 }
 
 bool is_within(const fs::path& inner, const fs::path& outer) {  // inner == outer or below it

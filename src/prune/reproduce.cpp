@@ -80,6 +80,8 @@ std::string reproducing_command(const PruneOptions& opt) {
       number("--calib-mult", c.calib_mult);
       value("--calib-sampling", c.sampling);
       value("--rows", rows_view_name(c.rows));
+      value("--calib-field", c.text.field);
+      number("--calib-max-mib", c.text.max_bytes >> 20);
       if (c.literals != SpecialLiterals::as_ids) flag("--split-special-tokens");
     }
     number("--seed", c.seed);  // also Wanda++'s RO sample order

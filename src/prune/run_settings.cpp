@@ -32,9 +32,11 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
   nlohmann::json files = nlohmann::json::array();
   std::vector<std::string> read = opt.calib.tokens_path.empty() ? corpus_file_paths(opt.calib.text_paths)
                                                                  : std::vector<std::string>{opt.calib.tokens_path};
-  for (const auto& f : read)
-    if (!f.empty())
-      files.push_back({{"path", absolute(f)}, {"bytes", std::filesystem::file_size(f)}, {"sha256", file_sha256(f)}});
+  for (const auto& f : read) {
+    if (f.empty()) continue;
+    const FileDigest d = text_file_digest(f);  // as read: a stream cannot be read again
+    files.push_back({{"path", absolute(f)}, {"bytes", d.bytes}, {"sha256", d.sha256}});
+  }
   s["calibration"] = {{"files", files}, {"kind", opt.calib.tokens_path.empty() ? "text" : "tokens"}};
   if (opt.calib.tokens_path.empty()) {
     s["calibration"]["sampling"] = opt.calib.sampling;
@@ -42,6 +44,8 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
     s["calibration"]["seed"] = opt.calib.seed;                                 // random.seed(seed)
     s["calibration"]["rows"] = rows_view_name(opt.calib.rows);
     s["calibration"]["special_literals"] = opt.calib.literals == SpecialLiterals::as_ids ? "ids" : "text";
+    s["calibration"]["field"] = opt.calib.text.field;
+    s["calibration"]["max_mib"] = opt.calib.text.max_bytes >> 20;
   }
   s["protocol"] = opt.calib.protocol;
   if (uses_elastic_net(opt.method)) {

@@ -205,4 +205,60 @@ PY
   want="token \"<far>\" has id $id, outside [0, 16777216)"; [ "$id" = 1000 ] && want="token \"<far>\" has id 1000, beyond the model's vocab_size 512"
   expect "a tokenizer.json id of $id" 3 "$want" "$sb/tokid" -- tokenize --model "$sb/tokid" --text "$sb/corpus.txt"
 done
+# 3. calibration from a stream: a FIFO and /dev/fd/N (process substitution) are read once, hashed while read
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+mkfifo "$sb/fifo"
+cat "$sb/corpus.txt" > "$sb/fifo" &
+"$ENWANDA" prune --model "$sb/m" --calib "$sb/fifo" --nsamples 4 --seqlen 32 --out "$sb/pf" -q 2> "$work/stderr"; rc=$?
+wait
+check "--calib a FIFO: pruned, the report records its bytes and sha256 as read" \
+  '[ $rc = 0 ] && "$PY" -c "import json, sys; f = json.load(open(sys.argv[1]))[\"settings\"][\"calibration\"][\"files\"][0]; assert (f[\"bytes\"], f[\"sha256\"]) == (int(sys.argv[2]), sys.argv[3]), f" \
+     "$sb/pf/enwanda_report.json" "$(stat -c %s "$sb/corpus.txt")" "$(sha "$sb/corpus.txt")" || { cat "$work/stderr"; false; }'
+"$ENWANDA" calib --model "$sb/m" --calib <(gzip -c "$sb/corpus.txt") --nsamples 4 --seqlen 32 --out "$sb/c-sub.npy" -q 2> "$work/stderr"; rc=$?
+"$ENWANDA" calib --model "$sb/m" --calib "$sb/corpus.txt" --nsamples 4 --seqlen 32 --out "$sb/c-file.npy" -q
+check "--calib <(gzip -c FILE): the same windows as the file itself" \
+  '[ $rc = 0 ] && cmp -s "$sb/c-sub.npy" "$sb/c-file.npy" || { cat "$work/stderr"; false; }'
+
+# 4. bounded calibration text: a gzip bomb stops at --calib-max-mib, and so does plain text over it
+head -c $((3 << 20)) /dev/zero | tr '\0' 'a' | gzip -c > "$sb/bomb.txt.gz"
+expect "a gzip bomb: refused at --calib-max-mib" 3 "$sb/bomb.txt.gz: inflates to more than 1 MiB of text, the limit (--calib-max-mib raises it)" "$sb" -- \
+  calib --model "$sb/m" --calib "$sb/bomb.txt.gz" --calib-max-mib 1 --nsamples 2 --seqlen 16 --out "$sb/cb.npy"
+head -c $((2 << 20)) /dev/zero | tr '\0' 'a' > "$sb/big.txt"
+expect "plain text over --calib-max-mib" 3 "$sb/big.txt: holds more than 1 MiB of text, the limit (--calib-max-mib raises it)" "$sb" -- \
+  prune --model "$sb/m" --calib "$sb/big.txt" --calib-max-mib 1 --nsamples 2 --seqlen 16 --out "$sb/o"
+
+# 6. a JSON array is not JSON lines (the conversion named); --calib-field reads another field
+"$PY" - "$sb/corpus.txt" "$sb/array.json" "$sb/text.jsonl" "$sb/body.jsonl" <<'PY'
+import json, sys
+paras = [p for p in open(sys.argv[1]).read().split("\n\n") if p.strip()]
+json.dump([{"text": p} for p in paras], open(sys.argv[2], "w"))
+open(sys.argv[3], "w").writelines(json.dumps({"text": p}) + "\n" for p in paras)
+open(sys.argv[4], "w").writelines(json.dumps({"id": i, "body": p}) + "\n" for i, p in enumerate(paras))
+PY
+expect "a JSON array as calibration: the conversion named" 3 "$sb/array.json: a JSON array; enwanda reads JSON lines (one {\"text\": ...} object per line). Convert it: jq -c '.[]' $sb/array.json > $sb/array.jsonl" "$sb" -- \
+  calib --model "$sb/m" --calib "$sb/array.json" --nsamples 2 --seqlen 16 --out "$sb/ca.npy"
+expect "JSON lines without a \"text\" field: --calib-field named" 3 "$sb/body.jsonl:1: expected an object with a \"text\" string (--calib-field names another field)" "$sb" -- \
+  calib --model "$sb/m" --calib "$sb/body.jsonl" --nsamples 2 --seqlen 16 --out "$sb/cf.npy"
+"$ENWANDA" calib --model "$sb/m" --calib "$sb/body.jsonl" --calib-field body --nsamples 4 --seqlen 16 --out "$sb/c-body.npy" -q 2> "$work/stderr"; rc=$?
+"$ENWANDA" calib --model "$sb/m" --calib "$sb/text.jsonl" --nsamples 4 --seqlen 16 --out "$sb/c-text.npy" -q
+check "--calib-field body: the same windows as the records' text under \"text\"" \
+  '[ $rc = 0 ] && cmp -s "$sb/c-body.npy" "$sb/c-text.npy" || { cat "$work/stderr"; false; }'
+
+# 3. symlink loops: in the model directory (refused before any work) and in a calibration directory
+rm -rf "$sb/loop"; cp -r "$sb/m" "$sb/loop"; rm "$sb/loop/enwanda_report.json"
+ln -s notes.txt "$sb/loop/notes.txt"
+expect "a symlink loop in the model directory" 3 "$sb/loop/notes.txt: a symlink loop in the model directory" "$sb/loop" -- \
+  prune --model "$sb/loop" --calib-tokens "$sb/calib.npy" --out "$sb/o"
+check "no output for the looping model directory" '[ ! -e "$sb/o" ] && [ -z "$(find "$sb" -maxdepth 1 -name ".o.tmp*")" ]'
+mkdir "$sb/cdir"; cp "$sb/corpus.txt" "$sb/cdir/a.txt"; ln -s b.txt "$sb/cdir/b.txt"
+expect "a symlink loop in a calibration directory" 3 "$sb/cdir/b.txt: a symlink loop" "$sb" -- \
+  calib --model "$sb/m" --calib "$sb/cdir" --nsamples 2 --seqlen 16 --out "$sb/cl.npy"
+
+# 3. the free-space check counts every file the output carries, not only the weights
+rm -rf "$sb/fat"; cp -r "$sb/m" "$sb/fat"; rm "$sb/fat/enwanda_report.json"
+truncate -s $(( $(df -B1 --output=avail "$sb" | tail -n 1) + (1 << 30) )) "$sb/fat/notes.txt"  # sparse
+expect "an output whose carried files exceed the free space" 4 "is free on $sb" "$sb/fat" -- \
+  prune --model "$sb/fat" --calib-tokens "$sb/calib.npy" --out "$sb/o"
+check "refused before any work (no layer pruned)" '! grep -q "layer 0" "$work/stderr"'
+rm -rf "$sb/fat"
 finish

@@ -213,6 +213,8 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   prune->add_flag("--regional-tf32", po.regional.tf32, "CUDA: TF32 tensor cores for the RGS/RO matmuls (3.4x faster on an H100)");
   add_text_flags(prune, prune_text, "\" \" for --calib-sampling windows");
+  int64_t prune_max_mib = kDefaultTextMaxMiB, calib_max_mib = kDefaultTextMaxMiB;
+  cli::add_text_reading_flags(prune, po.calib.text, prune_max_mib);
   prune->add_option("--protocol", po.calib.protocol, kProtocolHelp);
   prune_common.add(prune);
   add_logging(prune);
@@ -236,6 +238,7 @@ int run(int argc, char** argv) {
   bool calib_overwrite = false;
   calib->add_flag("--overwrite", calib_overwrite, "replace an existing --out that enwanda wrote");
   add_text_flags(calib, calib_text, "\" \" for --calib-sampling windows");
+  cli::add_text_reading_flags(calib, co.text, calib_max_mib);
   calib->add_option("--protocol", co.protocol, kProtocolHelp);
   add_logging(calib);
 
@@ -384,6 +387,7 @@ int run(int argc, char** argv) {
     po.command_line = joined_command_line(argc, argv);
     po.calib.rows = prune_text.view();
     po.calib.literals = prune_text.literals();
+    po.calib.text.max_bytes = static_cast<uint64_t>(prune_max_mib) << 20;
     if (!po.calib.text_paths.empty()) cli::check_calibration_size(po.calib);
     if (!po.calib.tokens_path.empty())
       check_token_file("--calib-tokens", po.calib.tokens_path, po.model_dir, prune->count("--nsamples") ? po.calib.nsamples : 0,
@@ -396,6 +400,7 @@ int run(int argc, char** argv) {
     co.seqlen = resolve_seqlen(calib_seqlen, calib_model);
     co.rows = calib_text.view();
     co.literals = calib_text.literals();
+    co.text.max_bytes = static_cast<uint64_t>(calib_max_mib) << 20;
     cli::check_calibration_size(co);
     auto ck = Checkpoint::open(calib_model);
     auto tok = Tokenizer::load_for_model(calib_model);

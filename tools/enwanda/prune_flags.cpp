@@ -18,6 +18,14 @@ void check_calibration_size(const CalibrationOptions& c) {
                      std::to_string(kMaxCalibrationTokens) + " (2^31)");
 }
 
+void add_text_reading_flags(CLI::App* sub, TextReadOptions& text, int64_t& max_mib) {
+  sub->add_option("--calib-field", text.field, "the field of JSON-lines records that holds the text")->capture_default_str();
+  sub->add_option("--calib-max-mib", max_mib,
+                  "refuse a calibration file holding more MiB than this, read or decompressed (a gzip bomb stops here)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
+      ->capture_default_str();
+}
+
 void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, bool no_ro) {
   auto given = [&](const char* flag) { return prune.count(flag) > 0; };
   const std::string method = method_name(po.method);
@@ -48,7 +56,7 @@ void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, 
   // under OWL its outlier ratios still come from calibration (Wanda scores)
   if (!uses_activations(po.method) && po.allocation != Allocation::owl)
     for (const char* flag : {"--protocol", "--calib", "--calib-tokens", "--nsamples", "--seqlen", "--seed", "--calib-mult",
-                             "--calib-sampling", "--rows", "--split-special-tokens", "--stat-norm", "--save-stats",
+                             "--calib-sampling", "--calib-field", "--calib-max-mib", "--rows", "--split-special-tokens", "--stat-norm", "--save-stats",
                              "--load-stats"})
       if (given(flag))
         throw UsageError(std::string(flag) + " has no effect with --method " + method +
