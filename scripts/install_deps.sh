@@ -7,7 +7,7 @@ pkgs=(build-essential cmake pkg-config libtorch-dev libsentencepiece-dev libcli1
 for arg in "$@"; do
   case $arg in
     --with-tests)
-      pkgs+=(libgtest-dev python3-torch python3-sentencepiece python3-numpy)
+      pkgs+=(libgtest-dev python3-torch python3-sentencepiece python3-numpy python3-protobuf)
       # node and npm for the tokenizer test's reference (HF tokenizers' Node binding); a Node.js
       # from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm) is kept
       command -v node > /dev/null && command -v npm > /dev/null || pkgs+=(nodejs npm) ;;

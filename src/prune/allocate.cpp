@@ -41,15 +41,26 @@ std::vector<double> owl_outlier_ratios(const LlamaModel& model, const torch::Ten
 }  // namespace
 
 LinearTargets LayerAllocation::targets_of(int64_t layer) const {
+  const double layer_sparsity = sparsities[static_cast<size_t>(layer)];
   LinearTargets targets;
-  targets.fill(sparsities[static_cast<size_t>(layer)]);
+  for (size_t j = 0; j < targets.size(); ++j) {
+    if (!pruned.pruned(layer, j)) continue;
+    if (!type_sparsity[j]) targets[j] = layer_sparsity;
+    else if (outlier_ratios.empty()) targets[j] = *type_sparsity[j];
+    else targets[j] = *type_sparsity[j] * layer_sparsity / mean_sparsity;
+  }
   return targets;
 }
 
 LayerAllocation allocate(const LlamaModel& model, const torch::Tensor& tokens, const PruneOptions& opt,
-                         const StatsFileReader* stats_in) {
+                         const StatsFileReader* stats_in, const PrunedLinears& pruned) {
   LayerAllocation a;
   a.sparsities.assign(static_cast<size_t>(model.config().num_hidden_layers), opt.sparsity);
+  a.mean_sparsity = opt.sparsity;
+  a.pruned = pruned;
+  for (size_t j = 0; j < kLinearTypes.size(); ++j)
+    if (auto it = opt.linears.sparsity_of.find(kLinearTypes[j]); it != opt.linears.sparsity_of.end())
+      a.type_sparsity[j] = it->second;
   if (opt.allocation != Allocation::owl) return a;
   const auto t = std::chrono::steady_clock::now();
   a.outlier_ratios = owl_outlier_ratios(model, tokens, opt, stats_in);
@@ -58,6 +69,13 @@ LayerAllocation allocate(const LlamaModel& model, const torch::Tensor& tokens, c
     if (a.sparsities[l] >= 1.0)
       throw UsageError("OWL gives layer " + std::to_string(l) + " sparsity " + std::to_string(a.sparsities[l]) +
                        " (>= 1); lower --owl-lambda or --sparsity");
+  for (int64_t l = 0; l < static_cast<int64_t>(a.sparsities.size()); ++l) {
+    const LinearTargets targets = a.targets_of(l);
+    for (size_t j = 0; j < targets.size(); ++j)
+      if (targets[j] && *targets[j] >= 1.0)
+        throw UsageError("OWL scales --sparsity-of " + kLinearTypes[j] + " to " + std::to_string(*targets[j]) +
+                         " (>= 1) in layer " + std::to_string(l) + "; lower --owl-lambda or that sparsity");
+  }
   const auto [lo, hi] = std::minmax_element(a.sparsities.begin(), a.sparsities.end());
   spdlog::info("OWL: layer sparsities from {:.4f} to {:.4f} (mean {:.4f}), {:.1f} s", *lo, *hi, opt.sparsity,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());

@@ -1,5 +1,6 @@
 #include "enwanda/prune/layer_walk.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "enwanda/errors.h"
@@ -56,7 +57,10 @@ void LayerWalk::run(const torch::Tensor& tokens) {
     std::array<torch::Tensor, 7> dense_linears;  // what the method started from, for an observer
     if (keep_dense)
       for (size_t j = 0; j < kLinearNames.size(); ++j) dense_linears[j] = w.linears[j].clone();
-    outcome.method_report = method_.prune_layer(w, seen.evidence, outcome.targets);
+    const bool any_target =
+        std::any_of(outcome.targets.begin(), outcome.targets.end(), [](const auto& t) { return t.has_value(); });
+    if (any_target)  // a layer left whole (--targets, --ignore) is not given to the method
+      outcome.method_report = method_.prune_layer(w, seen.evidence, outcome.targets);
     outcome.seconds["pruning"] = seconds_since(t);
 
     t = Clock::now();  // write
@@ -102,12 +106,14 @@ void LayerWalk::observe(int64_t i, const LayerWeights& w, torch::Tensor& hidden,
     }
 }
 
-// The pruned layer goes out on the writer's thread, once the previous layer is out; its norms,
-// biases and the tensors enwanda does not use are copied byte for byte.
+// The pruned layer goes out on the writer's thread, once the previous layer is out; the linears
+// without a target, its norms, biases and the tensors enwanda does not use are copied byte for byte.
 void LayerWalk::write(int64_t i, const LayerWeights& w, LayerOutcome& outcome) {
   writes_.wait();
   for (size_t j = 0; j < kLinearNames.size(); ++j) {
-    writes_.put(layer_tensor_name(i, kLinearNames[j]), w.linears[j]);
+    const std::string name = layer_tensor_name(i, kLinearNames[j]);
+    if (outcome.targets[j]) writes_.put(name, w.linears[j]);
+    else writes_.copy(name);
     outcome.zeros[j] = (w.linears[j] == 0).sum().item<int64_t>();
     outcome.weights[j] = w.linears[j].numel();
   }

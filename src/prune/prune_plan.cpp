@@ -52,6 +52,17 @@ void validate_prune_options(PruneOptions& opt) {
     throw UsageError("--save-stats/--load-stats hold L1 and L2² per channel; --method " + method_name(opt.method) +
                      (opt.method == Method::alps ? " needs each input's XᵀX" : " needs each channel's signed sum and variance too"));
   if (opt.method == Method::ria && !std::isfinite(opt.ria.power)) throw UsageError("--ria-power must be a finite number");
+  if (!opt.linears.sparsity_of.empty()) {
+    if (opt.structure.nm())
+      throw UsageError("--sparsity-of sets unstructured sparsities; --structure " + opt.structure.str() +
+                       " prunes N of every M weights of each pruned linear (drop one of them)");
+    for (const auto& [type, s] : opt.linears.sparsity_of)
+      if (!(s >= 0.0 && s < 1.0))
+        throw UsageError("--sparsity-of " + type + "=" + std::to_string(s) + ": the sparsity must lie in [0, 1)");
+    if (opt.allocation == Allocation::owl && !(opt.sparsity > 0.0))
+      throw UsageError("--allocation owl scales each --sparsity-of by a layer's sparsity over --sparsity; "
+                       "give --sparsity above 0");
+  }
   if (opt.allocation == Allocation::owl) {
     if (opt.structure.nm())
       throw UsageError("--allocation owl with --structure " + opt.structure.str() +
@@ -67,6 +78,11 @@ PrunePlan plan_prune(const PruneOptions& opt) {
   PrunePlan plan;
   plan.checkpoint = Checkpoint::open(opt.model_dir);
   const Checkpoint& ck = *plan.checkpoint;
+  // a --targets or --ignore pattern that matches no linear is refused before anything is written
+  plan.pruned = PrunedLinears(opt.linears, ck.config().num_hidden_layers);
+  if (plan.pruned.count() >= 0)
+    spdlog::info("--targets/--ignore: {} of {} linears pruned, the others left as they are", plan.pruned.count(),
+                 7 * ck.config().num_hidden_layers);
   // what the outputs may replace, and the free space, before calibration, which can take minutes
   plan.inputs = opt.calib.text_paths;
   plan.inputs.insert(plan.inputs.end(), {opt.model_dir, opt.calib.tokens_path, opt.load_stats});

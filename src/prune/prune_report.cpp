@@ -28,13 +28,18 @@ void PruneReport::layer_done(const LayerOutcome& o) {
   if (regional_) add_seconds("regional", s.at("pruning"));  // Wanda++'s gradients and RO: all of its "scoring"
   add_seconds("writing", s.at("writing"));
 
-  nlohmann::json per_linear = nlohmann::json::object();
-  for (size_t j = 0; j < kLinearNames.size(); ++j) per_linear[kLinearNames[j]] = o.linear_sparsity(j);
+  nlohmann::json per_linear = nlohmann::json::object(), linears = nlohmann::json::object();
+  for (size_t j = 0; j < kLinearNames.size(); ++j) {
+    per_linear[kLinearNames[j]] = o.linear_sparsity(j);
+    // the target: null for a linear left as it is (--targets, --ignore)
+    linears[kLinearNames[j]] = {{"target", o.targets[j] ? nlohmann::json(*o.targets[j]) : nlohmann::json(nullptr)},
+                                {"achieved", o.linear_sparsity(j)}};
+  }
   zeros_ += o.zeros_total();
   weights_ += o.weights_total();
   const double achieved = static_cast<double>(o.zeros_total()) / static_cast<double>(std::max<int64_t>(o.weights_total(), 1));
   nlohmann::json entry = {{"layer", o.layer}, {"sparsity", per_linear}, {"achieved_sparsity", achieved},
-                          {"seconds", o.total_seconds}};
+                          {"seconds", o.total_seconds}, {"linears", linears}};
   if (o.outlier_ratio) {
     entry["target_sparsity"] = o.sparsity;
     entry["outlier_ratio"] = *o.outlier_ratio;
@@ -68,9 +73,13 @@ nlohmann::json PruneReport::finish(const PruneOptions& opt, const StatsKey& stat
 }
 
 void log_prune_summary(const PruneOptions& opt, const nlohmann::json& report, int64_t layers) {
-  spdlog::info("pruned {} -> {}: {:.4f} sparsity over {} linears, {:.1f} s, peak RSS {:.0f} MiB", opt.model_dir,
-               opt.out_dir, report["achieved_sparsity"].get<double>(), 7 * layers, report["seconds"]["total"].get<double>(),
-               report["peak_rss_mib"].get<double>());
+  int64_t pruned = 0;  // linears with a target (--targets, --ignore leave the others as they are)
+  for (const auto& layer : report["layers"])
+    for (const auto& linear : layer["linears"]) pruned += !linear["target"].is_null();
+  const std::string left = pruned == 7 * layers ? "" : ", " + std::to_string(pruned) + " of them pruned";
+  spdlog::info("pruned {} -> {}: {:.4f} sparsity over {} linears{}, {:.1f} s, peak RSS {:.0f} MiB", opt.model_dir,
+               opt.out_dir, report["achieved_sparsity"].get<double>(), 7 * layers, left,
+               report["seconds"]["total"].get<double>(), report["peak_rss_mib"].get<double>());
 }
 
 }  // namespace enwanda

@@ -59,7 +59,7 @@ nlohmann::json prune(PruneOptions opt) {
 
   // allocate: each layer's sparsity, uniform or OWL's from a first dense pass
   t = Clock::now();
-  const LayerAllocation allocation = allocate(model, calib.tokens, opt, stats.in.get());
+  const LayerAllocation allocation = allocate(model, calib.tokens, opt, stats.in.get(), plan.pruned);
   if (opt.allocation == Allocation::owl) report.add_seconds("allocation", seconds_since(t));
 
   // tensors of the layers that the pipeline does not use (older saves' rotary_emb.inv_freq, say):

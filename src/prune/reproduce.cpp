@@ -39,6 +39,9 @@ std::string reproducing_command(const PruneOptions& opt) {
   }
   if (opt.structure.nm()) value("--structure", opt.structure.str());
   else number("--sparsity", opt.sparsity);
+  for (const auto& t : opt.linears.targets) value("--targets", t);
+  for (const auto& t : opt.linears.ignore) value("--ignore", t);
+  for (const auto& [type, s] : opt.linears.sparsity_of) value("--sparsity-of", type + "=" + nlohmann::json(s).dump());
   value("--allocation", allocation_name(opt.allocation));
   if (opt.allocation == Allocation::owl) {
     number("--owl-m", opt.owl.m);

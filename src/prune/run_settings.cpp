@@ -63,6 +63,9 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
                   {"skip", dsnot_skip_name(opt.dsnot.skip)}};
   if (opt.method == Method::alps) s["alps"] = {{"rho", opt.alps.rho}, {"iters", opt.alps.iters}};
   if (opt.allocation == Allocation::owl) s["owl"] = {{"m", opt.owl.m}, {"lambda", opt.owl.lambda}};
+  const LinearSelection& l = opt.linears;
+  if (!l.selects_all() || !l.sparsity_of.empty())
+    s["linears"] = {{"targets", l.targets}, {"ignore", l.ignore}, {"sparsity_of", l.sparsity_of}};
   // the chain: an input that is enwanda's output brings its own report (and that one its input's)
   const auto input_report = std::filesystem::path(opt.model_dir) / kReportFile;
   if (std::ifstream in(input_report); in) {

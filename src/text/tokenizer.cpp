@@ -10,6 +10,8 @@
 #include <fstream>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 #include "enwanda/errors.h"
 #include "enwanda/io/json_text.h"
 
@@ -20,6 +22,7 @@ namespace enwanda {
 namespace {
 struct SpmApi {
   void* (*load)(const char*, char*, size_t);
+  void* (*load_without_dummy_prefix)(const char*, char*, size_t);
   void (*free_model)(void*);
   int (*encode)(void*, const char*, size_t, int**, size_t*, char*, size_t);
   void (*free_ids)(int*);
@@ -79,6 +82,7 @@ const SpmApi& api() {
     }
     try {
       bind(lib, "enw_spm_load", &a.load);
+      bind(lib, "enw_spm_load_without_dummy_prefix", &a.load_without_dummy_prefix);
       bind(lib, "enw_spm_free", &a.free_model);
       bind(lib, "enw_spm_encode", &a.encode);
       bind(lib, "enw_spm_free_ids", &a.free_ids);
@@ -111,9 +115,10 @@ std::string Tokenizer::module_path() {
 
 std::shared_ptr<Tokenizer> Tokenizer::load_for_model(const std::string& model_dir) {
   const fs::path spm = fs::path(model_dir) / "tokenizer.model", hf = fs::path(model_dir) / "tokenizer.json";
-  const fs::path file = fs::exists(spm) ? spm : hf;
-  if (fs::exists(file)) {
-    auto tok = load(file.string());
+  if (fs::exists(spm) || fs::exists(hf)) {
+    const fs::path file = fs::exists(spm) ? spm : hf;
+    auto tok = file == spm ? load(spm.string(), SentencepieceSettings::read((fs::path(model_dir) / "tokenizer_config.json").string()))
+                           : load(hf.string());
     // every id must name a row of the model's embedding: refused before any work, naming the token
     const fs::path config = fs::path(model_dir) / "config.json";
     std::ifstream config_in(config.string());
@@ -131,33 +136,6 @@ std::shared_ptr<Tokenizer> Tokenizer::load_for_model(const std::string& model_di
                    "--calib-tokens / --data-tokens)");
 }
 
-std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& model_path) {
-  if (model_path.size() >= 5 && model_path.compare(model_path.size() - 5, 5, ".json") == 0) {
-    auto t = std::shared_ptr<Tokenizer>(new Tokenizer());
-    t->hf_ = HfTokenizer::load(model_path);
-    t->path_ = model_path;
-    return t;
-  }
-  if (!fs::exists(model_path)) throw InputError(model_path + ": tokenizer.model is missing");
-  char err[512] = {0};
-  void* h = api().load(model_path.c_str(), err, sizeof(err));
-  if (!h) throw InputError(model_path + ": not a valid sentencepiece model (" + err + ")");
-  auto t = std::shared_ptr<Tokenizer>(new Tokenizer());
-  t->handle_ = h;
-  t->path_ = model_path;
-  // transformers' LlamaTokenizer registers unk, bos and eos as added tokens: their literals in the
-  // text are matched (tokenization_utils.py, PreTrainedTokenizer.tokenize: tokens_trie.split)
-  for (int id : {api().unk_id(h), api().bos_id(h), api().eos_id(h)})
-    if (id >= 0) t->literals_.push_back({t->piece(id), id});
-  std::stable_sort(t->literals_.begin(), t->literals_.end(),
-                   [](const Literal& a, const Literal& b) { return a.text.size() > b.text.size(); });
-  return t;
-}
-
-Tokenizer::~Tokenizer() {
-  if (handle_) api().free_model(handle_);
-}
-
 namespace {
 void append_pieces(void* handle, const std::string& path, const char* text, size_t len, std::vector<int64_t>& out) {
   int* ids = nullptr;
@@ -169,23 +147,104 @@ void append_pieces(void* handle, const std::string& path, const char* text, size
 }
 }  // namespace
 
-std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos, SpecialLiterals literals) const {
+SentencepieceSettings SentencepieceSettings::read(const std::string& path) {
+  SentencepieceSettings s;
+  std::ifstream in(path);
+  if (!in) return s;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw InputError(path + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) throw InputError(path + ": not a JSON object");
+  for (auto [key, field] : {std::pair{"legacy", &s.legacy}, std::pair{"add_prefix_space", &s.add_prefix_space}}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    if (!it->is_boolean()) throw InputError(path + ": \"" + key + "\" must be true, false or null, not " + it->dump());
+    *field = it->get<bool>();
+  }
+  return s;
+}
+
+std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& model_path, const SentencepieceSettings& settings) {
+  if (model_path.size() >= 5 && model_path.compare(model_path.size() - 5, 5, ".json") == 0) {
+    auto t = std::shared_ptr<Tokenizer>(new Tokenizer());
+    t->hf_ = HfTokenizer::load(model_path);
+    t->path_ = model_path;
+    return t;
+  }
+  if (!fs::exists(model_path)) throw InputError(model_path + ": tokenizer.model is missing");
+  char err[512] = {0};
+  // transformers' LlamaTokenizer.get_spm_processor: legacy=False drops the dummy prefix
+  void* h = settings.legacy ? api().load(model_path.c_str(), err, sizeof(err))
+                            : api().load_without_dummy_prefix(model_path.c_str(), err, sizeof(err));
+  if (!h) throw InputError(model_path + ": not a valid sentencepiece model (" + err + ")");
+  auto t = std::shared_ptr<Tokenizer>(new Tokenizer());
+  t->handle_ = h;
+  t->path_ = model_path;
+  t->settings_ = settings;
+  // transformers' LlamaTokenizer registers unk, bos and eos as added tokens: their literals in the
+  // text are matched (tokenization_utils.py, PreTrainedTokenizer.tokenize: tokens_trie.split)
+  for (int id : {api().unk_id(h), api().bos_id(h), api().eos_id(h)})
+    if (id >= 0) t->literals_.push_back({t->piece(id), id});
+  std::stable_sort(t->literals_.begin(), t->literals_.end(),
+                   [](const Literal& a, const Literal& b) { return a.text.size() > b.text.size(); });
+  if (!settings.legacy) {  // LlamaTokenizer.unk_token_length
+    std::vector<int64_t> unk;
+    const std::string unk_text = t->piece(api().unk_id(h));
+    append_pieces(h, model_path, unk_text.data(), unk_text.size(), unk);
+    t->unk_length_ = unk.size();
+  }
+  return t;
+}
+
+Tokenizer::~Tokenizer() {
+  if (handle_) api().free_model(handle_);
+}
+
+
+void Tokenizer::append_segment(const char* text, size_t len, std::vector<int64_t>& out) const {
+  // LlamaTokenizer._tokenize (tokenization_llama.py): legacy, or a piece that does not start with
+  // "▁" or " ", is encoded as it is; otherwise legacy=false encodes unk_token + piece, without the
+  // dummy prefix, and drops the unk token's ids, so the piece keeps exactly its own leading space.
+  static const std::string kSpace = "\xe2\x96\x81";  // ▁
+  const bool spaced = len > 0 && (text[0] == ' ' || (len >= 3 && std::string(text, 3) == kSpace));
+  if (settings_.legacy || !spaced) {
+    append_pieces(handle_, path_, text, len, out);
+    return;
+  }
+  std::vector<int64_t> ids;
+  const std::string prefixed = piece(api().unk_id(handle_)) + std::string(text, len);
+  append_pieces(handle_, path_, prefixed.data(), prefixed.size(), ids);
+  out.insert(out.end(), ids.begin() + static_cast<std::ptrdiff_t>(ids.size() >= unk_length_ ? unk_length_ : 0), ids.end());
+}
+
+std::vector<int64_t> Tokenizer::encode(const std::string& raw, bool add_bos, SpecialLiterals literals) const {
   if (hf_) {
     int64_t matched = 0;
-    auto ids = hf_->encode(text, add_bos, literals == SpecialLiterals::as_ids, &matched);
+    auto ids = hf_->encode(raw, add_bos, literals == SpecialLiterals::as_ids, &matched);
     literals_matched_ += matched;
     return ids;
   }
   std::vector<int64_t> out;
   if (add_bos) out.push_back(bos_id());
+  const size_t start = out.size();
+  // LlamaTokenizer.tokenize, legacy=false: "▁" in the text becomes " ", and "▁" goes before it
+  // (add_prefix_space); empty text stays empty.
+  std::string text = raw;
+  if (!settings_.legacy && !raw.empty()) {
+    for (size_t at = 0; (at = text.find("\xe2\x96\x81", at)) != std::string::npos;) text.replace(at, 3, " ");
+    if (settings_.add_prefix_space) text.insert(0, "\xe2\x96\x81");
+  }
   if (literals == SpecialLiterals::as_text || literals_.empty()) {
-    append_pieces(handle_, path_, text.data(), text.size(), out);
+    append_segment(text.data(), text.size(), out);
     return out;
   }
   // transformers' PreTrainedTokenizer.tokenize (tokenization_utils.py): the text split at the
   // literals (leftmost, longest first), each literal its id, each non-empty piece between them
-  // encoded by sentencepiece on its own, with its dummy prefix (LlamaTokenizer._tokenize, legacy)
-  size_t seg = 0, matched = 0;
+  // encoded on its own (append_segment)
+  size_t seg = 0, matched = 0, first_literal_at = 0;
   for (size_t i = 0; i < text.size();) {
     const Literal* hit = nullptr;
     for (const auto& l : literals_)
@@ -197,13 +256,17 @@ std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos, Sp
       ++i;
       continue;
     }
-    if (i > seg) append_pieces(handle_, path_, text.data() + seg, i - seg, out);
+    if (i > seg) append_segment(text.data() + seg, i - seg, out);
+    if (matched == 0) first_literal_at = out.size();
     out.push_back(hit->id);
     ++matched;
     seg = i = i + hit->text.size();
   }
-  if (seg < text.size()) append_pieces(handle_, path_, text.data() + seg, text.size() - seg, out);
+  if (seg < text.size()) append_segment(text.data() + seg, text.size() - seg, out);
   literals_matched_ += static_cast<int64_t>(matched);
+  // LlamaTokenizer.tokenize, legacy=false: a lone "▁" before a special token is dropped
+  if (!settings_.legacy && matched > 0 && first_literal_at == start + 1 && piece(out[start]) == "\xe2\x96\x81")
+    out.erase(out.begin() + static_cast<std::ptrdiff_t>(start));
   return out;
 }
 

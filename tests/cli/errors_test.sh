@@ -176,6 +176,12 @@ expect "SparseGPT with --load-stats" 2 "--method sparsegpt needs each input's Xá
 expect "SparseGPT dampening not positive" 2 "--sparsegpt-damp: 0 is out of range; expected a number > 0" "$g" -- $(prune_args "$g") --method sparsegpt --sparsegpt-damp 0
 expect "OWL spread past sparsity 1" 2 "(>= 1); lower --owl-lambda or --sparsity" "$g" -- $(prune_args "$g") --allocation owl --sparsity 0.95
 expect "sparsity contradicting N:M" 2 "--sparsity 0.3 contradicts it" "$g" -- $(prune_args "$g") --structure 2:4 --sparsity 0.3
+expect "--ignore matching no linear" 2 "--ignore re:.*o_prj matches no linear of the checkpoint" "$g" -- $(prune_args "$g") --ignore 're:.*o_prj'
+expect "--targets without re: is an exact name" 2 "--targets mlp.down_proj matches no linear" "$g" -- $(prune_args "$g") --targets mlp.down_proj
+expect "--targets regex that does not compile" 2 "--targets re:model.(: the regular expression does not compile" "$g" -- $(prune_args "$g") --targets 're:model.('
+expect "--sparsity-of unknown type" 2 "unknown linear type gate_proj" "$g" -- $(prune_args "$g") --sparsity-of gate_proj=0.5
+expect "--sparsity-of a type twice" 2 "--sparsity-of gives q twice" "$g" -- $(prune_args "$g") --sparsity-of q=0.5 --sparsity-of q=0.6
+expect "--sparsity-of with N:M" 2 "--sparsity-of sets unstructured sparsities" "$g" -- $(prune_args "$g") --structure 2:4 --sparsity-of q=0.5
 expect "unknown subcommand" 2 'unknown subcommand "prunee" of enwanda; there are: prune, calib' "" -- prunee --model "$g"
 expect "unknown eval subcommand" 2 'unknown subcommand "perplexity" of enwanda eval; there are: ppl, zeroshot' "" -- eval perplexity
 expect "eval without its subcommand" 2 "enwanda eval needs a subcommand: ppl, zeroshot" "" -- eval --model "$g"

@@ -24,31 +24,77 @@ import numpy as np
 
 
 class SlowLlamaTokenizer:
-    """transformers' LlamaTokenizer(use_fast=False), legacy: tokenize() splits the text at the
-    literals of its special tokens (unk, bos, eos), each literal its id, every other piece
-    sentencepiece-encoded on its own; build_inputs_with_special_tokens puts BOS first."""
+    """transformers' LlamaTokenizer(use_fast=False) (tokenization_llama.py), with tokenizer_config.json's
+    `legacy` and `add_prefix_space` (true when absent): tokenize() splits the text at the literals of its
+    special tokens (unk, bos, eos), each literal its id, every other piece sentencepiece-encoded on its
+    own (_tokenize); build_inputs_with_special_tokens puts BOS first. legacy=False: the sentencepiece
+    model without add_dummy_prefix (get_spm_processor, through protobuf's ModelProto), "▁" before the
+    text, "▁" in the text read as " ", a piece starting with "▁" or " " encoded after the unk literal
+    whose pieces are then dropped, and a lone "▁" before a first special token dropped."""
 
-    def __init__(self, model_dir):
+    SPACE = "\u2581"
+
+    def __init__(self, model_dir, split_special_tokens=False):
         import sentencepiece as spm
-        self.sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
+        path = os.path.join(model_dir, "tokenizer.model")
+        config = {}
+        config_path = os.path.join(model_dir, "tokenizer_config.json")
+        if os.path.exists(config_path):
+            with open(config_path) as f:
+                config = json.load(f)
+        self.legacy = config.get("legacy") is not False
+        self.add_prefix_space = config.get("add_prefix_space") is not False
+        self.split_special_tokens = split_special_tokens
+        if self.legacy:
+            self.sp = spm.SentencePieceProcessor(model_file=path)
+        else:
+            from sentencepiece import sentencepiece_model_pb2 as model_pb2
+            with open(path, "rb") as f:
+                model = model_pb2.ModelProto.FromString(f.read())
+            spec = model_pb2.NormalizerSpec()
+            spec.add_dummy_prefix = False
+            model.normalizer_spec.MergeFrom(spec)
+            self.sp = spm.SentencePieceProcessor(model_proto=model.SerializeToString())
         self.specials = {}
         for i in (self.sp.unk_id(), self.sp.bos_id(), self.sp.eos_id()):
             if i >= 0:
                 self.specials[self.sp.id_to_piece(i)] = i
+        self.unk = self.sp.id_to_piece(self.sp.unk_id())
+        self.unk_length = len(self.sp.encode(self.unk, out_type=str))
         alternatives = sorted(self.specials, key=len, reverse=True)
         self.split = re.compile("|".join(re.escape(a) for a in alternatives))
 
-    def __call__(self, text):
-        ids = [self.sp.bos_id()]
+    def _tokenize(self, text):
+        tokens = self.sp.encode(text, out_type=str)
+        if self.legacy or not text.startswith((self.SPACE, " ")):
+            return tokens
+        tokens = self.sp.encode(self.unk + text, out_type=str)
+        return tokens[self.unk_length:] if len(tokens) >= self.unk_length else tokens
+
+    def tokenize(self, text):
+        if not self.legacy and len(text) > 0:
+            text = text.replace(self.SPACE, " ")
+            if self.add_prefix_space:
+                text = self.SPACE + text
+        tokens = []
         pos = 0
-        for m in self.split.finditer(text):
+        matches = [] if self.split_special_tokens else list(self.split.finditer(text))
+        for m in matches:
             if m.start() > pos:
-                ids += self.sp.encode(text[pos:m.start()])
-            ids.append(self.specials[m.group()])
+                tokens += self._tokenize(text[pos:m.start()])
+            tokens.append(m.group())
             pos = m.end()
         if pos < len(text):
-            ids += self.sp.encode(text[pos:])
-        return ids
+            tokens += self._tokenize(text[pos:])
+        if (not self.legacy and len(tokens) > 1 and tokens[0] == self.SPACE
+                and tokens[1] in self.specials and not self.split_special_tokens):
+            tokens = tokens[1:]
+        return tokens
+
+    def __call__(self, text):
+        # convert_tokens_to_ids: a special token's literal its id, any other piece sentencepiece's
+        return [self.sp.bos_id()] + [self.specials[t] if t in self.specials else self.sp.piece_to_id(t)
+                                     for t in self.tokenize(text)]
 
 
 def wikitext_rows(path):
@@ -154,10 +200,7 @@ def rows_text(args, separator):
 
 def encoder(model_dir, split_special_tokens=False):
     if os.path.exists(os.path.join(model_dir, "tokenizer.model")):
-        tok = SlowLlamaTokenizer(model_dir)
-        if split_special_tokens:
-            return lambda text: [tok.sp.bos_id()] + tok.sp.encode(text)
-        return tok
+        return SlowLlamaTokenizer(model_dir, split_special_tokens)
     node_ids = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tokenizer", "hf_ids.js")
 
     def hf(text):  # HF tokenizers through its Node binding: the first line holds the ids with special tokens

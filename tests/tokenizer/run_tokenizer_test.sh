@@ -12,13 +12,9 @@ ENWANDA=$(realpath "${1:?usage: run_tokenizer_test.sh path/to/enwanda}")
 # shellcheck source=tests/cli/check.sh
 . "$(dirname "$0")/../cli/check.sh"
 SRC=${ENWANDA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-npm_dir=${ENWANDA_NPM_DIR:-$HOME/.cache/enwanda/npm-tokenizers-0.23.2}
-if [ ! -d "$npm_dir/node_modules/tokenizers" ]; then
-  mkdir -p "$npm_dir"
-  (cd "$npm_dir" && npm install --no-audit --no-fund --silent tokenizers@0.23.2 > npm.log 2>&1) ||
-    { echo "FAIL npm install tokenizers@0.23.2: $(tail -3 "$npm_dir/npm.log")"; exit 1; }
-fi
-hf_ids() { NODE_PATH="$npm_dir/node_modules" node "$SRC/tests/tokenizer/hf_ids.js" "$@"; }
+# shellcheck source=tests/tokenizer/node_tokenizers.sh
+. "$(dirname "$0")/node_tokenizers.sh" || exit 1
+hf_ids() { node "$SRC/tests/tokenizer/hf_ids.js" "$@"; }
 
 "$PY" "$SRC/tests/tokenizer/make_tokenizers.py" "$SRC/data/tokenizer_corpus.txt" "$work/toks" || exit 1
 printf '%s\n' "Hello world! The café naïve résumé — 東京 河川 🌊🎉 über straße." \

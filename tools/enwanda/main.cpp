@@ -143,6 +143,7 @@ int run(int argc, char** argv) {
   std::string method = "en", geometry = "modified", structure = "unstructured", stat_norm = "sequences",
               allocation = "uniform", dsnot_skip = "mlp";
   bool no_ro = false;
+  std::vector<std::string> sparsity_of;
   auto* prune = app.add_subcommand("prune", "prune a checkpoint and write the pruned one");
   prune->add_option("--model", po.model_dir, "input checkpoint: a directory, a hub cache models--ORG--NAME, or ORG/NAME in the hub cache")->required();
   prune->add_option("--calib", po.calib.text_paths, "calibration text files or directories");
@@ -156,6 +157,11 @@ int run(int argc, char** argv) {
   prune->add_option("--sparsity", po.sparsity, "fraction pruned (per row; per matrix for magnitude and ria), in [0, 1)")
       ->check(cli::finite_in(0, 1, "a fraction in [0, 1), e.g. 0.5", false, true))
       ->capture_default_str();
+  prune->add_option("--targets", po.linears.targets,
+                    "prune only the linears matching: re:REGEX (from the name's start) or an exact name such as "
+                    "model.layers.3.mlp.down_proj; repeatable");
+  prune->add_option("--ignore", po.linears.ignore, "leave the linears matching as they are (re:REGEX or an exact name); repeatable");
+  prune->add_option("--sparsity-of", sparsity_of, "TYPE=S: the sparsity of one linear type (q, k, v, o, gate, up, down); repeatable");
   prune->add_option("--allocation", allocation, "per-layer sparsity: uniform, or owl (outlier-weighted)")->capture_default_str();
   prune->add_option("--owl-m", po.owl.m, "OWL: outlier threshold in multiples of a layer's mean score")
       ->check(cli::finite_in(0, 1e30, "a number > 0", true))
@@ -379,6 +385,11 @@ int run(int argc, char** argv) {
     if (stat_norm != "sequences" && stat_norm != "tokens") throw UsageError("--stat-norm must be sequences or tokens");
     po.stat_norm = stat_norm == "tokens" ? StatNorm::tokens : StatNorm::sequences;
     po.regional.ro = !no_ro;
+    for (const auto& arg : sparsity_of) {
+      const auto [type, s] = parse_sparsity_of(arg);
+      if (!po.linears.sparsity_of.emplace(type, s).second)
+        throw UsageError("--sparsity-of gives " + type + " twice");
+    }
     cli::refuse_flags_without_effect(*prune, po, no_ro);
     po.device = prune_common.device;
     po.dtype = prune_common.dtype;

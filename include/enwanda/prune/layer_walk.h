@@ -3,7 +3,8 @@
 //   observe  the dense pass over its calibration inputs, gathering what the method needs
 //            (layer_method.h: DenseNeeds), or the statistics from --load-stats
 //   prune    the method prunes the linears to their targets (allocate.h)
-//   write    the layer's tensors go to the output, on the writer's thread
+//   write    the layer's tensors go to the output, on the writer's thread (a linear without a
+//            target byte for byte from the input)
 //   advance  the next layer's inputs: through the pruned layer (sequential), or the dense
 //            outputs the observe stage left (--no-sequential)
 // then each observer (layer_observer.h) sees the layer. The walk does not know which method runs.

@@ -9,6 +9,7 @@
 
 #include "enwanda/model/checkpoint.h"
 #include "enwanda/model/runtime.h"
+#include "enwanda/prune/linear_selection.h"
 #include "enwanda/prune/pruner.h"
 
 namespace enwanda {
@@ -17,6 +18,7 @@ struct PrunePlan {
   std::shared_ptr<Checkpoint> checkpoint;
   std::vector<std::string> inputs;  // every input of the run, which no output may replace
   Runtime runtime;
+  PrunedLinears pruned;  // --targets and --ignore resolved against the checkpoint
 };
 
 // `opt` must have passed validate_prune_options.

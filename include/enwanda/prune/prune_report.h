@@ -1,5 +1,6 @@
 // The report, prune()'s last stage and an observer of the walk: per layer the sparsity of each
-// linear as written, the layer's, its seconds (and OWL's target and outlier ratio, and what the
+// linear as written ("sparsity"), each linear's target beside it ("linears": target, null for a
+// linear left as it is, and achieved), the layer's sparsity, its seconds (and OWL's target and outlier ratio, and what the
 // method adds); for the run the reproducing command, the settings, the seconds of each phase,
 // peak memory and bytes written. Written as enwanda_report.json beside the pruned checkpoint.
 #pragma once

@@ -16,6 +16,7 @@
 
 #include "enwanda/prune/layer_method.h"
 #include "enwanda/prune/layer_sparsity.h"
+#include "enwanda/prune/linear_selection.h"
 #include "enwanda/text/calibration.h"
 
 namespace enwanda {
@@ -28,6 +29,7 @@ struct PruneOptions : MethodOptions {
   double sparsity = 0.5;  // the mean over layers; each layer's with --allocation owl
   Allocation allocation = Allocation::uniform;
   OwlOptions owl;
+  LinearSelection linears;  // --targets, --ignore, --sparsity-of: which linears, at which sparsity
   StatNorm stat_norm = StatNorm::sequences;
   bool sequential = true;
   std::string device = "auto";

@@ -20,18 +20,31 @@ namespace enwanda {
 // (--split-special-tokens).
 enum class SpecialLiterals { as_ids, as_text };
 
+// How transformers' slow LlamaTokenizer prefixes a tokenizer.model's text, from the model's
+// tokenizer_config.json (both true when absent, as in transformers). legacy=false: sentencepiece
+// without its dummy prefix, "▁" put before the text instead, and each piece after a special-token
+// literal encoded without a prefix of its own.
+struct SentencepieceSettings {
+  bool legacy = true;
+  bool add_prefix_space = true;
+  // Reads `legacy` and `add_prefix_space` from a tokenizer_config.json; a missing file gives the
+  // defaults, a value that is neither a boolean nor null is an InputError naming the file.
+  static SentencepieceSettings read(const std::string& tokenizer_config_path);
+};
+
 class Tokenizer {
  public:
   // A tokenizer.model, or a file named *.json read as a HuggingFace tokenizer.json.
-  static std::shared_ptr<Tokenizer> load(const std::string& path);  // throws InputError
-  // The model directory's tokenizer.model, else its tokenizer.json.
+  static std::shared_ptr<Tokenizer> load(const std::string& path,
+                                         const SentencepieceSettings& settings = {});  // throws InputError
+  // The model directory's tokenizer.model (with its tokenizer_config.json's settings), else its
+  // tokenizer.json.
   static std::shared_ptr<Tokenizer> load_for_model(const std::string& model_dir);
   ~Tokenizer();
 
   // add_bos: sentencepiece's BOS, or the tokenizer.json post-processor's tokens around the text.
   // Special-token literals (SpecialLiterals::as_ids): the text is split at them first and each
-  // piece between them encoded on its own, as transformers' slow LlamaTokenizer (legacy) and HF
-  // tokenizers do.
+  // piece between them encoded on its own, as transformers' slow LlamaTokenizer and HF tokenizers do.
   std::vector<int64_t> encode(const std::string& text, bool add_bos = true,
                               SpecialLiterals literals = SpecialLiterals::as_ids) const;
   // How many special-token literals encode() has turned into ids since the last call (then 0).
@@ -56,6 +69,8 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
+  // A piece of text between special-token literals, sentencepiece-encoded onto `out`.
+  void append_segment(const char* text, size_t len, std::vector<int64_t>& out) const;
   void* handle_ = nullptr;                // sentencepiece
   struct Literal {
     std::string text;
@@ -63,6 +78,8 @@ class Tokenizer {
   };
   std::vector<Literal> literals_;         // sentencepiece: the pieces of unk, bos and eos
   mutable std::atomic<int64_t> literals_matched_{0};
+  SentencepieceSettings settings_;
+  size_t unk_length_ = 0;                 // legacy=false: how many ids the unk literal encodes to
   std::unique_ptr<HfTokenizer> hf_;       // tokenizer.json
   std::string path_;
 };

@@ -31,6 +31,30 @@ void* enw_spm_load(const char* path, char* err, size_t errlen) {
   return sp;
 }
 
+// As enw_spm_load, with the normaliser's add_dummy_prefix switched off, as transformers'
+// LlamaTokenizer.get_spm_processor does for legacy=False (tokenization_llama.py: ModelProto with
+// normalizer_spec.MergeFrom(NormalizerSpec(add_dummy_prefix=False))). The same merge on the wire:
+// a second ModelProto.normalizer_spec (field 3) holding only add_dummy_prefix (field 3) = false is
+// merged into the first by the parser.
+void* enw_spm_load_without_dummy_prefix(const char* path, char* err, size_t errlen) {
+  sentencepiece::SentencePieceProcessor plain;
+  auto status = plain.Load(path);
+  if (!status.ok()) {
+    set_error(err, errlen, status.ToString());
+    return nullptr;
+  }
+  std::string proto(plain.serialized_model_proto());
+  proto += std::string("\x1a\x02\x18\x00", 4);
+  auto* sp = new sentencepiece::SentencePieceProcessor();
+  status = sp->LoadFromSerializedProto(proto);
+  if (!status.ok()) {
+    set_error(err, errlen, status.ToString());
+    delete sp;
+    return nullptr;
+  }
+  return sp;
+}
+
 void enw_spm_free(void* handle) { delete static_cast<sentencepiece::SentencePieceProcessor*>(handle); }
 
 // Encodes `len` bytes of `text`; *out is malloc'ed (free with enw_spm_free_ids). Returns 0 on success.
