@@ -50,7 +50,9 @@ ppl() { $enw eval ppl --model "$1" --data "$text_dir/wiki.test.tokens" --seqlen 
 prune_row() {  # NAME SPARSITY FLAGS...: prunes, prints the row (SPARSITY: 0.5, 0.7 or 2:4)
   local name=$1 target=$2; shift 2
   local sparsity=(--sparsity "$target"); [ "$target" = 2:4 ] && sparsity=(--structure 2:4)
-  $enw prune --model "$model" --calib-tokens "$work/calib.npy" "$@" "${sparsity[@]}" --threads "$threads" \
+  local calib=(--calib-tokens "$work/calib.npy")  # magnitude reads none, except under OWL
+  [[ " $* " == *" --method magnitude "* && " $* " != *" --allocation owl "* ]] && calib=()
+  $enw prune --model "$model" "${calib[@]}" "$@" "${sparsity[@]}" --threads "$threads" \
     --out "$work/p" --overwrite -q
   local secs; secs=$(/usr/bin/python3 -c "import json; print('%.1f' % json.load(open('$work/p/enwanda_report.json'))['seconds']['total'])")
   printf '%-34s %-12s %10.3f %8s\n' "$name" "$target" "$(ppl "$work/p")" "$secs"

@@ -222,8 +222,10 @@ phase_cell() {
   fi
   [ "$c_geometry" = - ] || method+=(--geometry "$c_geometry" --alpha "$c_alpha")
   [ "$c_structure" = unstructured ] || structure=(--structure "$c_structure")
+  local calib=(--calib-tokens "$out/calib-seed$c_seed.npy")
+  if [ "$c_method" = magnitude ] && [ "$c_allocation" = uniform ]; then calib=(); stats=(); fi  # reads no calibration
   # shellcheck disable=SC2086  # prune_args is a user-supplied flag list
-  if ! "$enwanda" prune --model "$model" --calib-tokens "$out/calib-seed$c_seed.npy" "${method[@]}" --sparsity "$c_sparsity" \
+  if ! "$enwanda" prune --model "$model" "${calib[@]}" "${method[@]}" --sparsity "$c_sparsity" \
        --allocation "$c_allocation" "${structure[@]}" "${stats[@]}" --out "$pruned" --overwrite -q $prune_args 2> "$d/log.txt" \
      || ! cp "$pruned/enwanda_report.json" "$d/" || ! evaluate "$pruned" "$d" 2>> "$d/log.txt"; then
     local reason

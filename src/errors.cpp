@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <new>
 
 #include <c10/util/Exception.h>
@@ -27,10 +28,20 @@ std::string first_line(const std::string& s) {
 }
 }  // namespace
 
+namespace {
+ExitCode exit_code_of(int signal_number) {
+  return signal_number == SIGTERM ? ExitCode::interrupted_term
+         : signal_number == SIGHUP ? ExitCode::interrupted_hup
+                                   : ExitCode::interrupted_int;
+}
+const char* signal_name(int signal_number) {
+  return signal_number == SIGTERM ? "SIGTERM" : signal_number == SIGHUP ? "SIGHUP (the terminal or ssh session closed)" : "SIGINT";
+}
+}  // namespace
+
 InterruptedError::InterruptedError(int signal_number)
-    : Error(signal_number == SIGTERM ? ExitCode::interrupted_term : ExitCode::interrupted_int,
-            std::string("interrupted by ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
-                "; partial output removed") {}
+    : Error(exit_code_of(signal_number),
+            std::string("interrupted by ") + signal_name(signal_number) + "; partial output removed") {}
 
 std::string errno_message(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -40,6 +51,10 @@ void install_interrupt_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // an ssh session dropping: stop as for SIGTERM, output removed
+  // A closed pipe (`enwanda ... | head`) must surface as EPIPE from write(): the console log stops,
+  // a result that cannot be written is exit 4 (tools/enwanda/console_output.h).
+  std::signal(SIGPIPE, SIG_IGN);
   // Exceeding RLIMIT_FSIZE must surface as EFBIG from write(), not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
 }
@@ -55,6 +70,13 @@ ErrorReport describe_exception(const std::exception& e) {
   if (auto* err = dynamic_cast<const Error*>(&e)) return {err->code(), err->what()};
   if (dynamic_cast<const std::bad_alloc*>(&e))
     return {ExitCode::out_of_memory, "out of host memory; try a smaller --batch-size or --nsamples"};
+  if (auto* fserr = dynamic_cast<const std::filesystem::filesystem_error*>(&e)) {
+    // a path the run could not stat or open: a symlink loop is a bad input, the rest I/O failures
+    const std::string path = fserr->path1().empty() ? "a path" : fserr->path1().string();
+    if (fserr->code() == std::errc::too_many_symbolic_link_levels)
+      return {ExitCode::bad_input, path + ": a symlink loop (" + fserr->code().message() + "); point it at a real file or directory"};
+    return {ExitCode::io_failure, path + ": " + fserr->code().message()};
+  }
   if (auto* c10err = dynamic_cast<const c10::Error*>(&e)) {
     std::string msg = c10err->what_without_backtrace();
     if (looks_like_oom(msg))

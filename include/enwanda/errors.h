@@ -15,6 +15,7 @@ enum class ExitCode : int {
   bad_input = 3,     // a malformed checkpoint, config, tokenizer, calibration or data file
   io_failure = 4,    // reading or writing failed (permissions, disk full, ...)
   out_of_memory = 5, // host or device memory exhausted
+  interrupted_hup = 129,
   interrupted_int = 130,
   interrupted_term = 143,
 };
@@ -47,7 +48,7 @@ struct InterruptedError : Error {
 // "what: strerror(errno)" for the current errno.
 std::string errno_message(const std::string& what);
 
-// Cooperative interruption: the CLI installs handlers for SIGINT/SIGTERM that set a flag;
+// Cooperative interruption: the CLI installs handlers for SIGINT/SIGTERM/SIGHUP that set a flag;
 // long loops call check_interrupted() at safe points, which throws InterruptedError.
 void install_interrupt_handlers();
 void check_interrupted();

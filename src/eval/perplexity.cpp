@@ -88,8 +88,10 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
   // each data file read, with its absolute path, size and sha256 (as prune's report)
   nlohmann::json files = nlohmann::json::array();
   const std::vector<std::string> read = opt.data_tokens.empty() ? corpus_file_paths(opt.data) : std::vector<std::string>{opt.data_tokens};
-  for (const auto& f : read)
-    files.push_back({{"path", fs::absolute(f).lexically_normal().string()}, {"bytes", fs::file_size(f)}, {"sha256", file_sha256(f)}});
+  for (const auto& f : read) {
+    const FileDigest d = text_file_digest(f);  // as read: a stream cannot be read again
+    files.push_back({{"path", fs::absolute(f).lexically_normal().string()}, {"bytes", d.bytes}, {"sha256", d.sha256}});
+  }
   return {{"ppl", ppl},
           {"nll", nll},
           {"windows", windows.size(0)},

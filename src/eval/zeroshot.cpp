@@ -28,6 +28,8 @@ size_t numpy_argmax(const std::vector<double>& v) {
   return best;
 }
 
+constexpr size_t kMaxRecordBytes = size_t{16} << 20;  // a JSON-lines record of a task file
+
 bool blank(const std::string& line) { return line.find_first_not_of(" \t\n\r") == std::string::npos; }
 }  // namespace
 
@@ -42,6 +44,9 @@ std::vector<Example> load_task(const TaskSpec& spec, int64_t limit) {
     ++lineno;
     if (blank(line)) continue;
     const std::string where = spec.data + ":" + std::to_string(lineno) + ": ";
+    if (line.size() > kMaxRecordBytes)
+      throw InputError(where + "a record of " + std::to_string(line.size()) + " bytes, over the " +
+                       std::to_string(kMaxRecordBytes >> 20) + " MiB limit of a zero-shot record");
     auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) throw InputError(where + "not a JSON record (the data must be one JSON object per line)");
     try {
@@ -111,6 +116,7 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     const TaskDefinition& def = task_definition(spec.task);
     auto examples = load_task(spec, opt.limit);
     std::vector<Request> requests;
+    int64_t truncated = 0;  // inputs cut on the left to the window, as lm-eval does
     for (size_t e = 0; e < examples.size(); ++e)
       for (size_t c = 0; c < examples[e].continuations.size(); ++c) {
         auto [ctx, cont] = encode_pair(*tok, examples[e].contexts[c], examples[e].continuations[c], opt.bos);
@@ -120,7 +126,10 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
                            std::to_string(max_len) + ")");
         std::vector<int64_t> all = ctx;
         all.insert(all.end(), cont.begin(), cont.end());
-        if (static_cast<int64_t>(all.size()) > max_len + 1) all.erase(all.begin(), all.end() - (max_len + 1));
+        if (static_cast<int64_t>(all.size()) > max_len + 1) {
+          all.erase(all.begin(), all.end() - (max_len + 1));
+          ++truncated;
+        }
         all.pop_back();
         requests.push_back({e, c, all, cont});
       }
@@ -176,7 +185,11 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     }
     const int64_t n = static_cast<int64_t>(examples.size());
     const double acc = static_cast<double>(correct) / static_cast<double>(n);
-    nlohmann::json task = {{"acc", acc}, {"acc_stderr", stderr_of(acc, n)}, {"n", n}, {"data", spec.data}};
+    nlohmann::json task = {{"acc", acc}, {"acc_stderr", stderr_of(acc, n)}, {"n", n}, {"data", spec.data},
+                           {"truncated_inputs", truncated}};
+    if (truncated > 0)
+      spdlog::warn("{}: {} of {} inputs were longer than the model's window ({} tokens) and cut on the left, as "
+                   "lm-eval does", spec.task, truncated, requests.size(), max_len);
     if (def.reports_acc_norm) {
       const double acc_norm = static_cast<double>(correct_norm) / static_cast<double>(n);
       task["acc_norm"] = acc_norm;

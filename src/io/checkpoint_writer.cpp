@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 #include "enwanda/io/replace_guard.h"
 
 namespace fs = std::filesystem;
@@ -22,6 +23,29 @@ bool carried(const fs::path& file) {
   return true;
 }
 }  // namespace
+
+std::vector<std::string> carried_files(const std::string& input_dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(input_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code st_ec;
+    const fs::file_status st = fs::status(it->path(), st_ec);  // a link to a file counts as one
+    if (st_ec == std::errc::too_many_symbolic_link_levels)
+      throw InputError(it->path().string() + ": a symlink loop in the model directory; remove it or point it at a real file");
+    if (st_ec && st_ec != std::errc::no_such_file_or_directory)
+      throw InputError(it->path().string() + ": " + st_ec.message());
+    if (fs::is_regular_file(st) && carried(it->path())) files.push_back(it->path().string());
+  }
+  if (ec) throw IoError("cannot list " + input_dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+uint64_t carried_bytes(const std::string& input_dir) {
+  uint64_t bytes = 0;
+  for (const auto& f : carried_files(input_dir)) bytes += fs::file_size(f);
+  return bytes;
+}
 
 namespace {
 std::vector<std::string> with(std::vector<std::string> v, const std::string& s) {
@@ -78,11 +102,17 @@ void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra
     write_text_file((fs::path(out_.path()) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
   // every other file of the input (config, tokenizer, chat template, licence, model card, ...)
-  for (const auto& entry : fs::directory_iterator(in_->dir())) {
-    if (!entry.is_regular_file() || !carried(entry.path())) continue;  // a link to a file counts as one
+  for (const auto& file : carried_files(in_->dir())) {
+    const fs::path to = fs::path(out_.path()) / fs::path(file).filename();
     std::error_code ec;
-    fs::copy_file(entry.path(), fs::path(out_.path()) / entry.path().filename(), ec);
-    if (ec) throw IoError("cannot copy " + entry.path().string() + ": " + ec.message());
+    fs::copy_file(file, to, ec);
+    if (ec) {  // the output's disk, almost always (full, or failing); the input was readable before
+      std::error_code space_ec;
+      const bool full = ec == std::errc::no_space_on_device ||
+                        fs::space(out_.path(), space_ec).available < fs::file_size(file, space_ec);
+      throw IoError("cannot write " + to.string() + " (copying " + file + "): " +
+                    (full ? "the output's disk is full (" + ec.message() + ")" : ec.message()));
+    }
   }
   // the report lists every file of the directory: what a later --overwrite may replace
   std::map<std::string, nlohmann::json> files = extra_files;
@@ -93,7 +123,7 @@ void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra
     std::sort(names.begin(), names.end());
     report->second["files"] = names;
   }
-  for (const auto& [name, j] : files) write_text_file((fs::path(out_.path()) / name).string(), j.dump(2) + "\n");
+  for (const auto& [name, j] : files) write_text_file((fs::path(out_.path()) / name).string(), dump_json(j) + "\n");
   out_.commit();
 }
 

@@ -6,11 +6,13 @@
 #include <regex>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/output_file.h"
 
 namespace enwanda {
 
-torch::Tensor read_token_npy(const std::string& path, int64_t vocab_size) {
-  std::ifstream in(path, std::ios::binary);
+namespace {
+// The header of a token .npy, leaving `in` at the first data byte; `elem` is 4 or 8.
+TokenFileHeader read_header(std::ifstream& in, const std::string& path, int* elem) {
   if (!in) throw InputError(path + ": cannot read token file (missing?)");
   char magic[8];
   if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw InputError(path + ": not a .npy file");
@@ -31,9 +33,8 @@ torch::Tensor read_token_npy(const std::string& path, int64_t vocab_size) {
   if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")))
     throw InputError(path + ": .npy header lacks descr");
   std::string descr = m[1];
-  int elem = 0;
-  if (descr == "<i8") elem = 8;
-  else if (descr == "<i4") elem = 4;
+  if (descr == "<i8") *elem = 8;
+  else if (descr == "<i4") *elem = 4;
   else throw InputError(path + ": token ids must be int32 or int64 (little-endian), got dtype '" + descr + "'");
   if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True")))
     throw InputError(path + ": Fortran-ordered arrays are not supported; save with C order");
@@ -41,11 +42,40 @@ torch::Tensor read_token_npy(const std::string& path, int64_t vocab_size) {
   std::vector<int64_t> shape;
   std::string dims = m[1];
   std::regex num("\\d+");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
+    if (it->str().size() > 15) throw InputError(path + ": .npy shape " + it->str() + " is beyond any token file");
     shape.push_back(std::stoll(it->str()));
+  }
   if (shape.size() != 2)
     throw InputError(path + ": token array must have rank 2 [nsamples, seqlen], got rank " + std::to_string(shape.size()));
   if (shape[0] == 0 || shape[1] < 2) throw InputError(path + ": token array is empty or shorter than 2 tokens per row");
+  TokenFileHeader h{shape[0], shape[1], ""};
+  if (std::regex_search(header, m, std::regex("# enwanda vocabulary sha256 ([0-9a-f]{64})"))) h.vocabulary_sha256 = m[1];
+  return h;
+}
+}  // namespace
+
+TokenFileHeader read_token_npy_header(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  int elem = 0;
+  return read_header(in, path, &elem);
+}
+
+torch::Tensor read_token_npy(const std::string& path, int64_t vocab_size) {
+  std::ifstream in(path, std::ios::binary);
+  int elem = 0;
+  const TokenFileHeader h = read_header(in, path, &elem);
+  const std::vector<int64_t> shape{h.rows, h.cols};
+  // the data the shape says must be in the file, before any allocation (and without overflow)
+  const auto data_start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const auto file_end = in.tellg();
+  in.seekg(data_start);
+  int64_t want = 0;
+  if (__builtin_mul_overflow(h.rows, h.cols, &want) || __builtin_mul_overflow(want, int64_t{elem}, &want) ||
+      want > static_cast<int64_t>(file_end - data_start))
+    throw InputError(path + ": data shorter than its shape [" + std::to_string(h.rows) + ", " + std::to_string(h.cols) +
+                     "] says (truncated?)");
   auto raw = torch::empty({shape[0], shape[1]}, elem == 8 ? torch::kInt64 : torch::kInt32);
   size_t nbytes = raw.numel() * elem;
   if (!in.read(static_cast<char*>(raw.data_ptr()), static_cast<std::streamsize>(nbytes)))
@@ -60,35 +90,26 @@ torch::Tensor read_token_npy(const std::string& path, int64_t vocab_size) {
   return t;
 }
 
-void write_token_npy(const std::string& path, const torch::Tensor& tokens) {
+void write_token_npy(const std::string& path, const torch::Tensor& tokens, bool overwrite,
+                     const std::string& vocabulary_sha256) {
   auto t = tokens.to(torch::kInt64).contiguous();
+  // the comment: enwanda's mark (replace_guard.h) and the tokenizer the ids belong to; NumPy reads
+  // the header with ast.literal_eval, which skips comments (extra keys it would refuse)
   std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (" + std::to_string(t.size(0)) + ", " +
-                       std::to_string(t.size(1)) + "), }  # enwanda";  // the comment: enwanda's mark (replace_guard.h)
+                       std::to_string(t.size(1)) + "), }  # enwanda";
+  if (!vocabulary_sha256.empty()) header += " vocabulary sha256 " + vocabulary_sha256;
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  // written beside the target and renamed over it: a failed write never leaves a partial .npy
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw IoError("cannot create " + tmp);
-    out.write("\x93NUMPY\x01\x00", 8);
-    uint16_t hl = static_cast<uint16_t>(header.size());
-    char b[2] = {static_cast<char>(hl & 0xff), static_cast<char>(hl >> 8)};
-    out.write(b, 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * 8));
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw IoError("writing " + path + " failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_message("cannot rename " + tmp + " to " + path);
-    std::remove(tmp.c_str());
-    throw IoError(why);
-  }
+  // through an exclusive temporary, renamed onto the target: a failed write never leaves a partial .npy
+  OutputFile out(path, overwrite);
+  out.write("\x93NUMPY\x01\x00", 8);
+  const uint16_t hl = static_cast<uint16_t>(header.size());
+  const char b[2] = {static_cast<char>(hl & 0xff), static_cast<char>(hl >> 8)};
+  out.write(b, 2);
+  out.write(header.data(), header.size());
+  out.write(t.data_ptr(), static_cast<size_t>(t.numel()) * 8);
+  out.commit();
 }
 
 }  // namespace enwanda

@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/crash_cleanup.h"
+#include "enwanda/io/output_file.h"
 #include "enwanda/io/replace_guard.h"
 
 namespace fs = std::filesystem;
@@ -54,14 +56,14 @@ void write_text_file(const std::string& path, const std::string& text) {
   if (!out) throw IoError("cannot write " + path + " (disk full or not writable?)");
 }
 
-void write_text_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  write_text_file(tmp, text);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno_message("cannot rename " + tmp + " to " + path));
+void write_text_file_atomic(const std::string& path, const std::string& text, bool overwrite) {
+  OutputFile out(path, overwrite);
+  out.write(text.data(), text.size());
+  out.commit();
 }
 
 OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, const std::vector<std::string>& inputs)
-    : final_(final_dir), overwrite_(overwrite) {
+    : final_(final_dir), overwrite_(overwrite), inputs_(inputs) {
   if (final_dir.empty()) throw UsageError("--out is required");
   check_output_directory("--out", final_dir, overwrite, inputs);
   // "out/" and "out/." name the directory "out": drop the trailing separator or dot first, or the
@@ -75,14 +77,18 @@ OutputDirectory::OutputDirectory(const std::string& final_dir, bool overwrite, c
   hidden_name += out.filename().string();
   hidden_name += ".tmp-" + std::to_string(::getpid());
   temp_ = (parent / hidden_name).string();
-  remove_tree(temp_);
+  remove_stale_temporaries(out.string());
+  remove_tree(temp_);  // one of an earlier process with our PID
   if (!fs::create_directory(temp_, ec) || ec)
     throw IoError("--out " + final_dir + " is not writable: cannot create " + temp_ + ": " + ec.message());
+  register_temporary(temp_);
   final_ = out.string();
 }
 
 OutputDirectory::~OutputDirectory() {
-  if (!committed_) remove_tree(temp_);
+  if (committed_) return;
+  remove_tree(temp_);
+  unregister_temporary(temp_);
 }
 
 void OutputDirectory::commit() {
@@ -91,15 +97,26 @@ void OutputDirectory::commit() {
   fsync_path(temp_);
   std::error_code ec;
   std::string trash;
-  if (fs::exists(final_)) {
-    if (!overwrite_) throw UsageError(final_ + " appeared while writing; refusing to replace it");
+  committed_ = true;  // from here on the temporary is either placed or kept, never silently removed
+  if (fs::exists(fs::symlink_status(final_))) {
+    // what is there now may have appeared, or changed, since the run began: check it again
+    if (!overwrite_) keep_and_refuse(temp_, final_);
+    try {
+      check_output_directory("--out", final_, true, inputs_);
+    } catch (const UsageError&) {
+      keep_and_refuse(temp_, final_);
+    }
     trash = final_ + ".old-" + std::to_string(::getpid());
     fs::rename(final_, trash, ec);
-    if (ec) throw IoError("cannot move the old " + final_ + " aside: " + ec.message());
+    if (ec) {
+      committed_ = false;
+      throw IoError("cannot move the old " + final_ + " aside: " + ec.message());
+    }
   }
-  fs::rename(temp_, final_, ec);
-  if (ec) throw IoError("cannot rename " + temp_ + " to " + final_ + ": " + ec.message());
-  committed_ = true;
+  if (!rename_no_replace(temp_, final_)) {
+    keep_and_refuse(temp_, final_);
+  }
+  unregister_temporary(temp_);
   fsync_path(fs::path(final_).parent_path().string());
   if (!trash.empty()) remove_tree(trash);
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 
 namespace enwanda {
 
@@ -63,6 +64,7 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* prefix, size_t prefix_
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+      if (depth > kMaxJsonDepth) throw bad("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
       if (ev == nlohmann::json::parse_event_t::key && depth == 1) {
         const std::string& k = parsed.get_ref<const std::string&>();
         if (!seen.insert(k).second && duplicate.empty()) duplicate = k;
@@ -70,7 +72,7 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* prefix, size_t prefix_
       return true;
     });
   } catch (const nlohmann::json::exception& e) {
-    throw bad(std::string("not valid UTF-8 JSON: ") + e.what());
+    throw bad("not valid UTF-8 JSON: " + plain_json_error(e));
   }
   if (!duplicate.empty()) throw bad("duplicate tensor name \"" + duplicate + "\"");
   if (!j.is_object()) throw bad("header is not a JSON object");

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/crash_cleanup.h"
 #include "enwanda/io/safetensors.h"
 
 namespace enwanda {
@@ -54,6 +55,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
       throw IoError(errno_message("cannot map " + path));
     }
     f->base_ = static_cast<const uint8_t*>(p);
+    register_mapping(f->base_, f->size_, path);  // a truncation while mapped: SIGBUS, named (crash_cleanup.h)
   }
   ::close(fd);
   static const uint8_t empty[1] = {0};
@@ -63,7 +65,9 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
 }
 
 SafetensorsFile::~SafetensorsFile() {
-  if (base_) munmap(const_cast<uint8_t*>(base_), size_);
+  if (!base_) return;
+  unregister_mapping(base_);
+  munmap(const_cast<uint8_t*>(base_), size_);
 }
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {

@@ -63,7 +63,7 @@ SafetensorsWriter::SafetensorsWriter(const std::string& path, const std::vector<
     ranges_[entries[i].name] = {offsets[i], offsets[i + 1] - offsets[i]};
     written_[entries[i].name] = offsets[i + 1] == offsets[i];
   }
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd_ < 0) throw IoError(errno_message("cannot create " + path));
   write_all_at(fd_, header.data(), header.size(), 0, path_);
   if (::ftruncate(fd_, static_cast<off_t>(data_start_ + data_bytes_)) != 0)

@@ -1,5 +1,6 @@
 #include "enwanda/model/llama_config.h"
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <type_traits>
@@ -7,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 #include "enwanda/model/model_family.h"
 
 namespace enwanda {
@@ -127,6 +129,8 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   if (fam.moe_layers != MoeLayers::none) read_moe(j, fam, where, c);
   c.max_position_embeddings = optional<int64_t>(j, "max_position_embeddings", 2048, where);
   c.rms_norm_eps = optional<double>(j, "rms_norm_eps", 1e-6, where);
+  if (!std::isfinite(c.rms_norm_eps) || c.rms_norm_eps < 0)
+    throw InputError(where + ": rms_norm_eps must be a finite number >= 0, got " + j["rms_norm_eps"].dump());
   c.tie_word_embeddings = optional<bool>(j, "tie_word_embeddings", false, where);
   c.torch_dtype = optional<std::string>(j, "torch_dtype", "float32", where);
   c.bos_token_id = first_id(j, "bos_token_id", 1, where);
@@ -146,6 +150,8 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
                        " is unsupported (RoPE over the whole head_dim only)");
   c.rope_theta = v5 ? optional<double>(j["rope_parameters"], "rope_theta", 10000.0, where)
                     : optional<double>(j, "rope_theta", 10000.0, where);
+  if (!std::isfinite(c.rope_theta) || c.rope_theta <= 0)
+    throw InputError(where + ": rope_theta must be a finite number > 0, got " + std::to_string(c.rope_theta));
   const char* scaling_key = v5 ? "rope_parameters" : "rope_scaling";
   if (j.contains(scaling_key) && !j[scaling_key].is_null()) {
     const auto& r = j[scaling_key];
@@ -169,7 +175,7 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
     rs.mscale = optional<double>(r, "mscale", 0.0, where);
     rs.mscale_all_dim = optional<double>(r, "mscale_all_dim", 0.0, where);
     rs.truncate = optional<bool>(r, "truncate", true, where);
-    if (rs.type != "none" && rs.factor <= 0) throw InputError(where + ": " + scaling_key + " factor must be positive");
+    if (rs.type != "none" && !(rs.factor > 0 && std::isfinite(rs.factor))) throw InputError(where + ": " + scaling_key + " factor must be positive");
   }
 
   // attention windows, per layer
@@ -202,13 +208,7 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
 LlamaConfig LlamaConfig::from_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot read config.json (missing?)");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path + ": not valid JSON: " + e.what());
-  }
-  return from_json(j, path);
+  return from_json(parse_json(in, path), path);
 }
 
 bool LlamaConfig::has_bias() const {

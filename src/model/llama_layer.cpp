@@ -4,12 +4,20 @@
 #include <limits>
 #include <vector>
 
+#include "enwanda/errors.h"
+
 namespace enwanda {
 
 LinearInput input_of_linear(int linear_index) {
   static const LinearInput map[7] = {LinearInput::attn, LinearInput::attn, LinearInput::attn, LinearInput::o_proj,
                                      LinearInput::mlp,  LinearInput::mlp,  LinearInput::down_proj};
   return map[linear_index];
+}
+
+void require_finite(const torch::Tensor& t, const std::string& name, const std::string& where) {
+  if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>())
+    throw InputError(where + ": tensor " + name + " holds " + std::to_string((~torch::isfinite(t)).sum().item<int64_t>()) +
+                     " NaN or infinite values; the checkpoint is damaged (or was written from a diverged run)");
 }
 
 LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
@@ -25,6 +33,7 @@ LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
       t = mapped.to(rt.device, rt.compute_dtype, /*non_blocking=*/false, /*copy=*/true);
     }
     ck.release(name);  // the copy is ours: let the mapped pages go
+    require_finite(t, name, ck.dir());
     return t;
   };
   const LlamaConfig& c = ck.config();

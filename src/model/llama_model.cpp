@@ -9,6 +9,9 @@ LlamaModel::LlamaModel(std::shared_ptr<const Checkpoint> ck, Runtime rt) : ck_(s
   norm_ = ck_->tensor("model.norm.weight").to(rt_.device, rt_.compute_dtype);
   const char* head = config().tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
   head_ = ck_->tensor(head).to(rt_.device, rt_.compute_dtype);
+  require_finite(norm_, "model.norm.weight", ck_->dir());
+  require_finite(head_, head, ck_->dir());
+  if (!config().tie_word_embeddings) require_finite(ck_->tensor("model.embed_tokens.weight"), "model.embed_tokens.weight", ck_->dir());
 }
 
 torch::Tensor LlamaModel::embed(const torch::Tensor& tokens) const {

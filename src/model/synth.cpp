@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 #include "enwanda/model/checkpoint.h"
 #include "enwanda/io/output_directory.h"
 #include "enwanda/io/replace_guard.h"
@@ -332,7 +333,7 @@ void synth(const SynthOptions& opt) {
   std::sort(files.begin(), files.end());
   const nlohmann::json report = {{"enwanda_version", ENWANDA_VERSION}, {"command", "synth"}, {"shape", opt.shape},
                                  {"seed", opt.seed}, {"files", files}};
-  write_text_file((dir / kReportFile).string(), report.dump(2) + "\n");
+  write_text_file((dir / kReportFile).string(), dump_json(report) + "\n");
   out.commit();
   spdlog::info("synthesised {}-shaped checkpoint: {} layers, {} bytes in {} shard(s) -> {}", opt.shape, c.num_hidden_layers,
                total, n_shards, opt.out);

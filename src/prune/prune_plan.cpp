@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/checkpoint_writer.h"
 #include "enwanda/io/output_directory.h"
 #include "enwanda/io/replace_guard.h"
 #include "enwanda/model/device_memory.h"
@@ -87,7 +88,7 @@ PrunePlan plan_prune(const PruneOptions& opt) {
   plan.inputs.insert(plan.inputs.end(), {opt.model_dir, opt.calib.tokens_path, opt.load_stats});
   check_output_directory("--out", opt.out_dir, opt.overwrite, plan.inputs);
   if (!opt.save_stats.empty()) check_output_file("--save-stats", opt.save_stats, opt.overwrite, plan.inputs);
-  require_free_space(opt.out_dir, ck.total_bytes());
+  require_free_space(opt.out_dir, ck.total_bytes() + carried_bytes(opt.model_dir));  // weights, config, tokenizer, ...
   // pruning enwanda's own output again is legal (a second pass at a higher sparsity), but more
   // often a --model pointing at the wrong directory
   if (const auto first_run = pruned_by(opt.model_dir); !first_run.empty())

@@ -87,7 +87,7 @@ nlohmann::json prune(PruneOptions opt) {
     if (i < 0 || i >= cfg.num_hidden_layers) writes.copy(name);
   }
   writes.wait();
-  stats.write();
+  stats.write(opt.overwrite);
   report.add_seconds("writing", seconds_since(t));
 
   // report

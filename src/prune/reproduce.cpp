@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "enwanda/io/json_text.h"
+
 namespace enwanda {
 
 std::string shell_word(const std::string& word) {
@@ -17,12 +19,14 @@ std::string shell_word(const std::string& word) {
 }
 
 std::string reproducing_command(const PruneOptions& opt) {
-  const PruneOptions d;  // the defaults
   std::string cmd = "enwanda prune";
   auto flag = [&](const std::string& name) { cmd += " " + name; };
   auto value = [&](const std::string& name, const std::string& v) { cmd += " " + name + " " + shell_word(v); };
   auto number = [&](const std::string& name, const nlohmann::json& v) { cmd += " " + name + " " + v.dump(); };
   auto path = [&](const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); };
+  // every setting the run used, defaults included (a later change of a default must not change
+  // what this reproduces), and none that the method would refuse as without effect
+  const bool calibrated = uses_activations(opt.method) || opt.allocation == Allocation::owl;
 
   value("--model", path(opt.model_dir));
   if (!opt.calib.tokens_path.empty()) value("--calib-tokens", path(opt.calib.tokens_path));
@@ -30,65 +34,69 @@ std::string reproducing_command(const PruneOptions& opt) {
   value("--out", path(opt.out_dir));
   value("--method", method_name(opt.method));
   if (uses_elastic_net(opt.method)) {
-    if (opt.geometry != d.geometry) value("--geometry", geometry_name(opt.geometry));
-    if (opt.alpha != d.alpha) number("--alpha", opt.alpha);
+    value("--geometry", geometry_name(opt.geometry));
+    number("--alpha", opt.alpha);
   }
-  if (opt.structure.str() != "unstructured") value("--structure", opt.structure.str());
-  else if (opt.sparsity != d.sparsity) number("--sparsity", opt.sparsity);
+  if (opt.structure.nm()) value("--structure", opt.structure.str());
+  else number("--sparsity", opt.sparsity);
   for (const auto& t : opt.linears.targets) value("--targets", t);
   for (const auto& t : opt.linears.ignore) value("--ignore", t);
   for (const auto& [type, s] : opt.linears.sparsity_of) value("--sparsity-of", type + "=" + nlohmann::json(s).dump());
-  if (opt.allocation != d.allocation) value("--allocation", allocation_name(opt.allocation));
+  value("--allocation", allocation_name(opt.allocation));
   if (opt.allocation == Allocation::owl) {
-    if (opt.owl.m != d.owl.m) number("--owl-m", opt.owl.m);
-    if (opt.owl.lambda != d.owl.lambda) number("--owl-lambda", opt.owl.lambda);
+    number("--owl-m", opt.owl.m);
+    number("--owl-lambda", opt.owl.lambda);
   }
   if (opt.method == Method::sparsegpt) {
-    if (opt.sparsegpt.damp != d.sparsegpt.damp) number("--sparsegpt-damp", opt.sparsegpt.damp);
-    if (opt.sparsegpt.block != d.sparsegpt.block) number("--sparsegpt-block", opt.sparsegpt.block);
+    number("--sparsegpt-damp", opt.sparsegpt.damp);
+    number("--sparsegpt-block", opt.sparsegpt.block);
   }
-  if (opt.method == Method::ria && opt.ria.power != d.ria.power) number("--ria-power", opt.ria.power);
+  if (opt.method == Method::ria) number("--ria-power", opt.ria.power);
   if (opt.method == Method::dsnot) {
-    if (opt.dsnot.cycles != d.dsnot.cycles) number("--dsnot-cycles", opt.dsnot.cycles);
-    if (opt.dsnot.threshold != d.dsnot.threshold) number("--dsnot-threshold", opt.dsnot.threshold);
-    if (opt.dsnot.pow_var != d.dsnot.pow_var) number("--dsnot-pow-var", opt.dsnot.pow_var);
-    if (opt.dsnot.skip != d.dsnot.skip) value("--dsnot-skip", dsnot_skip_name(opt.dsnot.skip));
+    number("--dsnot-cycles", opt.dsnot.cycles);
+    number("--dsnot-threshold", opt.dsnot.threshold);
+    number("--dsnot-pow-var", opt.dsnot.pow_var);
+    value("--dsnot-skip", dsnot_skip_name(opt.dsnot.skip));
   }
   if (opt.method == Method::alps) {
-    if (opt.alps.rho != d.alps.rho) number("--alps-rho", opt.alps.rho);
-    if (opt.alps.iters != d.alps.iters) number("--alps-iters", opt.alps.iters);
+    number("--alps-rho", opt.alps.rho);
+    number("--alps-iters", opt.alps.iters);
   }
   if (uses_regional_gradients(opt.method)) {
-    const auto &r = opt.regional, &rd = d.regional;
-    if (r.gamma != rd.gamma) number("--rgs-scale", r.gamma);
-    if (r.rgs_samples != rd.rgs_samples) number("--rgs-samples", r.rgs_samples);
+    const auto& r = opt.regional;
+    number("--rgs-scale", r.gamma);
+    number("--rgs-samples", r.rgs_samples);
     if (!r.ro) flag("--no-ro");
-    if (r.ro && r.ro_iters != rd.ro_iters) number("--ro-iters", r.ro_iters);
-    if (r.ro && r.ro_samples != rd.ro_samples) number("--ro-samples", r.ro_samples);
-    if (r.ro && r.ro_lr != rd.ro_lr) number("--ro-lr", r.ro_lr);
+    if (r.ro) {
+      number("--ro-iters", r.ro_iters);
+      number("--ro-samples", r.ro_samples);
+      number("--ro-lr", r.ro_lr);
+    }
     if (r.tf32) flag("--regional-tf32");
   }
-  if (opt.calib.tokens_path.empty()) {
-    const auto &c = opt.calib, &cd = d.calib;
-    if (c.nsamples != cd.nsamples) number("--nsamples", c.nsamples);
-    if (c.seqlen != cd.seqlen) number("--seqlen", c.seqlen);
-    if (c.seed != cd.seed) number("--seed", c.seed);
-    if (c.calib_mult != cd.calib_mult) number("--calib-mult", c.calib_mult);
-    if (c.sampling != cd.sampling) value("--calib-sampling", c.sampling);
-    if (c.rows != cd.rows) value("--rows", rows_view_name(c.rows));
-    if (c.literals != cd.literals) flag("--split-special-tokens");
-    if (!c.protocol.empty()) value("--protocol", c.protocol);
-  } else if (opt.calib.seed != d.calib.seed) {
-    number("--seed", opt.calib.seed);  // Wanda++'s RO sample order
+  if (calibrated) {
+    const auto& c = opt.calib;
+    if (c.tokens_path.empty()) {  // a token file's shape is its nsamples and seqlen
+      if (!c.protocol.empty()) value("--protocol", c.protocol);  // the values below override it
+      number("--nsamples", c.nsamples);
+      number("--seqlen", c.seqlen);
+      number("--calib-mult", c.calib_mult);
+      value("--calib-sampling", c.sampling);
+      value("--rows", rows_view_name(c.rows));
+      value("--calib-field", c.text.field);
+      number("--calib-max-mib", c.text.max_bytes >> 20);
+      if (c.literals != SpecialLiterals::as_ids) flag("--split-special-tokens");
+    }
+    number("--seed", c.seed);  // also Wanda++'s RO sample order
+    value("--stat-norm", opt.stat_norm == StatNorm::tokens ? "tokens" : "sequences");
   }
-  if (opt.stat_norm != d.stat_norm) value("--stat-norm", "tokens");
-  if (!opt.sequential) flag("--no-sequential");
+  flag(opt.sequential ? "--sequential" : "--no-sequential");
   if (!opt.save_stats.empty()) value("--save-stats", path(opt.save_stats));
   if (!opt.load_stats.empty()) value("--load-stats", path(opt.load_stats));
-  if (opt.device != d.device) value("--device", opt.device);
-  if (opt.dtype != d.dtype) value("--dtype", opt.dtype);
-  if (opt.batch_size != d.batch_size) number("--batch-size", opt.batch_size);
-  if (opt.threads != d.threads) number("--threads", opt.threads);
+  value("--device", opt.device);
+  value("--dtype", opt.dtype);
+  number("--batch-size", opt.batch_size);
+  number("--threads", opt.threads);
   if (!opt.overlap_io) flag("--no-overlap");
   return cmd;
 }
@@ -98,7 +106,7 @@ std::string pruned_by(const std::string& dir) {
   if (!std::filesystem::exists(report_path)) return "";
   try {
     std::ifstream in(report_path);
-    const auto report = nlohmann::json::parse(in);
+    const auto report = parse_json(in, report_path.string());
     if (report.value("command", "") == "synth") return "";  // synth's mark, not a pruning
     if (report.contains("reproduce") && report["reproduce"].is_string()) return report["reproduce"].get<std::string>();
     // reports written before the reproducing command was recorded

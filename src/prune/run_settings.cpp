@@ -1,7 +1,11 @@
 #include "enwanda/prune/run_settings.h"
 
 #include <filesystem>
+#include <fstream>
 
+#include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
+#include "enwanda/io/replace_guard.h"
 #include "enwanda/model/blas_kernels.h"
 #include "enwanda/model/runtime.h"
 #include "enwanda/prune/layer_sparsity.h"
@@ -28,9 +32,11 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
   nlohmann::json files = nlohmann::json::array();
   std::vector<std::string> read = opt.calib.tokens_path.empty() ? corpus_file_paths(opt.calib.text_paths)
                                                                  : std::vector<std::string>{opt.calib.tokens_path};
-  for (const auto& f : read)
-    if (!f.empty())
-      files.push_back({{"path", absolute(f)}, {"bytes", std::filesystem::file_size(f)}, {"sha256", file_sha256(f)}});
+  for (const auto& f : read) {
+    if (f.empty()) continue;
+    const FileDigest d = text_file_digest(f);  // as read: a stream cannot be read again
+    files.push_back({{"path", absolute(f)}, {"bytes", d.bytes}, {"sha256", d.sha256}});
+  }
   s["calibration"] = {{"files", files}, {"kind", opt.calib.tokens_path.empty() ? "text" : "tokens"}};
   if (opt.calib.tokens_path.empty()) {
     s["calibration"]["sampling"] = opt.calib.sampling;
@@ -38,6 +44,8 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
     s["calibration"]["seed"] = opt.calib.seed;                                 // random.seed(seed)
     s["calibration"]["rows"] = rows_view_name(opt.calib.rows);
     s["calibration"]["special_literals"] = opt.calib.literals == SpecialLiterals::as_ids ? "ids" : "text";
+    s["calibration"]["field"] = opt.calib.text.field;
+    s["calibration"]["max_mib"] = opt.calib.text.max_bytes >> 20;
   }
   s["protocol"] = opt.calib.protocol;
   if (uses_elastic_net(opt.method)) {
@@ -58,6 +66,15 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
   const LinearSelection& l = opt.linears;
   if (!l.selects_all() || !l.sparsity_of.empty())
     s["linears"] = {{"targets", l.targets}, {"ignore", l.ignore}, {"sparsity_of", l.sparsity_of}};
+  // the chain: an input that is enwanda's output brings its own report (and that one its input's)
+  const auto input_report = std::filesystem::path(opt.model_dir) / kReportFile;
+  if (std::ifstream in(input_report); in) {
+    try {
+      s["input_report"] = parse_json(in, input_report.string());
+    } catch (const InputError&) {
+      s["input_report"] = "unreadable: " + input_report.string();
+    }
+  }
   return s;
 }
 

@@ -1,6 +1,7 @@
 #include "enwanda/prune/stats_file.h"
 
 #include "enwanda/errors.h"
+#include "enwanda/io/output_file.h"
 #include "enwanda/io/safetensors.h"
 
 namespace enwanda {
@@ -22,16 +23,17 @@ void StatsFileWriter::add(int64_t layer, const std::string& linear, const Channe
   tensors_.emplace_back(stat_name(layer, linear, "l2sq"), s.l2sq.to(torch::kCPU, torch::kFloat32).contiguous());
 }
 
-void StatsFileWriter::write(const std::string& path, const StatsKey& key) const {
+void StatsFileWriter::write(const std::string& path, const StatsKey& key, bool overwrite) const {
   std::vector<SafetensorsWriter::Entry> entries;
   for (const auto& [name, t] : tensors_) entries.push_back({name, Dtype::F32, t.sizes().vec()});
-  std::string tmp = path + ".tmp";
+  OutputFile out(path, overwrite);
+  out.close();  // the writer reopens the exclusive temporary (O_NOFOLLOW)
   {
-    SafetensorsWriter w(tmp, entries, key.to_metadata());
+    SafetensorsWriter w(out.temp_path(), entries, key.to_metadata());
     for (const auto& [name, t] : tensors_) w.write(name, t);
     w.finish();
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno_message("cannot rename " + tmp + " to " + path));
+  out.commit();
 }
 
 StatsFileReader::StatsFileReader(const std::string& path, const StatsKey& expected) : path_(path) {

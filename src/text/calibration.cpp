@@ -39,7 +39,7 @@ void check_vocab(const std::vector<int64_t>& ids, int64_t vocab_size) {
 // one has more than seqlen tokens (BOS included), then a window start randint(0, n - seqlen - 1).
 // Records are tokenised only when drawn (a C4 shard holds 356k of them).
 torch::Tensor sample_documents(const CalibrationOptions& opt, const Tokenizer& tok, int64_t vocab_size) {
-  const std::vector<std::string> docs = read_text_documents(opt.text_paths);
+  const std::vector<std::string> docs = read_text_documents(opt.text_paths, opt.text);
   const int64_t ndocs = static_cast<int64_t>(docs.size());
   auto encode = [&](int64_t d) { return tok.encode(docs[static_cast<size_t>(d)], /*add_bos=*/true, opt.literals); };
   // The Python loops forever without a record longer than seqlen: refused before drawing (the
@@ -78,7 +78,7 @@ torch::Tensor load_calibration(const CalibrationOptions& opt, const Tokenizer* t
   if (opt.sampling == "documents") return sample_documents(opt, *tok, vocab_size);
   if (opt.sampling != "windows") throw UsageError("--calib-sampling must be windows or documents, got " + opt.sampling);
   // get_wikitext2: tokenizer(" ".join(traindata["text"])) with --rows hf
-  const std::string text = read_text(opt.text_paths, opt.rows, " ");
+  const std::string text = read_text(opt.text_paths, opt.rows, " ", opt.text);
   std::vector<int64_t> ids = tokenize_corpus(*tok, text, kCorpusChunkBytes, opt.literals);
   const int64_t count = opt.nsamples * opt.calib_mult;
   if (static_cast<int64_t>(ids.size()) <= opt.seqlen)

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 #include "enwanda/text/unicode_text.h"
 
 namespace enwanda {
@@ -154,7 +155,13 @@ void HfTokenizer::Impl::parse(const json& j) {
   }
   for (auto& list : added_by_first_byte)
     std::stable_sort(list.begin(), list.end(), [](const Added& x, const Added& y) { return x.content.size() > y.content.size(); });
-  for (const auto& [token, id] : vocab) vocab_size = std::max(vocab_size, id + 1);
+  constexpr int64_t kMaxId = int64_t{1} << 24;  // 16.7 M: far above any real vocabulary (256 k)
+  for (const auto& [token, id] : vocab) {
+    if (id < 0 || id >= kMaxId)
+      throw InputError(w + ": token \"" + token + "\" has id " + std::to_string(id) + ", outside [0, " +
+                       std::to_string(kMaxId) + ")");
+    vocab_size = std::max(vocab_size, id + 1);
+  }
   id_to_token.assign(static_cast<size_t>(vocab_size), "");
   for (const auto& [token, id] : vocab) id_to_token[static_cast<size_t>(id)] = token;
 
@@ -384,12 +391,7 @@ HfTokenizer::~HfTokenizer() = default;
 std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot read tokenizer.json");
-  json j;
-  try {
-    in >> j;
-  } catch (const json::exception& e) {
-    throw InputError(path + ": not valid JSON (" + std::string(e.what()).substr(std::string(e.what()).find(']') + 2) + ")");
-  }
+  const json j = parse_json(in, path);  // nesting limited (json_text.h)
   auto t = std::unique_ptr<HfTokenizer>(new HfTokenizer());
   t->impl_->path = path;
   try {

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -16,6 +18,8 @@
 #include <zlib.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
+#include "enwanda/text/calibration.h"
 #include "enwanda/model/runtime.h"
 
 namespace fs = std::filesystem;
@@ -27,32 +31,75 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The file's bytes; gzip (by its magic bytes, whatever the name) decompressed through zlib,
-// concatenated members included.
-std::string read_bytes(const fs::path& p) {
+[[noreturn]] void refuse_size(const fs::path& p, const TextReadOptions& o, const char* what) {
+  throw InputError(p.string() + ": " + what + " more than " + std::to_string(o.max_bytes >> 20) +
+                   " MiB of text, the limit" + (o.limit_flag.empty() ? std::string() : " (" + o.limit_flag + " raises it)") +
+                   "; name a smaller file, or a part of it");
+}
+
+// The bytes on disk, read once and in order: a FIFO or /dev/fd/N (--calib <(zcat c4.json.gz))
+// can be read only once and has no size to probe. Recorded, with their sha256, for the report.
+std::string read_raw(const fs::path& p, const TextReadOptions& o) {
   std::ifstream in(p, std::ios::binary);
   if (!in) throw InputError(p.string() + ": cannot read");
-  char magic[2] = {0, 0};
-  in.read(magic, 2);
-  const bool gzip = in.gcount() == 2 && static_cast<unsigned char>(magic[0]) == 0x1f && static_cast<unsigned char>(magic[1]) == 0x8b;
+  std::string raw;
+  std::vector<char> buf(size_t{1} << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    raw.append(buf.data(), static_cast<size_t>(in.gcount()));
+    if (raw.size() > o.max_bytes) refuse_size(p, o, "holds");
+  }
+  if (in.bad()) throw InputError(p.string() + ": read failed");
+  return raw;
+}
+
+// gzip members inflated one after another (concatenated members included), never past the limit:
+// a gzip bomb (6 MB inflating to 6 GiB) stops at the limit instead of exhausting memory.
+std::string inflate_gzip(const fs::path& p, const std::string& raw, const TextReadOptions& o) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) throw InputError(p.string() + ": cannot open as gzip");
+  struct End {
+    z_stream& zs;
+    ~End() { inflateEnd(&zs); }
+  } end{zs};
+  if (raw.size() > std::numeric_limits<uInt>::max()) refuse_size(p, o, "holds");  // zlib counts in 32 bits
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  zs.avail_in = static_cast<uInt>(raw.size());
+  std::string out;
+  std::vector<char> buf(size_t{1} << 20);
+  for (;;) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf.data());
+    zs.avail_out = static_cast<uInt>(buf.size());
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf.data(), buf.size() - zs.avail_out);
+    if (out.size() > o.max_bytes) refuse_size(p, o, "inflates to");
+    if (rc == Z_STREAM_END) {
+      if (zs.avail_in == 0) return out;
+      if (inflateReset(&zs) != Z_OK) throw InputError(p.string() + ": corrupt gzip data");
+      continue;  // the next member
+    }
+    if (rc == Z_BUF_ERROR && zs.avail_in == 0) throw InputError(p.string() + ": corrupt gzip data (truncated)");
+    if (rc != Z_OK) throw InputError(p.string() + ": corrupt gzip data (" + (zs.msg ? zs.msg : "inflate failed") + ")");
+  }
+}
+
+std::mutex g_digests_mutex;
+std::map<std::string, FileDigest> g_digests;  // by the path as read
+
+// The file's bytes; gzip (by its magic bytes, whatever the name) decompressed through zlib,
+// concatenated members included.
+std::string read_bytes(const fs::path& p, const TextReadOptions& o) {
+  std::string raw = read_raw(p, o);
+  {
+    std::lock_guard<std::mutex> lock(g_digests_mutex);
+    g_digests[p.string()] = {p.string(), raw.size(), sha256_hex(raw.data(), raw.size())};
+  }
+  const bool gzip = raw.size() >= 2 && static_cast<unsigned char>(raw[0]) == 0x1f && static_cast<unsigned char>(raw[1]) == 0x8b;
   if (!gzip) {
     if (p.extension() == ".gz") throw InputError(p.string() + ": named .gz but not gzip-compressed (no gzip magic bytes)");
-    in.seekg(0);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return raw;
   }
-  gzFile gz = gzopen(p.c_str(), "rb");
-  if (!gz) throw InputError(p.string() + ": cannot open as gzip");
-  std::string out;
-  std::vector<char> buf(1 << 20);
-  int n;
-  while ((n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()))) > 0) out.append(buf.data(), static_cast<size_t>(n));
-  int err = Z_OK;
-  const std::string what = n < 0 ? gzerror(gz, &err) : "";
-  gzclose(gz);
-  if (n < 0) throw InputError(p.string() + ": corrupt gzip data (" + what + ")");
-  return out;
+  return inflate_gzip(p, raw, o);
 }
 
 // Text must be UTF-8 without NUL bytes: anything else is a binary file under a text name.
@@ -74,13 +121,18 @@ void require_text(const fs::path& p, const std::string& s) {
   }
 }
 
-// JSON lines, recognised by content: the first non-blank line is a JSON object with a "text" string.
-bool looks_like_json_lines(const std::string& s) {
+// JSON lines, recognised by content: the first non-blank line is a JSON object with the text field.
+bool looks_like_json_lines(const std::string& s, const std::string& field) {
   const size_t start = s.find_first_not_of(" \t\r\n");
   if (start == std::string::npos || s[start] != '{') return false;
   const size_t end = s.find('\n', start);
-  const auto j = nlohmann::json::parse(s.substr(start, end == std::string::npos ? std::string::npos : end - start), nullptr, false);
-  return j.is_object() && j.contains("text");
+  nlohmann::json j;
+  try {
+    j = parse_json(s.substr(start, end == std::string::npos ? std::string::npos : end - start), "");
+  } catch (const InputError&) {
+    return false;
+  }
+  return j.is_object() && j.contains(field);
 }
 
 // A file's documents: each JSON-lines record's "text", or the whole of a plain text file.
@@ -89,13 +141,17 @@ struct FileText {
   bool json_lines = false;
 };
 
-FileText read_one(const fs::path& p) {
-  std::string content = read_bytes(p);
+FileText read_one(const fs::path& p, const TextReadOptions& o) {
+  std::string content = read_bytes(p, o);
   require_text(p, content);
   const std::string name = p.filename().string();
   const bool named_jsonl = ends_with(name, ".jsonl") || ends_with(name, ".jsonl.gz") || ends_with(name, ".json") ||
                            ends_with(name, ".json.gz");
-  if (!named_jsonl && !looks_like_json_lines(content)) return {{std::move(content)}, false};
+  if (!named_jsonl && !looks_like_json_lines(content, o.field)) return {{std::move(content)}, false};
+  if (const size_t start = content.find_first_not_of(" \t\r\n"); start != std::string::npos && content[start] == '[')
+    throw InputError(p.string() + ": a JSON array; enwanda reads JSON lines (one {\"" + o.field +
+                     "\": ...} object per line). Convert it: jq -c '.[]' " + p.string() + " > " +
+                     (p.parent_path() / (ends_with(name, ".gz") ? p.stem().stem() : p.stem())).string() + ".jsonl");
   FileText out{{}, true};
   std::string line;
   std::istringstream lines(content);
@@ -103,15 +159,17 @@ FileText read_one(const fs::path& p) {
   while (std::getline(lines, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = p.string() + ":" + std::to_string(lineno);
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception&) {
-      throw InputError(p.string() + ":" + std::to_string(lineno) + ": not valid JSON (JSON lines expected: one {\"text\": ...} object per line)");
+      j = parse_json(line, where);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " (JSON lines expected: one {\"" + o.field + "\": ...} object per line)");
     }
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      throw InputError(p.string() + ":" + std::to_string(lineno) + ": expected an object with a \"text\" string");
-    out.documents.push_back(j["text"].get<std::string>());
+    if (!j.is_object() || !j.contains(o.field) || !j[o.field].is_string())
+      throw InputError(where + ": expected an object with a \"" + o.field + "\" string" +
+                       (o.field == "text" ? " (--calib-field names another field)" : ""));
+    out.documents.push_back(j[o.field].get<std::string>());
   }
   return out;
 }
@@ -158,10 +216,10 @@ std::vector<fs::path> corpus_files(const std::vector<std::string>& paths) {
 }
 }  // namespace
 
-std::string read_text_corpus(const std::vector<std::string>& paths) {
+std::string read_text_corpus(const std::vector<std::string>& paths, const TextReadOptions& o) {
   std::string text;
   for (const auto& f : corpus_files(paths))
-    for (const auto& doc : read_one(f).documents) {
+    for (const auto& doc : read_one(f, o).documents) {
       if (!text.empty()) text += "\n\n";
       text += doc;
     }
@@ -176,10 +234,10 @@ std::vector<std::string> corpus_file_paths(const std::vector<std::string>& paths
   return out;
 }
 
-std::vector<std::string> read_text_documents(const std::vector<std::string>& paths) {
+std::vector<std::string> read_text_documents(const std::vector<std::string>& paths, const TextReadOptions& o) {
   std::vector<std::string> documents;
   for (const auto& f : corpus_files(paths)) {
-    FileText t = read_one(f);
+    FileText t = read_one(f, o);
     if (!t.json_lines)
       throw InputError(f.string() + ": --calib-sampling documents draws JSON-lines records (one {\"text\": ...} per "
                        "line, as C4 ships); this file is plain text");
@@ -189,10 +247,10 @@ std::vector<std::string> read_text_documents(const std::vector<std::string>& pat
   return documents;
 }
 
-std::vector<std::string> read_text_rows(const std::vector<std::string>& paths) {
+std::vector<std::string> read_text_rows(const std::vector<std::string>& paths, const TextReadOptions& o) {
   std::vector<std::string> rows;
   for (const auto& f : corpus_files(paths)) {
-    FileText t = read_one(f);
+    FileText t = read_one(f, o);
     if (t.json_lines) {
       for (auto& d : t.documents) rows.push_back(std::move(d));
     } else {
@@ -203,9 +261,18 @@ std::vector<std::string> read_text_rows(const std::vector<std::string>& paths) {
   return rows;
 }
 
-std::string read_text(const std::vector<std::string>& paths, RowsView rows, const std::string& row_separator) {
-  if (rows == RowsView::file) return read_text_corpus(paths);
-  return join_rows(read_text_rows(paths), row_separator);
+std::string read_text(const std::vector<std::string>& paths, RowsView rows, const std::string& row_separator,
+                      const TextReadOptions& o) {
+  if (rows == RowsView::file) return read_text_corpus(paths, o);
+  return join_rows(read_text_rows(paths, o), row_separator);
+}
+
+FileDigest text_file_digest(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(g_digests_mutex);
+    if (auto it = g_digests.find(path); it != g_digests.end()) return it->second;
+  }
+  return {path, fs::file_size(path), file_sha256(path)};
 }
 
 void log_special_literals(const Tokenizer& tok) {

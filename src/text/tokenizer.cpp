@@ -7,13 +7,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <mutex>
-
 #include <fstream>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 
 namespace fs = std::filesystem;
 
@@ -115,9 +115,23 @@ std::string Tokenizer::module_path() {
 
 std::shared_ptr<Tokenizer> Tokenizer::load_for_model(const std::string& model_dir) {
   const fs::path spm = fs::path(model_dir) / "tokenizer.model", hf = fs::path(model_dir) / "tokenizer.json";
-  if (fs::exists(spm))
-    return load(spm.string(), SentencepieceSettings::read((fs::path(model_dir) / "tokenizer_config.json").string()));
-  if (fs::exists(hf)) return load(hf.string());
+  if (fs::exists(spm) || fs::exists(hf)) {
+    const fs::path file = fs::exists(spm) ? spm : hf;
+    auto tok = file == spm ? load(spm.string(), SentencepieceSettings::read((fs::path(model_dir) / "tokenizer_config.json").string()))
+                           : load(hf.string());
+    // every id must name a row of the model's embedding: refused before any work, naming the token
+    const fs::path config = fs::path(model_dir) / "config.json";
+    std::ifstream config_in(config.string());
+    const auto c = config_in ? parse_json(config_in, config.string()) : nlohmann::json();
+    if (c.is_object() && c.contains("vocab_size") && c["vocab_size"].is_number_integer()) {
+      const int64_t rows = c["vocab_size"].get<int64_t>();
+      if (tok->vocab_size() > rows)
+        throw InputError(file.string() + ": token \"" + tok->piece(tok->vocab_size() - 1) + "\" has id " +
+                         std::to_string(tok->vocab_size() - 1) + ", beyond the model's vocab_size " + std::to_string(rows) +
+                         " (config.json); the tokenizer is not this model's");
+    }
+    return tok;
+  }
   throw InputError(model_dir + ": neither tokenizer.model nor tokenizer.json found (token windows from elsewhere: "
                    "--calib-tokens / --data-tokens)");
 }

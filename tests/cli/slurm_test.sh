@@ -85,6 +85,7 @@ check "a one-node cluster is up (node idle)" '[ "$state" = idle ]' || {
   echo "     sinfo: $(sinfo -N 2>&1 | tail -1)"; tail -5 "$d/slurmctld.log" "$d/slurmd.log" 2> /dev/null | sed 's/^/     /'; finish; exit; }
 
 # the same small grid, on Slurm and locally; one thread each so that sums are taken in one order
+# shellcheck disable=SC2054  # commas separate the sweep's list values, not array elements
 args=(--enwanda "$ENWANDA" --model "$SRC/data/tiny-llama-wikitext" --calib "$SRC/data/wikitext-2-excerpts/calib.txt"
       --eval-data "$SRC/data/wikitext-2-excerpts/eval.txt" --methods wanda,en --alphas 0,1 --geometries modified
       --structures unstructured,2:4 --nsamples 8 --seqlen 64 --eval-seqlen 64 --slices 20

@@ -25,7 +25,9 @@ check_masks() {  # name, enwanda flags..., -- reference flags...  ($model: the c
   local eflags=() rflags=()
   while [ "$1" != "--" ]; do eflags+=("$1"); shift; done; shift
   rflags=("$@")
-  "$ENWANDA" prune --model "$model" --calib-tokens "$work/calib.npy" --out "$work/p-$name" -q "${eflags[@]}"
+  local calib=(--calib-tokens "$work/calib.npy")  # magnitude reads none, except under OWL
+  [[ " ${eflags[*]} " == *" --method magnitude "* && " ${eflags[*]} " != *" --allocation owl "* ]] && calib=()
+  "$ENWANDA" prune --model "$model" "${calib[@]}" --out "$work/p-$name" -q "${eflags[@]}"
   if out=$("$PY" "$REF" masks --model "$model" --tokens "$work/calib.npy" --pruned "$work/p-$name" "${rflags[@]}"); then
     echo "ok   masks $name: $out"
   else

@@ -1,6 +1,7 @@
 # Sourced by the tests that need HuggingFace tokenizers' Node binding (npm package tokenizers 0.23.2):
 # installs it on first use into ~/.cache/enwanda/ (or $ENWANDA_NPM_DIR) and exports NODE_PATH so that
 # `node tests/tokenizer/hf_ids.js` finds it. Returns non-zero, saying why, when npm cannot install it.
+# shellcheck shell=bash
 npm_dir=${ENWANDA_NPM_DIR:-$HOME/.cache/enwanda/npm-tokenizers-0.23.2}
 if [ ! -d "$npm_dir/node_modules/tokenizers" ]; then
   mkdir -p "$npm_dir"

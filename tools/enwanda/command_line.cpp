@@ -1,12 +1,14 @@
 #include "command_line.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 
 namespace enwanda::cli {
 
@@ -44,9 +46,9 @@ ExpandedArgs expand_config(const std::vector<std::string>& args) {
   if (!in) throw UsageError("--config " + x.config_path + ": cannot read");
   nlohmann::json j;
   try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError("--config " + x.config_path + ": not valid JSON: " + e.what());
+    j = parse_json(in, "--config " + x.config_path);
+  } catch (const InputError& e) {
+    throw UsageError(e.what());
   }
   if (!j.is_object()) throw UsageError("--config " + x.config_path + ": expected a JSON object of option names");
   if (!protocol.empty()) {  // a protocol preset: one section per subcommand
@@ -73,10 +75,13 @@ ExpandedArgs expand_config(const std::vector<std::string>& args) {
     const auto& v = it.value();
     auto flag = [&](const std::string& name) {
       x.args.push_back(name);
-      x.from_config.emplace_back(key, name);
+      x.from_config.push_back({key, name, v.dump(), v.is_boolean()});
     };
     if (v.is_boolean()) {
       flag(v.get<bool>() ? "--" + key : "--no-" + key);
+    } else if (v.is_object() || v.is_null()) {
+      throw UsageError("--config " + x.config_path + ": \"" + key + "\" is " + v.dump() +
+                       "; expected a string, a number, true/false or a list of them");
     } else if (v.is_array()) {
       for (const auto& e : v) flag("--" + key), x.args.push_back(e.is_string() ? e.get<std::string>() : e.dump());
     } else {
@@ -113,10 +118,19 @@ CLI::App* named_subcommand(CLI::App& app, const std::vector<std::string>& args, 
 // A preset key that is no option of the subcommand is named, rather than left to the parser's
 // "arguments were not expected".
 void check_config_keys(const CLI::App& sub, const std::string& path, const ExpandedArgs& x) {
-  for (const auto& [key, flag] : x.from_config)
-    if (!sub.get_option_no_throw(flag))
-      throw UsageError("--config " + x.config_path + ": \"" + key + "\" is not an option of " + path +
+  for (const auto& e : x.from_config) {
+    const CLI::Option* opt = sub.get_option_no_throw(e.flag);
+    if (!opt)
+      throw UsageError("--config " + x.config_path + ": \"" + e.key + "\" is not an option of " + path +
                        " (keys are its long option names without the dashes)");
+    const bool is_switch = opt->get_expected_max() == 0;  // a flag takes no value (CLI11: expected(0))
+    if (is_switch && !e.boolean)
+      throw UsageError("--config " + x.config_path + ": \"" + e.key + "\" is a switch: expected true or false, got " +
+                       e.value);
+    if (!is_switch && e.boolean)
+      throw UsageError("--config " + x.config_path + ": \"" + e.key + "\" takes a value (" +
+                       (opt->get_type_name().empty() ? "TEXT" : opt->get_type_name()) + "), not " + e.value);
+  }
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -160,6 +174,27 @@ void check_words_before_parsing(CLI::App& app, const ExpandedArgs& x) {
     check_config_keys(*sub, path, x);
     check_option_names(*sub, path, x.args);
   }
+}
+
+CLI::Validator finite_in(double lo, double hi, const std::string& what, bool lo_open, bool hi_open) {
+  auto check = [=](std::string& text) -> std::string {
+    double v = 0;
+    size_t used = 0;
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || text.empty()) return "\"" + text + "\" is not a number; expected " + what;
+    if (!std::isfinite(v)) return text + " is not a finite number; expected " + what;
+    if (v < lo || v > hi || (lo_open && v == lo) || (hi_open && v == hi)) {
+      std::string msg = text + " is out of range; expected " + what;
+      if (what.find("fraction") != std::string::npos && v > 1.0 && v <= 100.0) msg += " (a fraction: 0.5 for 50%)";
+      return msg;
+    }
+    return "";
+  };
+  return CLI::Validator(check, what, "FINITE");
 }
 
 }  // namespace enwanda::cli

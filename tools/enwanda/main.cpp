@@ -10,16 +10,16 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/json_text.h"
 #include "enwanda/eval/inspect.h"
 #include "enwanda/eval/perplexity.h"
 #include "enwanda/eval/sweep_report.h"
 #include "enwanda/eval/zeroshot.h"
 #include "enwanda/model/checkpoint.h"
+#include "enwanda/io/crash_cleanup.h"
 #include "enwanda/io/npy.h"
 #include "enwanda/io/output_directory.h"
 #include "enwanda/io/replace_guard.h"
@@ -31,27 +31,20 @@
 #include "enwanda/text/calibration.h"
 #include "enwanda/text/text_corpus.h"
 #include "enwanda/text/tokenizer.h"
+#include "enwanda/text/tokenizer_fingerprint.h"
 #include "command_line.h"
+#include "console_output.h"
+#include "prune_flags.h"
 
 namespace fs = std::filesystem;
 using namespace enwanda;
 
 namespace {
 
-void setup_logging(bool verbose, bool quiet, const std::string& log_file) {
-  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  std::vector<spdlog::sink_ptr> sinks{console};
-  if (!log_file.empty()) sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, true));
-  auto logger = std::make_shared<spdlog::logger>("enwanda", sinks.begin(), sinks.end());
-  logger->set_pattern("%H:%M:%S %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::warn : spdlog::level::info);
-}
-
 // A result as JSON, with "enwanda_version": enwanda's mark (replace_guard.h).
-void write_json_file(const std::string& path, nlohmann::json j) {
+void write_json_file(const std::string& path, nlohmann::json j, bool overwrite) {
   if (!j.contains("enwanda_version")) j["enwanda_version"] = ENWANDA_VERSION_STRING;
-  write_text_file_atomic(path, j.dump(2) + "\n");
+  write_text_file_atomic(path, dump_json(j) + "\n", overwrite);
 }
 
 struct Common {
@@ -80,46 +73,6 @@ class HelpFormatter : public CLI::Formatter {
     return name;
   }
 };
-
-// Flags given (on the command line or by --config) that the chosen method or structure would
-// ignore are refused: an α sweep over --method wanda would otherwise write identical models.
-void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, bool no_ro) {
-  auto given = [&](const char* flag) { return prune.count(flag) > 0; };
-  const std::string method = method_name(po.method);
-  if (!uses_elastic_net(po.method))
-    for (const char* flag : {"--alpha", "--geometry"})
-      if (given(flag))
-        throw UsageError(std::string(flag) + " applies to --method en and en++ only; --method " + method +
-                         " has no elastic-net scale (drop the flag, or the --config key that sets it)");
-  if (!uses_regional_gradients(po.method))
-    for (const char* flag : {"--rgs-scale", "--rgs-samples", "--no-ro", "--ro-iters", "--ro-samples", "--ro-lr"})
-      if (given(flag))
-        throw UsageError(std::string(flag) + " applies to --method wanda++ and en++ only, not --method " + method);
-  if (po.method != Method::sparsegpt)
-    for (const char* flag : {"--sparsegpt-damp", "--sparsegpt-block"})
-      if (given(flag)) throw UsageError(std::string(flag) + " applies to --method sparsegpt only, not --method " + method);
-  if (po.method != Method::ria && given("--ria-power"))
-    throw UsageError("--ria-power applies to --method ria only, not --method " + method);
-  if (po.method != Method::dsnot)
-    for (const char* flag : {"--dsnot-cycles", "--dsnot-threshold", "--dsnot-pow-var", "--dsnot-skip"})
-      if (given(flag)) throw UsageError(std::string(flag) + " applies to --method dsnot only, not --method " + method);
-  if (po.method != Method::alps)
-    for (const char* flag : {"--alps-rho", "--alps-iters"})
-      if (given(flag)) throw UsageError(std::string(flag) + " applies to --method alps only, not --method " + method);
-  if (po.allocation != Allocation::owl)
-    for (const char* flag : {"--owl-m", "--owl-lambda"})
-      if (given(flag)) throw UsageError(std::string(flag) + " applies to --allocation owl only");
-  if (no_ro)
-    for (const char* flag : {"--ro-iters", "--ro-samples", "--ro-lr"})
-      if (given(flag)) throw UsageError(std::string(flag) + " has no effect with --no-ro");
-  if (po.structure.nm() && given("--sparsity")) {
-    const double implied = static_cast<double>(po.structure.n) / static_cast<double>(po.structure.m);
-    if (std::abs(po.sparsity - implied) > 1e-9)
-      throw UsageError("--structure " + po.structure.str() + " prunes " + std::to_string(po.structure.n) + " of every " +
-                       std::to_string(po.structure.m) + " weights (sparsity " + CLI::detail::to_string(implied) +
-                       "); --sparsity " + CLI::detail::to_string(po.sparsity) + " contradicts it");
-  }
-}
 
 constexpr const char* kSeqlenHelp = "tokens per calibration sequence, or max: the config's max_position_embeddings";
 constexpr const char* kProtocolHelp =
@@ -162,7 +115,7 @@ int run(int argc, char** argv) {
   auto add_logging = [&](CLI::App* sub) {
     sub->add_flag("-v,--verbose", verbose, "debug logging");
     sub->add_flag("-q,--quiet", quiet, "warnings and errors only");
-    sub->add_option("--log-file", log_file, "also log to this file");
+    sub->add_option("--log-file", log_file, "also log to this file (appended to; never one of the run's files)");
     // read (and removed from the arguments) by cli::expand_config before parsing; listed for --help
     sub->add_option("--config", config_shown_in_help, "JSON preset of option defaults (keys: long option names; "
                                                       "the command line overrides them)");
@@ -198,8 +151,11 @@ int run(int argc, char** argv) {
   prune->add_option("--out", po.out_dir, "output checkpoint directory")->required();
   prune->add_option("--method", method, "en|wanda|magnitude|wanda++|en++|sparsegpt|ria|dsnot|alps")->capture_default_str();
   prune->add_option("--geometry", geometry, "original|modified (elastic-net scale)")->capture_default_str();
-  prune->add_option("--alpha", po.alpha, "elastic-net mixing weight in [0, 1]")->capture_default_str();
+  prune->add_option("--alpha", po.alpha, "elastic-net mixing weight in [0, 1]")
+      ->check(cli::finite_in(0, 1, "a number in [0, 1]"))
+      ->capture_default_str();
   prune->add_option("--sparsity", po.sparsity, "fraction pruned (per row; per matrix for magnitude and ria), in [0, 1)")
+      ->check(cli::finite_in(0, 1, "a fraction in [0, 1), e.g. 0.5", false, true))
       ->capture_default_str();
   prune->add_option("--targets", po.linears.targets,
                     "prune only the linears matching: re:REGEX (from the name's start) or an exact name such as "
@@ -207,20 +163,32 @@ int run(int argc, char** argv) {
   prune->add_option("--ignore", po.linears.ignore, "leave the linears matching as they are (re:REGEX or an exact name); repeatable");
   prune->add_option("--sparsity-of", sparsity_of, "TYPE=S: the sparsity of one linear type (q, k, v, o, gate, up, down); repeatable");
   prune->add_option("--allocation", allocation, "per-layer sparsity: uniform, or owl (outlier-weighted)")->capture_default_str();
-  prune->add_option("--owl-m", po.owl.m, "OWL: outlier threshold in multiples of a layer's mean score")->capture_default_str();
-  prune->add_option("--owl-lambda", po.owl.lambda, "OWL: layer sparsities spread over sparsity ± lambda")->capture_default_str();
+  prune->add_option("--owl-m", po.owl.m, "OWL: outlier threshold in multiples of a layer's mean score")
+      ->check(cli::finite_in(0, 1e30, "a number > 0", true))
+      ->capture_default_str();
+  prune->add_option("--owl-lambda", po.owl.lambda, "OWL: layer sparsities span 2 x lambda, shifted so that their mean is --sparsity")
+      ->check(cli::finite_in(0, 1, "a fraction in [0, 1]"))
+      ->capture_default_str();
   prune->add_option("--sparsegpt-damp", po.sparsegpt.damp, "SparseGPT: dampening, a fraction of mean(diag H)")
+      ->check(cli::finite_in(0, 1e30, "a number > 0", true))
       ->capture_default_str();
   prune->add_option("--sparsegpt-block", po.sparsegpt.block, "SparseGPT: columns per lazy-update block")->capture_default_str();
-  prune->add_option("--ria-power", po.ria.power, "RIA: exponent a of the activation norm")->capture_default_str();
+  prune->add_option("--ria-power", po.ria.power, "RIA: exponent a of the activation norm")
+      ->check(cli::finite_in(-1e6, 1e6, "a finite number"))
+      ->capture_default_str();
   prune->add_option("--dsnot-cycles", po.dsnot.cycles, "DSnoT: passes of prune-and-regrow over the rows (0: Wanda)")
       ->capture_default_str();
   prune->add_option("--dsnot-threshold", po.dsnot.threshold, "DSnoT: a row stops once its |error| is at most this")
+      ->check(cli::finite_in(0, 1e30, "a number >= 0"))
       ->capture_default_str();
-  prune->add_option("--dsnot-pow-var", po.dsnot.pow_var, "DSnoT: regrow order d/var^p (0: no division)")->capture_default_str();
+  prune->add_option("--dsnot-pow-var", po.dsnot.pow_var, "DSnoT: regrow order d/var^p (0: no division)")
+      ->check(cli::finite_in(-1e6, 1e6, "a finite number"))
+      ->capture_default_str();
   prune->add_option("--dsnot-skip", dsnot_skip, "DSnoT: linears that keep the Wanda mask: mlp, attention or none")
       ->capture_default_str();
-  prune->add_option("--alps-rho", po.alps.rho, "ALPS: ADMM's initial penalty rho")->capture_default_str();
+  prune->add_option("--alps-rho", po.alps.rho, "ALPS: ADMM's initial penalty rho")
+      ->check(cli::finite_in(0, 1e30, "a number > 0", true))
+      ->capture_default_str();
   prune->add_option("--alps-iters", po.alps.iters, "ALPS: ADMM iterations at most")->capture_default_str();
   prune->add_option("--structure", structure, "unstructured or N:M (e.g. 2:4)")->capture_default_str();
   prune->add_option("--nsamples", po.calib.nsamples, "calibration sequences")->capture_default_str();
@@ -239,14 +207,20 @@ int run(int argc, char** argv) {
   prune->add_flag("!--no-overlap", po.overlap_io, "read and write layers on the main thread (no background I/O)");
   prune->add_option("--save-stats", po.save_stats, "write activation statistics (needs --no-sequential)");
   prune->add_option("--load-stats", po.load_stats, "reuse activation statistics (needs --no-sequential)");
-  prune->add_option("--rgs-scale", po.regional.gamma, "Wanda++ gradient weight γ")->capture_default_str();
+  prune->add_option("--rgs-scale", po.regional.gamma, "Wanda++ gradient weight γ")
+      ->check(cli::finite_in(0, 1e30, "a number >= 0"))
+      ->capture_default_str();
   prune->add_option("--rgs-samples", po.regional.rgs_samples, "samples for the regional gradient (0: all)");
   prune->add_flag("--no-ro", no_ro, "Wanda++ without regional optimisation");
   prune->add_option("--ro-iters", po.regional.ro_iters, "regional optimisation rounds")->capture_default_str();
   prune->add_option("--ro-samples", po.regional.ro_samples, "samples per RO round")->capture_default_str();
-  prune->add_option("--ro-lr", po.regional.ro_lr, "RMSprop learning rate for RO")->capture_default_str();
+  prune->add_option("--ro-lr", po.regional.ro_lr, "RMSprop learning rate for RO")
+      ->check(cli::finite_in(0, 1e6, "a number > 0", true))
+      ->capture_default_str();
   prune->add_flag("--regional-tf32", po.regional.tf32, "CUDA: TF32 tensor cores for the RGS/RO matmuls (3.4x faster on an H100)");
   add_text_flags(prune, prune_text, "\" \" for --calib-sampling windows");
+  int64_t prune_max_mib = kDefaultTextMaxMiB, calib_max_mib = kDefaultTextMaxMiB;
+  cli::add_text_reading_flags(prune, po.calib.text, prune_max_mib);
   prune->add_option("--protocol", po.calib.protocol, kProtocolHelp);
   prune_common.add(prune);
   add_logging(prune);
@@ -270,6 +244,7 @@ int run(int argc, char** argv) {
   bool calib_overwrite = false;
   calib->add_flag("--overwrite", calib_overwrite, "replace an existing --out that enwanda wrote");
   add_text_flags(calib, calib_text, "\" \" for --calib-sampling windows");
+  cli::add_text_reading_flags(calib, co.text, calib_max_mib);
   calib->add_option("--protocol", co.protocol, kProtocolHelp);
   add_logging(calib);
 
@@ -323,11 +298,14 @@ int run(int argc, char** argv) {
   SynthOptions so;
   auto* synth_cmd = app.add_subcommand("synth", "write a random-initialised LLaMA checkpoint");
   synth_cmd->add_option("--shape", so.shape, shape_names())->capture_default_str();
-  synth_cmd->add_option("--layers", so.layers, "number of decoder layers (default: the shape's)");
+  synth_cmd->add_option("--layers", so.layers, "number of decoder layers (default: the shape's)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   synth_cmd->add_option("--dtype", so.dtype, "fp32|fp16|bf16 (default: a given config's torch_dtype, else fp32)");
   synth_cmd->add_option("--seed", so.seed, "seed of the random weights")->capture_default_str();
   synth_cmd->add_option("--tokenizer", so.tokenizer, "tokenizer.model to copy (default: train one)");
-  synth_cmd->add_option("--shard-mib", so.shard_mib, "largest shard in MiB")->capture_default_str();
+  synth_cmd->add_option("--shard-mib", so.shard_mib, "largest shard in MiB (0: a shard per tensor)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30))
+      ->capture_default_str();
   synth_cmd->add_option("--out", so.out, "output checkpoint directory")->required();
   synth_cmd->add_flag("--overwrite", so.overwrite, "replace an existing --out");
   add_logging(synth_cmd);
@@ -377,15 +355,25 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     throw UsageError(e.what());
   }
-  setup_logging(verbose, quiet, log_file);
-  spdlog::debug("{}", blas_kernels_description());
   // --model: a checkpoint directory, a hub cache repository, or ORG/NAME in the hub cache
+  std::vector<std::string> located_lines;
   for (std::string* model : {&po.model_dir, &calib_model, &ppl_opt.model_dir, &zs_opt.model_dir, &tokenize_model, &inspect_model}) {
     if (model->empty()) continue;
     const std::string located = locate_model(*model);
-    if (located != *model) spdlog::info("--model {}: {}", *model, located);
+    if (located != *model) located_lines.push_back("--model " + *model + ": " + located);
     *model = located;
   }
+  // the files of the run (of the one subcommand parsed; the others' are empty), which the log may not be
+  std::vector<std::string> run_files{po.model_dir,  po.calib.tokens_path, po.load_stats,   po.out_dir,
+                                     po.save_stats, calib_model,          calib_out,       ppl_opt.model_dir,
+                                     ppl_opt.data_tokens, ppl_json,       zs_opt.model_dir, zs_data_dir,
+                                     zs_json,       so.out,               so.tokenizer,    inspect_model,
+                                     tokenize_model, tokenize_text,       ro.results_dir,  expanded.config_path};
+  for (const auto* list : {&po.calib.text_paths, &co.text_paths, &ppl_opt.data, &zs_data})
+    run_files.insert(run_files.end(), list->begin(), list->end());
+  cli::setup_logging(verbose, quiet, log_file, run_files);
+  for (const auto& line : located_lines) spdlog::info("{}", line);
+  spdlog::debug("{}", blas_kernels_description());
 
   if (prune->parsed()) {
     po.calib.seqlen = resolve_seqlen(prune_seqlen, po.model_dir);
@@ -402,7 +390,7 @@ int run(int argc, char** argv) {
       if (!po.linears.sparsity_of.emplace(type, s).second)
         throw UsageError("--sparsity-of gives " + type + " twice");
     }
-    refuse_flags_without_effect(*prune, po, no_ro);
+    cli::refuse_flags_without_effect(*prune, po, no_ro);
     po.device = prune_common.device;
     po.dtype = prune_common.dtype;
     po.batch_size = prune_common.batch_size;
@@ -410,6 +398,11 @@ int run(int argc, char** argv) {
     po.command_line = joined_command_line(argc, argv);
     po.calib.rows = prune_text.view();
     po.calib.literals = prune_text.literals();
+    po.calib.text.max_bytes = static_cast<uint64_t>(prune_max_mib) << 20;
+    if (!po.calib.text_paths.empty()) cli::check_calibration_size(po.calib);
+    if (!po.calib.tokens_path.empty())
+      check_token_file("--calib-tokens", po.calib.tokens_path, po.model_dir, prune->count("--nsamples") ? po.calib.nsamples : 0,
+                       prune->count("--seqlen") ? po.calib.seqlen : 0);
     enwanda::prune(po);
   } else if (calib->parsed()) {
     std::vector<std::string> inputs = co.text_paths;
@@ -418,11 +411,13 @@ int run(int argc, char** argv) {
     co.seqlen = resolve_seqlen(calib_seqlen, calib_model);
     co.rows = calib_text.view();
     co.literals = calib_text.literals();
+    co.text.max_bytes = static_cast<uint64_t>(calib_max_mib) << 20;
+    cli::check_calibration_size(co);
     auto ck = Checkpoint::open(calib_model);
     auto tok = Tokenizer::load_for_model(calib_model);
     ck->config().warn_if_untrained(co.seqlen, "calibration sequences");
     auto tokens = load_calibration(co, tok.get(), ck->config().vocab_size);
-    write_token_npy(calib_out, tokens);
+    write_token_npy(calib_out, tokens, calib_overwrite, vocabulary_sha256(*tok));
     spdlog::info("wrote {}: {} x {} tokens, sha256 {}", calib_out, tokens.size(0), tokens.size(1), tokens_sha256(tokens));
   } else if (ppl->parsed()) {
     if (ppl->count("--seqlen") && !ppl_opt.data_tokens.empty())
@@ -440,11 +435,12 @@ int run(int argc, char** argv) {
       inputs.insert(inputs.end(), {ppl_opt.model_dir, ppl_opt.data_tokens});
       check_output_file("--json", ppl_json, ppl_overwrite, inputs);
     }
+    if (!ppl_opt.data_tokens.empty()) check_token_file("--data-tokens", ppl_opt.data_tokens, ppl_opt.model_dir, 0, 0);
     auto r = evaluate_perplexity(ppl_opt);
-    std::printf("ppl %.6f  windows %lld/%lld  tokens %lld\n", r["ppl"].get<double>(),
-                static_cast<long long>(r["windows"].get<int64_t>()), static_cast<long long>(r["total_windows"].get<int64_t>()),
-                static_cast<long long>(r["predicted_tokens"].get<int64_t>()));
-    if (!ppl_json.empty()) write_json_file(ppl_json, r);
+    cli::print_result(fmt::format("ppl {:.6f}  windows {}/{}  tokens {}\n", r["ppl"].get<double>(),
+                                  r["windows"].get<int64_t>(), r["total_windows"].get<int64_t>(),
+                                  r["predicted_tokens"].get<int64_t>()));
+    if (!ppl_json.empty()) write_json_file(ppl_json, r, ppl_overwrite);
   } else if (zs->parsed()) {
     std::vector<std::string> tasks;
     for (const auto& t : zs_tasks)
@@ -482,20 +478,22 @@ int run(int argc, char** argv) {
     auto r = evaluate_zeroshot(zs_opt);
     for (const auto& name : r["task_order"]) {
       const auto& t = r["tasks"][name.get<std::string>()];
-      std::printf("%-14s acc %.4f ± %.4f", name.get<std::string>().c_str(), t["acc"].get<double>(), t["acc_stderr"].get<double>());
-      if (t.contains("acc_norm")) std::printf("  acc_norm %.4f ± %.4f", t["acc_norm"].get<double>(), t["acc_norm_stderr"].get<double>());
-      std::printf("  n %lld\n", static_cast<long long>(t["n"].get<int64_t>()));
+      std::string line = fmt::format("{:<14} acc {:.4f} ± {:.4f}", name.get<std::string>(), t["acc"].get<double>(),
+                                     t["acc_stderr"].get<double>());
+      if (t.contains("acc_norm"))
+        line += fmt::format("  acc_norm {:.4f} ± {:.4f}", t["acc_norm"].get<double>(), t["acc_norm_stderr"].get<double>());
+      cli::print_result(line + fmt::format("  n {}\n", t["n"].get<int64_t>()));
     }
-    if (r["tasks"].size() > 1) std::printf("macro acc %.4f\n", r["macro_acc"].get<double>());
-    if (r.contains("wanda7")) std::printf("\nacc (%%), as the Wanda paper's zero-shot table:\n%s", wanda7_table(r).c_str());
-    if (!zs_json.empty()) write_json_file(zs_json, r);
+    if (r["tasks"].size() > 1) cli::print_result(fmt::format("macro acc {:.4f}\n", r["macro_acc"].get<double>()));
+    if (r.contains("wanda7")) cli::print_result("\nacc (%), as the Wanda paper's zero-shot table:\n" + wanda7_table(r));
+    if (!zs_json.empty()) write_json_file(zs_json, r, zs_overwrite);
   } else if (synth_cmd->parsed()) {
     synth(so);
   } else if (report->parsed()) {
     ro.figures = !no_figures;
     build_sweep_report(ro);
     std::ifstream md(fs::path(ro.results_dir) / "summary.md");
-    std::cout << md.rdbuf();
+    cli::print_result(std::string(std::istreambuf_iterator<char>(md), std::istreambuf_iterator<char>()));
   } else if (tokenize->parsed()) {
     auto tok = Tokenizer::load_for_model(tokenize_model);
     std::string text;
@@ -513,13 +511,13 @@ int run(int argc, char** argv) {
     for (int64_t id : tok->encode(text, !tokenize_no_bos, tokenize_flags.literals()))
       line += (line.empty() ? "" : " ") + std::to_string(id);
     log_special_literals(*tok);
-    std::cout << line << "\n";
+    cli::print_result(line + "\n");
   } else if (inspect->parsed()) {
     auto j = inspect_checkpoint(inspect_model);
-    if (inspect_json) std::cout << j.dump(2) << "\n";
-    else std::cout << format_inspection(j);
+    cli::print_result(inspect_json ? dump_json(j) + "\n" : format_inspection(j));
   }
   check_interrupted();
+  cli::finish_stdout();
   return 0;
 }
 
@@ -527,7 +525,9 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   reexec_with_better_blas_kernels(argv);  // before anything else: OpenBLAS reads its kernel choice only at load
+  cli::guard_standard_streams();
   install_interrupt_handlers();
+  install_bus_error_handler();
   map_large_allocations();
   try {
     return run(argc, argv);

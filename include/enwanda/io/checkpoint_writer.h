@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -16,6 +17,12 @@
 #include "enwanda/io/safetensors.h"
 
 namespace enwanda {
+
+// The other files of the input directory that an output carries (config, tokenizer, chat template,
+// licence, ...): every entry is checked now, so a symlink loop or an unreadable entry is named
+// (InputError) before any work, and their bytes count in the free-space check.
+std::vector<std::string> carried_files(const std::string& input_dir);
+uint64_t carried_bytes(const std::string& input_dir);
 
 class CheckpointWriter {
  public:

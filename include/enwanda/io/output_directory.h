@@ -1,6 +1,8 @@
 // An output directory that appears only when complete: everything is written into a
-// temporary sibling (".NAME.tmp-PID"), fsynced, and renamed into place by commit().
-// Destroying it uncommitted (error, interrupt) removes the temporary directory.
+// temporary sibling (".NAME.tmp-PID"), fsynced, and renamed into place by commit() without
+// replacing what appeared meanwhile (what is there at the commit is checked again; a refused
+// result is kept as "NAME.kept-PID"). Destroying it uncommitted (error, interrupt) removes the
+// temporary directory; temporaries of enwanda processes that are gone are removed first.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,7 @@ class OutputDirectory {
   std::string final_;
   std::string temp_;
   bool overwrite_ = false;
+  std::vector<std::string> inputs_;  // checked again at the commit
   bool committed_ = false;
 };
 
@@ -43,7 +46,8 @@ void remove_tree(const std::string& path);
 void fsync_path(const std::string& path);  // file or directory; throws IoError
 // Writes `text` to `path`, throwing IoError (naming the file) if anything fails, e.g. disk full.
 void write_text_file(const std::string& path, const std::string& text);
-// The same through "path.tmp" and a rename, so readers never see a half-written file.
-void write_text_file_atomic(const std::string& path, const std::string& text);
+// The same through an exclusive temporary and a rename that replaces only what enwanda wrote
+// (output_file.h), so readers never see a half-written file.
+void write_text_file_atomic(const std::string& path, const std::string& text, bool overwrite);
 
 }  // namespace enwanda

@@ -1,5 +1,7 @@
-// What an output may replace. Without --overwrite, nothing that exists. With it, only what enwanda
-// itself wrote, and never what holds an input of the run, the working directory or one of its
+// What an output may replace. No output may be, or lie inside, an input of the run (model
+// directory, calibration and data files, --load-stats), whatever mark it carries. Without
+// --overwrite, nothing that exists. With it, only what enwanda itself wrote, and never what holds
+// an input of the run, the working directory or one of its
 // parents. Every refusal is a UsageError (exit 2) naming what would have been destroyed, and comes
 // before any work. One rule for parents: an output's parent directory must exist (nothing is
 // created above an output); a missing one is named.
@@ -21,6 +23,9 @@ void check_output_directory(const std::string& flag, const std::string& dir, boo
                             const std::vector<std::string>& inputs);
 void check_output_file(const std::string& flag, const std::string& file, bool overwrite,
                        const std::vector<std::string>& inputs);
+
+// Whether `inner` is `outer` or lies below it (absolute, normalised, symlinks resolved).
+bool path_is_within(const std::string& inner, const std::string& outer);
 
 // Whether `file` carries enwanda's mark (above).
 bool written_by_enwanda(const std::string& file);

@@ -39,7 +39,12 @@ struct LayerWeights {
   const torch::Tensor& down() const { return linears[6]; }
 };
 
-// Copies layer `i` from the (memory-mapped) checkpoint to the runtime's device and dtype.
+// Throws InputError naming `name` (in `where`) when the floating-point `t` holds a NaN or an infinity:
+// masks chosen from NaN activations, or "ppl nan", would otherwise pass as results.
+void require_finite(const torch::Tensor& t, const std::string& name, const std::string& where);
+
+// Copies layer `i` from the (memory-mapped) checkpoint to the runtime's device and dtype; every
+// tensor is checked finite as it is loaded.
 LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt);
 
 struct RotaryTables {

@@ -1,7 +1,8 @@
-// The command line that reproduces a prune: absolute paths, the method, and every flag whose value
-// differs from its default (RO, SparseGPT, RIA, OWL, calibration, runtime). --overwrite is never
-// part of it: a command read from a report must not replace anything. pruned_by reads it back
-// from an earlier output's report.
+// The command line that reproduces a prune: absolute paths, the method, and every setting the run
+// used, defaults included (RO, SparseGPT, RIA, DSnoT, ALPS, OWL, calibration, runtime), so that a
+// later change of a default does not change what it reproduces. --overwrite is never part of it: a
+// command read from a report must not replace anything. pruned_by reads it back from an earlier
+// output's report.
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 // The report's "settings": the run's (absolute paths, every calibration file with its size and
-// sha256, runtime), and of the method's only those it uses.
+// sha256, runtime), and of the method's only those it uses; "input_report": the input model's own
+// enwanda_report.json when it is enwanda's output (the chain of runs that made it).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -27,7 +27,8 @@ class StatsFileWriter {
  public:
   // Collects all layers in memory (small: 4·in floats per linear) and writes once.
   void add(int64_t layer, const std::string& linear, const ChannelStats& s);
-  void write(const std::string& path, const StatsKey& key) const;
+  // Through an exclusive temporary (output_file.h); with `overwrite`, replaces only a file enwanda wrote.
+  void write(const std::string& path, const StatsKey& key, bool overwrite = true) const;
 
  private:
   std::vector<std::pair<std::string, torch::Tensor>> tensors_;
@@ -58,8 +59,8 @@ struct StatisticsFiles {
   void add(int64_t layer, const std::string& linear, const ChannelStats& s) {
     if (!save_path.empty()) out.add(layer, linear, s);
   }
-  void write() const {
-    if (!save_path.empty()) out.write(save_path, key);
+  void write(bool overwrite) const {  // replaces only a file enwanda wrote, and only with --overwrite
+    if (!save_path.empty()) out.write(save_path, key, overwrite);
   }
 };
 StatisticsFiles open_statistics_files(const std::string& load_path, const std::string& save_path, const Checkpoint& ck,

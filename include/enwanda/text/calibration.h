@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "enwanda/text/dataset_rows.h"
+#include "enwanda/text/text_corpus.h"
 #include "enwanda/text/tokenizer.h"
 
 namespace enwanda {
@@ -32,6 +33,7 @@ struct CalibrationOptions {
   RowsView rows = RowsView::file;
   SpecialLiterals literals = SpecialLiterals::as_ids;
   std::string protocol;  // --protocol wanda|sparsegpt, recorded in the report ("" when none)
+  TextReadOptions text{"text", kDefaultTextMaxMiB << 20, "--calib-max-mib"};  // --calib-field, --calib-max-mib
 };
 
 // The papers' names for the loaders: "get_wikitext2" for windows, "get_c4" for documents.

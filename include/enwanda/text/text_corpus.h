@@ -2,6 +2,7 @@
 // a "text" field, or a directory of such files (sorted by name). Files are joined with "\n\n".
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,17 +13,37 @@
 
 namespace enwanda {
 
-std::string read_text_corpus(const std::vector<std::string>& paths);  // throws InputError
+constexpr uint64_t kDefaultTextMaxMiB = 1024;  // above a C4 shard (about 830 MB) and WikiText-103 (540 MB)
+
+// How text files are read. Every file is read once, in order (a FIFO or /dev/fd/N works), and
+// refused past `max_bytes`, read or inflated from gzip, so that a gzip bomb cannot exhaust memory.
+struct TextReadOptions {
+  std::string field = "text";                     // --calib-field: a JSON-lines record's text
+  uint64_t max_bytes = kDefaultTextMaxMiB << 20;  // --calib-max-mib, per file
+  std::string limit_flag;                         // the option that raises it, named in the refusal
+};
+
+std::string read_text_corpus(const std::vector<std::string>& paths, const TextReadOptions& o = {});  // throws InputError
 // The files read for `paths` (directories expanded, sorted by name), as read_text_corpus reads them.
 std::vector<std::string> corpus_file_paths(const std::vector<std::string>& paths);
 // The records of JSON-lines files, one string per document (plain text files are refused).
-std::vector<std::string> read_text_documents(const std::vector<std::string>& paths);
+std::vector<std::string> read_text_documents(const std::vector<std::string>& paths, const TextReadOptions& o = {});
 // The files' rows as HF datasets loads them: a JSON-lines file's records (the json builder), a text
 // file's lines as the wikitext builder yields them (hf_text_rows), files in order.
-std::vector<std::string> read_text_rows(const std::vector<std::string>& paths);
+std::vector<std::string> read_text_rows(const std::vector<std::string>& paths, const TextReadOptions& o = {});
 // The text of `paths`: read_text_corpus for RowsView::file, else the rows joined with
 // `row_separator` ("\n\n" for evaluation, " " for get_wikitext2's calibration text).
-std::string read_text(const std::vector<std::string>& paths, RowsView rows, const std::string& row_separator);
+std::string read_text(const std::vector<std::string>& paths, RowsView rows, const std::string& row_separator,
+                      const TextReadOptions& o = {});
+
+// A file's size and sha256 over its bytes on disk, as the readers above took them while reading
+// (a stream cannot be read twice); for a file not read yet, as it is now.
+struct FileDigest {
+  std::string path;
+  uint64_t bytes = 0;
+  std::string sha256;
+};
+FileDigest text_file_digest(const std::string& path);
 
 // Tokenises the text with BOS at the start. Text over chunk_bytes is encoded in chunks, one
 // worker thread per core: each chunk ends just before a space between two words, and each chunk

@@ -1,0 +1,24 @@
+// What a run must undo when it dies by a signal it cannot turn into an exception. A shard that is
+// truncated while memory-mapped raises SIGBUS on the next read of a vanished page; a C++ exception
+// cannot be thrown from there. The handler names the file the faulting address belongs to, removes
+// the run's temporary outputs and exits with 3 (bad input).
+//   Both tables are fixed arrays filled under a mutex and read by the handler without locks.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace enwanda {
+
+// A memory-mapped input `[base, base + size)` read from `path` (safetensors_reader.cpp).
+void register_mapping(const void* base, size_t size, const std::string& path);
+void unregister_mapping(const void* base);
+
+// A temporary output (file or directory) removed if the run dies by SIGBUS.
+void register_temporary(const std::string& path);
+void unregister_temporary(const std::string& path);
+
+// Installs the SIGBUS handler (main, beside the interrupt handlers).
+void install_bus_error_handler();
+
+}  // namespace enwanda
