@@ -58,7 +58,9 @@ check_masks() {  # shape calib-file name, enwanda flags..., -- reference flags..
   local eflags=() rflags=()
   while [ "$1" != "--" ]; do eflags+=("$1"); shift; done; shift
   rflags=("$@")
-  "$ENWANDA" prune --model "$work/$shape" --calib-tokens "$tokens" --out "$work/p" -q "${eflags[@]}"
+  local calib=(--calib-tokens "$tokens")  # magnitude reads none, and refuses calibration flags
+  [[ " ${eflags[*]} " == *" --method magnitude "* ]] && calib=()
+  "$ENWANDA" prune --model "$work/$shape" "${calib[@]}" --out "$work/p" -q "${eflags[@]}"
   if out=$("$PY" "$REF" masks --model "$work/$shape" --tokens "$tokens" --pruned "$work/p" "${rflags[@]}"); then
     echo "ok   masks $shape $name: $out"
   else

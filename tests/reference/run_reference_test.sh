@@ -20,15 +20,17 @@ for i in 1 2 3 4 5 6; do cat "$SRC/data/tokenizer_corpus.txt"; done > "$work/cor
 # four layers, so OWL's outlier ratios spread over more than two values
 "$ENWANDA" synth --shape tiny --layers 4 --seed 5 --out "$work/model4" -q
 
+# $tokens: the calibration windows, drawn with the model's own tokenizer (an .npy carries its tokenizer's
+# fingerprint, and a model with another tokenizer refuses it); default those of the 2-layer model
 check_masks() {  # name, enwanda flags..., -- reference flags...  ($model: the checkpoint, default the 2-layer one)
   local name=$1 model=${model:-$work/model}; shift
   local eflags=() rflags=()
   while [ "$1" != "--" ]; do eflags+=("$1"); shift; done; shift
   rflags=("$@")
-  local calib=(--calib-tokens "$work/calib.npy")  # magnitude reads none, except under OWL
+  local calib=(--calib-tokens "${tokens:-$work/calib.npy}")  # magnitude reads none, except under OWL
   [[ " ${eflags[*]} " == *" --method magnitude "* && " ${eflags[*]} " != *" --allocation owl "* ]] && calib=()
   "$ENWANDA" prune --model "$model" "${calib[@]}" --out "$work/p-$name" -q "${eflags[@]}"
-  if out=$("$PY" "$REF" masks --model "$model" --tokens "$work/calib.npy" --pruned "$work/p-$name" "${rflags[@]}"); then
+  if out=$("$PY" "$REF" masks --model "$model" --tokens "${tokens:-$work/calib.npy}" --pruned "$work/p-$name" "${rflags[@]}"); then
     echo "ok   masks $name: $out"
   else
     echo "FAIL masks $name: $out"; fail=1
@@ -38,8 +40,8 @@ check_masks() {  # name, enwanda flags..., -- reference flags...  ($model: the c
 
 check_ppl() {  # model name under $work: perplexity on the calibration windows within 1e-5 of the reference's
   local m=$1 ours ref_ppl
-  "$ENWANDA" eval ppl --model "$work/$m" --data-tokens "$work/calib.npy" --json "$work/ppl-$m.json" -q > /dev/null
-  ref_ppl=$("$PY" "$REF" ppl --model "$work/$m" --tokens "$work/calib.npy")
+  "$ENWANDA" eval ppl --model "$work/$m" --data-tokens "${tokens:-$work/calib.npy}" --json "$work/ppl-$m.json" -q > /dev/null
+  ref_ppl=$("$PY" "$REF" ppl --model "$work/$m" --tokens "${tokens:-$work/calib.npy}")
   ours=$("$PY" -c "import json; print(json.load(open('$work/ppl-$m.json'))['ppl'])")
   if "$PY" -c "import sys; a,b=float('$ours'),float('$ref_ppl'); sys.exit(0 if abs(a-b)/b <= 1e-5 else 1)"; then
     echo "ok   ppl ($m): enwanda $ours, reference $ref_ppl"
@@ -116,11 +118,14 @@ done
 "$ENWANDA" synth --shape tiny --layers 6 --shard-mib 1 --seed 6 --out "$work/sharded" -q
 family_models+=(bf16 sharded)
 for m in "${family_models[@]}"; do
+  tokens=$work/calib-$m.npy
+  "$ENWANDA" calib --model "$work/$m" --calib "$work/corpus.txt" --nsamples 6 --seqlen 48 --seed 1 --out "$tokens" -q
   check_ppl "$m"
   model=$work/$m check_masks "$m-en" -- --method en
   model=$work/$m check_masks "$m-sparsegpt-2of4" --method sparsegpt --structure 2:4 -- --method sparsegpt --structure 2:4
   model=$work/$m check_masks "$m-wanda++-rgs" --method wanda++ --no-ro -- --method wanda++
 done
+unset tokens
 "$ENWANDA" prune --model "$work/sharded" --calib-tokens "$work/calib.npy" --out "$work/p-sharded" -q
 if "$PY" - "$work/sharded" "$work/p-sharded" <<'PYEOF'
 import json, os, sys
