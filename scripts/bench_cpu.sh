@@ -142,8 +142,8 @@ kernels=$(field "$work/p-seq/enwanda_report.json" "r['settings'].get('blas_kerne
 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$kernels} OMP_NUM_THREADS=$threads $py -W ignore scripts/locuslab_style_reference.py \
   --model "$work/m8" --tokens "$work/calib.npy" --method en --geometry modified --alpha 0.5 --sparsity 0.5 --device cpu \
   --out "$work/ref" --compare "$work/p-seq" --json "$work/ref.json" 2> /dev/null | grep -v '^reference seconds' | sed "s|$work/p-seq|enwanda|"
-ours=$(field "$work/p-seq/enwanda_report.json" "r['seconds']['total']")
-theirs=$(field "$work/ref.json" "r['seconds']['total']")
-$py -c "print(f'8 layers, sequential: enwanda {$ours:.2f} s, locuslab-style Python {$theirs:.2f} s: {$ours / $theirs:.2f}x its time (goal <= 0.9x)')"
+seq_ours=$(field "$work/p-seq/enwanda_report.json" "r['seconds']['total']")
+seq_theirs=$(field "$work/ref.json" "r['seconds']['total']")
+$py -c "print(f'8 layers, sequential: enwanda {$seq_ours:.2f} s, locuslab-style Python {$seq_theirs:.2f} s: {$seq_ours / $seq_theirs:.2f}x its time (goal <= 0.9x)')"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads $threads, OpenBLAS kernels ${kernels:-none}"
 $py -c "import sys; sys.exit(0 if $growth < 24.5 else 1)"

@@ -15,6 +15,7 @@ SRC=${ENWANDA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0
+indent() { while IFS= read -r line; do echo "       $line"; done <<< "$1"; }
 for i in 1 2 3; do cat "$SRC/data/tokenizer_corpus.txt"; done > "$work/corpus.txt"
 
 for shape in tiny-mixtral tiny-qwen2-moe tiny-qwen3-moe tiny-olmoe; do
@@ -37,9 +38,9 @@ gaps = [float(g) for g in re.findall(r"min gap (\S+),", sys.argv[1])]
 sys.exit(0 if gaps and min(gaps) > 1e-5 else 1)
 PYEOF
   then
-    echo "ok   no routing near-ties ($shape):"; echo "$routing" | sed 's/^/       /'
+    echo "ok   no routing near-ties ($shape):"; indent "$routing"
   else
-    echo "FAIL routing near-ties ($shape):"; echo "$routing" | sed 's/^/       /'; fail=1
+    echo "FAIL routing near-ties ($shape):"; indent "$routing"; fail=1
   fi
 done
 
@@ -58,9 +59,9 @@ check_masks() {  # shape calib-file name, enwanda flags..., -- reference flags..
   local eflags=() rflags=()
   while [ "$1" != "--" ]; do eflags+=("$1"); shift; done; shift
   rflags=("$@")
-  local calib=(--calib-tokens "$tokens")  # magnitude reads none, and refuses calibration flags
-  [[ " ${eflags[*]} " == *" --method magnitude "* ]] && calib=()
-  "$ENWANDA" prune --model "$work/$shape" "${calib[@]}" --out "$work/p" -q "${eflags[@]}"
+  local calib_flags=(--calib-tokens "$tokens")  # magnitude reads none, and refuses calibration flags
+  [[ " ${eflags[*]} " == *" --method magnitude "* ]] && calib_flags=()
+  "$ENWANDA" prune --model "$work/$shape" "${calib_flags[@]}" --out "$work/p" -q "${eflags[@]}"
   if out=$("$PY" "$REF" masks --model "$work/$shape" --tokens "$tokens" --pruned "$work/p" "${rflags[@]}"); then
     echo "ok   masks $shape $name: $out"
   else
