@@ -69,12 +69,23 @@ CheckpointWriter::CheckpointWriter(std::shared_ptr<const SafetensorsDirectory> i
     shards_[shard] = std::make_unique<SafetensorsWriter>((fs::path(out_.path()) / shard).string(), per_shard[shard], meta);
 }
 
+torch::Tensor CheckpointWriter::as_stored(const std::string& name, const torch::Tensor& t) const {
+  const TensorInfo& info = in_->info(name);
+  if (t.sizes().vec() != info.shape) throw std::logic_error("CheckpointWriter: shape changed for " + name);
+  return t.to(torch::kCPU, to_torch(info.dtype)).contiguous();
+}
+
 void CheckpointWriter::put(const std::string& name, const torch::Tensor& t) {
   const TensorInfo& info = in_->info(name);
   if (t.sizes().vec() != info.shape) throw std::logic_error("CheckpointWriter::put: shape changed for " + name);
+  const int64_t nbytes = static_cast<int64_t>(info.nbytes());
+  if (t.is_cpu() && t.scalar_type() == to_torch(info.dtype) && t.is_contiguous()) {  // as stored (as_stored)
+    shards_.at(in_->shard_of(name))->write_bytes(name, t.data_ptr(), static_cast<size_t>(nbytes));
+    bytes_written_ += info.nbytes();
+    return;
+  }
   // Cast (and download) into the one staging buffer: no fresh allocation per tensor, whose first
   // touch of every page cost more than the cast, and from a GPU a DMA copy into pinned memory.
-  const int64_t nbytes = static_cast<int64_t>(info.nbytes());
   if (!staging_.defined() || staging_.numel() < nbytes || (t.is_cuda() && !staging_.is_pinned()))
     staging_ = torch::empty({std::max<int64_t>(nbytes, staging_.defined() ? staging_.numel() : 0)},
                             torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(t.is_cuda()));

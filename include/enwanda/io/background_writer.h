@@ -1,5 +1,5 @@
 // BackgroundWriter: runs a CheckpointWriter's puts and copies on one worker thread, so layer
-// i-1 is cast, copied to the host and written while layer i computes. The owner calls wait()
+// i-1 is written (from a GPU, cast and copied to the host) while layer i computes. The owner calls wait()
 // before queueing the next layer, which keeps at most one layer in flight. The first failure
 // (disk full, file too large) is kept, later tasks are skipped, and wait() rethrows it on the
 // owner's thread with its type, so exit codes stay as they are. Disabled, tasks run at once.

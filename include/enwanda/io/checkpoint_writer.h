@@ -31,6 +31,8 @@ class CheckpointWriter {
                    const std::map<std::string, std::string>& provenance, const std::vector<std::string>& inputs = {});
 
   void put(const std::string& name, const torch::Tensor& t);  // a changed tensor
+  // t on the host in the input's dtype, contiguous: what put() writes without a cast.
+  torch::Tensor as_stored(const std::string& name, const torch::Tensor& t) const;
   void copy(const std::string& name);                           // byte-for-byte from the input
   // Writes index, config, tokenizer files and `extra_files` (name -> JSON; enwanda_report.json
   // gains "files", every file of the output), then renames into place.
