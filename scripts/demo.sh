@@ -43,8 +43,10 @@ for column in "${columns[@]}"; do
   for m in "${methods[@]}"; do
     out="$demo/$m-$target-${structure/:/of}"
     echo "pruning: $m, $target $structure" >&2
+    calib=(--calib-tokens "$demo/calib.npy")
+    [ "$m" = magnitude ] && calib=()  # magnitude reads no calibration data, and refuses it
     # shellcheck disable=SC2086  # extra holds whole flags
-    $enw prune --model "$model" --calib-tokens "$demo/calib.npy" --method "$m" ${extra[$m]:-} \
+    $enw prune --model "$model" "${calib[@]}" --method "$m" ${extra[$m]:-} \
       --sparsity "$target" --structure "$structure" --out "$out" -q
     ppl[$m/$column]=$(perplexity "$out" | cut -d' ' -f1)
     # the report's first achieved_sparsity is the whole model's (per-layer ones follow)
@@ -63,7 +65,7 @@ row() {  # label ppl...
 echo
 echo "== enwanda demo: what pruning costs =="
 echo "model:       $model, a 1.3M-parameter LLaMA (4 layers, hidden 128) trained on WikiText-2"
-echo "calibration: $nsamples x $seqlen tokens from $text/calib.txt (seed 0), the same set for every method"
+echo "calibration: $nsamples x $seqlen tokens from $text/calib.txt (seed 0), the same set for every method but magnitude (which reads none)"
 echo "evaluation:  perplexity on $text/eval.txt, $eval_tokens tokens in $seqlen-token windows (lower is better)"
 echo
 printf '%-26s  %-18s  %-18s  %s\n' "perplexity" "50% unstructured" "70% unstructured" "2:4 (50%)"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README cannot drift from the tool: its quick start (the commands between the quickstart
 # markers) runs on a fresh tiny model and prints what the README shows (perplexities within 1e-4
-# relative, the rest line for line), and every flag a command's README section names appears in
-# that command's --help.
+# relative, the rest line for line), every flag a command's README section names appears in
+# that command's --help, and the demo the README opens with prints a table where every pruned
+# model loses perplexity against the dense one.
 set -uo pipefail
 ENWANDA=$(realpath "${1:?usage: readme_test.sh path/to/enwanda}")
 SRC=${ENWANDA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -63,4 +64,18 @@ while IFS=$'\t' read -r sub flags; do
   for f in $flags; do grep -qE -- "$f([^a-z0-9-]|$)" <<< "$help" || missing="$missing $f"; done
   check "enwanda $sub --help names the flags its README section uses${missing:+ (missing:$missing)}" '[ -z "$missing" ]'
 done < "$work/sections"
+
+# scripts/demo.sh on the shipped trained model, with the binary under test
+demo_rc=0 why=""
+DEMO_DIR="$work/demo" ENWANDA="$ENWANDA" "$SRC/scripts/demo.sh" --no-build > "$work/demo.out" 2> "$work/demo.err" || demo_rc=$?
+[ "$demo_rc" = 0 ] || why=" (exit $demo_rc: $(tail -1 "$work/demo.err"))"
+check "scripts/demo.sh runs$why" '[ "$demo_rc" = 0 ]'
+check "the demo's table: dense, then four methods, each with three perplexities above dense" '"$PY" - "$work/demo.out" <<'"'"'PYEOF'"'"'
+import re, sys
+rows = [l for l in open(sys.argv[1]).read().splitlines() if re.match(r"^(dense|magnitude|Wanda|EN-Modified|SparseGPT)\b", l)]
+dense = float(rows[0].split()[1])
+pruned = {r.split("  ")[0]: [float(x) for x in re.findall(r"(\d+\.\d+) \( *[-+]", r)] for r in rows[1:]}
+print("     dense", dense, pruned)
+sys.exit(0 if len(pruned) == 4 and all(len(v) == 3 and min(v) > dense for v in pruned.values()) else 1)
+PYEOF'
 finish
