@@ -11,14 +11,17 @@
 # [R] times instead enwanda against the locuslab-style pruner on 4 layers of hidden 512 (intermediate
 # 1376, fp16), 32 x 256 calibration tokens, EN-Modified 50%: R alternating runs each (default 3),
 # the minimum of each, the reference timed in-process (load, prune, save; no interpreter start).
-#   scripts/bench_cpu.sh [--threads N] [--keep DIR] [--methods | --micro-batch | --reference [R]]
+# --moe prunes 2 Mixtral-8x7B-shaped layers (hidden 4096, 8 experts of intermediate 14336, top-2,
+# bf16; 5.9 GB on disk) beside 2 dense layers of the same active size (intermediate 2 x 14336),
+# 8 x 256 calibration tokens, EN-Modified 50%: seconds per layer and per phase, peak RSS.
+#   scripts/bench_cpu.sh [--threads N] [--keep DIR] [--methods | --micro-batch | --reference [R] | --moe]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=$(nproc); keep=""; methods=0; micro=0; repeats=0
+threads=$(nproc); keep=""; methods=0; micro=0; repeats=0; moe=0
 while [ $# -gt 0 ]; do
   case $1 in
     --threads) threads=$2; shift 2 ;; --keep) keep=$2; shift 2 ;; --methods) methods=1; shift ;;
-    --micro-batch) micro=1; shift ;;
+    --micro-batch) micro=1; shift ;; --moe) moe=1; shift ;;
     --reference) repeats=3; shift; case ${1:-} in [1-9]*) repeats=$1; shift ;; esac ;;
     *) echo "unknown $1" >&2; exit 2 ;;
   esac
@@ -76,6 +79,27 @@ print(f"enwanda / reference: {min(ours) / min(theirs):.2f}x (goal <= 0.95x); 1-m
       + " ".join(f"{x:.1f}" for x in loads))
 PY
   echo "4 layers, hidden 512, intermediate 1376, fp16; 32 x 256 tokens; EN-Modified 50%; $(nproc) cores, threads $threads; $(date +%F)"
+  exit 0
+fi
+if [ $moe = 1 ]; then
+  printf '{"model_type": "llama", "hidden_size": 4096, "intermediate_size": 28672, "num_hidden_layers": 2, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32000, "rope_theta": 1000000.0, "torch_dtype": "bfloat16"}' > "$work/active.json"
+  $enw synth --shape mixtral-8x7b --layers 2 --dtype bf16 --out "$work/mixtral2" -q --overwrite
+  $enw synth --shape "$work/active.json" --out "$work/dense2" -q --overwrite
+  $enw calib --model "$work/mixtral2" --calib "$work/corpus.txt" --nsamples 8 --seqlen 256 --out "$work/moe.npy" -q --overwrite
+  printf '%-44s %9s %7s %7s %7s %7s %8s %11s
+' model "s/layer" load stats score write total "peakRSS MiB"
+  for m in "mixtral2|2 Mixtral-8x7B layers (8 x 14336, top-2)" "dense2|2 dense layers, intermediate 28672"; do
+    dir=${m%%|*}
+    $enw prune --model "$work/$dir" --calib-tokens "$work/moe.npy" --method en --geometry modified --alpha 0.5 --sparsity 0.5 \
+      --threads "$threads" --out "$work/p" --overwrite -q
+    r="$work/p/enwanda_report.json"
+    printf '%-44s %9.1f %7.1f %7.1f %7.1f %7.1f %8.1f %11.0f\n' "${m#*|}" \
+      "$(field "$r" "sum(l['seconds'] for l in r['layers']) / len(r['layers'])")" "$(field "$r" "r['seconds']['load']")" \
+      "$(field "$r" "r['seconds']['statistics']")" "$(field "$r" "r['seconds']['scoring']")" "$(field "$r" "r['seconds']['writing']")" \
+      "$(field "$r" "r['seconds']['total']")" "$(field "$r" "r['peak_rss_mib']")"
+    [ "$dir" = mixtral2 ] && echo "  tokens per expert: $(field "$r" "'; '.join('layer %d: %s' % (l['layer'], ' '.join(map(str, l['experts']['tokens_per_expert']))) for l in r['layers'])")"
+  done
+  echo "bf16 checkpoints, fp32 compute; 8 x 256 calibration tokens; EN-Modified 50%; $(nproc) cores, threads $threads; $(date +%F)"
   exit 0
 fi
 if [ $micro = 1 ]; then

@@ -96,7 +96,7 @@ nlohmann::json inspect_checkpoint(const std::string& dir) {
     for (const auto& lin : layer_linears(c, i)) {
       const std::string name = layer_tensor_name(i, lin.suffix);
       auto w = ck->tensor(name);
-      const int64_t zeros = (w == 0).sum().item<int64_t>();
+      const int64_t zeros = w.numel() - torch::count_nonzero(w).item<int64_t>();
       if (nm.nm()) violations += n_m_violations(w, nm);
       ck->release(name);
       zeros_total += zeros;

@@ -128,7 +128,7 @@ void LayerWalk::write(int64_t i, const LayerWeights& w, LayerOutcome& outcome) {
     const std::string name = layer_tensor_name(i, names[k].suffix);
     if (outcome.targets[j]) writes_.put(name, linears[k]);
     else writes_.copy(name);
-    outcome.zeros[j] += (linears[k] == 0).sum().item<int64_t>();
+    outcome.zeros[j] += linears[k].numel() - torch::count_nonzero(linears[k]).item<int64_t>();  // no bool tensor
     outcome.weights[j] += linears[k].numel();
   }
   for (const auto& name : layer_parameter_names(model_.config(), i)) writes_.copy(name);
