@@ -87,7 +87,7 @@ TEST(LinearSelection, PatternThatMatchesNothingIsNamed) {
 
 TEST(LinearSelection, ParsesSparsityOf) {
   EXPECT_EQ(parse_sparsity_of("gate=0.25"), (std::pair<std::string, double>{"gate", 0.25}));
-  for (const char* bad : {"gate", "gate_proj=0.5", "q=1", "q=-0.1", "q=half", "q="})
+  for (const char* bad : {"gate", "gate_proj=0.5", "q=1", "q=-0.1", "q=half", "q=", "q=nan", "q=inf", "q=1e999", "q=0.5 "})
     EXPECT_THROW(parse_sparsity_of(bad), UsageError) << bad;
 }
 
