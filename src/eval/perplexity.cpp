@@ -47,11 +47,11 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
     std::string text;
     if (opt.c4_validation) {
       // sparsegpt datautils.py get_c4 (locuslab/wanda lib/data.py the same): ' '.join(valdata[:1100]['text'])
-      auto rows = read_text_rows(opt.data);
+      auto rows = read_text_rows(opt.data, opt.text);
       if (rows.size() > 1100) rows.resize(1100);
       text = join_rows(rows, " ");
     } else {
-      text = read_text(opt.data, opt.rows, "\n\n");
+      text = read_text(opt.data, opt.rows, "\n\n", opt.text);
     }
     auto ids = tokenize_corpus(*tok, text, kCorpusChunkBytes, opt.literals);
     if (opt.c4_validation && static_cast<int64_t>(ids.size()) > 256 * opt.seqlen) ids.resize(static_cast<size_t>(256 * opt.seqlen));

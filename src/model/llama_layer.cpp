@@ -16,10 +16,10 @@ LinearInput input_of_linear(int linear_index) {
 
 void require_finite(const torch::Tensor& t, const std::string& name, const std::string& where) {
   if (!t.is_floating_point() || t.numel() == 0) return;
-  // min and max propagate NaN and show ±inf: one reduction, where isfinite(t).all() wrote a bool
-  // per element first (a 14336x4096 fp32 matrix on 2 cores: 0.21 s against 0.015 s)
-  const auto [lo, hi] = torch::aminmax(t);
-  if (std::isfinite(lo.item<double>()) && std::isfinite(hi.item<double>())) return;
+  // max and min propagate NaN and show ±inf: two reductions, where isfinite(t).all() wrote a bool
+  // per element first (a 14336x4096 fp32 matrix on 2 cores: 0.21 s against 0.015 s for aminmax,
+  // which 1.13 lacks for fp16 on the CPU)
+  if (std::isfinite(t.max().item<double>()) && std::isfinite(t.min().item<double>())) return;
   throw InputError(where + ": tensor " + name + " holds " + std::to_string((~torch::isfinite(t)).sum().item<int64_t>()) +
                    " NaN or infinite values; the checkpoint is damaged (or was written from a diverged run)");
 }

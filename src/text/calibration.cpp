@@ -37,11 +37,11 @@ void check_vocab(const std::vector<int64_t>& ids, int64_t vocab_size) {
 
 // locuslab/wanda lib/data.py get_c4: per sample, records drawn with randint (with replacement) until
 // one has more than seqlen tokens (BOS included), then a window start randint(0, n - seqlen - 1).
-// Records are tokenised only when drawn (a C4 shard holds 356k of them).
+// Records are parsed and tokenised only when drawn (a C4 shard holds 356k of them).
 torch::Tensor sample_documents(const CalibrationOptions& opt, const Tokenizer& tok, int64_t vocab_size) {
-  const std::vector<std::string> docs = read_text_documents(opt.text_paths, opt.text);
+  const DocumentIndex docs(opt.text_paths, opt.text);
   const int64_t ndocs = static_cast<int64_t>(docs.size());
-  auto encode = [&](int64_t d) { return tok.encode(docs[static_cast<size_t>(d)], /*add_bos=*/true, opt.literals); };
+  auto encode = [&](int64_t d) { return tok.encode(docs.text(static_cast<size_t>(d)), /*add_bos=*/true, opt.literals); };
   // The Python loops forever without a record longer than seqlen: refused before drawing (the
   // records in order until the first that is long enough).
   bool any_long = false;

@@ -141,36 +141,59 @@ struct FileText {
   bool json_lines = false;
 };
 
-FileText read_one(const fs::path& p, const TextReadOptions& o) {
+// A file's bytes, checked as text; *json_lines says whether they are JSON lines (by name or content).
+std::string read_checked(const fs::path& p, const TextReadOptions& o, bool* json_lines) {
   std::string content = read_bytes(p, o);
   require_text(p, content);
   const std::string name = p.filename().string();
   const bool named_jsonl = ends_with(name, ".jsonl") || ends_with(name, ".jsonl.gz") || ends_with(name, ".json") ||
                            ends_with(name, ".json.gz");
-  if (!named_jsonl && !looks_like_json_lines(content, o.field)) return {{std::move(content)}, false};
+  *json_lines = named_jsonl || looks_like_json_lines(content, o.field);
+  if (!*json_lines) return content;
   if (const size_t start = content.find_first_not_of(" \t\r\n"); start != std::string::npos && content[start] == '[')
     throw InputError(p.string() + ": a JSON array; enwanda reads JSON lines (one {\"" + o.field +
                      "\": ...} object per line). Convert it: jq -c '.[]' " + p.string() + " > " +
                      (p.parent_path() / (ends_with(name, ".gz") ? p.stem().stem() : p.stem())).string() + ".jsonl");
-  FileText out{{}, true};
-  std::string line;
-  std::istringstream lines(content);
+  return content;
+}
+
+// Calls fn(begin, end, lineno) for each line of `content` that is not blank (as getline splits).
+template <class Fn>
+void for_each_record_line(const std::string& content, Fn fn) {
   int64_t lineno = 0;
-  while (std::getline(lines, line)) {
+  for (size_t begin = 0; begin < content.size();) {
+    size_t end = content.find('\n', begin);
+    if (end == std::string::npos) end = content.size();
     ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = p.string() + ":" + std::to_string(lineno);
-    nlohmann::json j;
-    try {
-      j = parse_json(line, where);
-    } catch (const InputError& e) {
-      throw InputError(std::string(e.what()) + " (JSON lines expected: one {\"" + o.field + "\": ...} object per line)");
-    }
-    if (!j.is_object() || !j.contains(o.field) || !j[o.field].is_string())
-      throw InputError(where + ": expected an object with a \"" + o.field + "\" string" +
-                       (o.field == "text" ? " (--calib-field names another field)" : ""));
-    out.documents.push_back(j[o.field].get<std::string>());
+    bool blank = true;
+    for (size_t i = begin; i < end && blank; ++i) blank = content[i] == ' ' || content[i] == '\t' || content[i] == '\r';
+    if (!blank) fn(begin, end, lineno);
+    begin = end + 1;
   }
+}
+
+// One JSON-lines record's text field; errors name file:line.
+std::string record_text(const std::string& line, const std::string& where, const TextReadOptions& o) {
+  nlohmann::json j;
+  try {
+    j = parse_json(line, where);
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + " (JSON lines expected: one {\"" + o.field + "\": ...} object per line)");
+  }
+  if (!j.is_object() || !j.contains(o.field) || !j[o.field].is_string())
+    throw InputError(where + ": expected an object with a \"" + o.field + "\" string" +
+                     (o.field == "text" ? " (--calib-field names another field)" : ""));
+  return j[o.field].get<std::string>();
+}
+
+FileText read_one(const fs::path& p, const TextReadOptions& o) {
+  bool json_lines = false;
+  std::string content = read_checked(p, o, &json_lines);
+  if (!json_lines) return {{std::move(content)}, false};
+  FileText out{{}, true};
+  for_each_record_line(content, [&](size_t begin, size_t end, int64_t lineno) {
+    out.documents.push_back(record_text(content.substr(begin, end - begin), p.string() + ":" + std::to_string(lineno), o));
+  });
   return out;
 }
 
@@ -234,17 +257,28 @@ std::vector<std::string> corpus_file_paths(const std::vector<std::string>& paths
   return out;
 }
 
-std::vector<std::string> read_text_documents(const std::vector<std::string>& paths, const TextReadOptions& o) {
-  std::vector<std::string> documents;
+DocumentIndex::DocumentIndex(const std::vector<std::string>& paths, const TextReadOptions& o) : options_(o) {
   for (const auto& f : corpus_files(paths)) {
-    FileText t = read_one(f, o);
-    if (!t.json_lines)
+    bool json_lines = false;
+    std::string bytes = read_checked(f, o, &json_lines);
+    if (!json_lines)
       throw InputError(f.string() + ": --calib-sampling documents draws JSON-lines records (one {\"text\": ...} per "
                        "line, as C4 ships); this file is plain text");
-    for (auto& d : t.documents) documents.push_back(std::move(d));
+    const auto file = static_cast<uint32_t>(files_.size());
+    for_each_record_line(bytes, [&](size_t begin, size_t end, int64_t lineno) {
+      if (bytes[bytes.find_first_not_of(" \t\r", begin)] != '{')  // the cheap part of the check, on every line
+        record_text(bytes.substr(begin, end - begin), f.string() + ":" + std::to_string(lineno), o);  // throws
+      records_.push_back({file, begin, end, lineno});
+    });
+    files_.push_back({f.string(), std::move(bytes)});
   }
-  if (documents.empty()) throw InputError(paths.empty() ? std::string("(no path)") : paths[0] + ": no documents");
-  return documents;
+  if (records_.empty()) throw InputError(paths.empty() ? std::string("(no path)") : paths[0] + ": no documents");
+}
+
+std::string DocumentIndex::text(size_t i) const {
+  const Record& r = records_.at(i);
+  const File& f = files_[r.file];
+  return record_text(f.bytes.substr(r.begin, r.end - r.begin), f.path + ":" + std::to_string(r.lineno), options_);
 }
 
 std::vector<std::string> read_text_rows(const std::vector<std::string>& paths, const TextReadOptions& o) {

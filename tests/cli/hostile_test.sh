@@ -243,6 +243,16 @@ expect "JSON lines without a \"text\" field: --calib-field named" 3 "$sb/body.js
 "$ENWANDA" calib --model "$sb/m" --calib "$sb/text.jsonl" --nsamples 4 --seqlen 16 --out "$sb/c-text.npy" -q
 check "--calib-field body: the same windows as the records' text under \"text\"" \
   '[ $rc = 0 ] && cmp -s "$sb/c-body.npy" "$sb/c-text.npy" || { cat "$work/stderr"; false; }'
+# documents sampling parses a record when it is drawn; a line that opens no object is refused first
+{ cat "$sb/text.jsonl"; echo "oops"; cat "$sb/text.jsonl"; } > "$sb/oops.jsonl"
+oops_line=$(( $(wc -l < "$sb/text.jsonl") + 1 ))
+expect "documents sampling: a line that is not an object, named before any record is drawn" 3 "$sb/oops.jsonl:$oops_line: not valid JSON" "$sb" -- \
+  calib --model "$sb/m" --calib "$sb/oops.jsonl" --calib-sampling documents --nsamples 2 --seqlen 16 --out "$sb/co.npy"
+echo '{"text": 3}' > "$sb/number.jsonl"
+expect "documents sampling: a drawn record without a text string, named" 3 "$sb/number.jsonl:1: expected an object with a \"text\" string" "$sb" -- \
+  calib --model "$sb/m" --calib "$sb/number.jsonl" --calib-sampling documents --nsamples 2 --seqlen 16 --out "$sb/cn.npy"
+expect "eval ppl: text over --data-max-mib" 3 "$sb/big.txt: holds more than 1 MiB of text, the limit (--data-max-mib raises it)" "$sb" -- \
+  eval ppl --model "$sb/m" --data "$sb/big.txt" --data-max-mib 1 --seqlen 16
 
 # 3. symlink loops: in the model directory (refused before any work) and in a calibration directory
 rm -rf "$sb/loop"; cp -r "$sb/m" "$sb/loop"; rm "$sb/loop/enwanda_report.json"

@@ -219,8 +219,8 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   prune->add_flag("--regional-tf32", po.regional.tf32, "CUDA: TF32 tensor cores for the RGS/RO matmuls (3.4x faster on an H100)");
   add_text_flags(prune, prune_text, "\" \" for --calib-sampling windows");
-  int64_t prune_max_mib = kDefaultTextMaxMiB, calib_max_mib = kDefaultTextMaxMiB;
-  cli::add_text_reading_flags(prune, po.calib.text, prune_max_mib);
+  int64_t prune_max_mib = kDefaultTextMaxMiB, calib_max_mib = kDefaultTextMaxMiB, ppl_max_mib = kDefaultTextMaxMiB;
+  cli::add_text_reading_flags(prune, po.calib.text, prune_max_mib, "calib");
   prune->add_option("--protocol", po.calib.protocol, kProtocolHelp);
   prune_common.add(prune);
   add_logging(prune);
@@ -244,7 +244,7 @@ int run(int argc, char** argv) {
   bool calib_overwrite = false;
   calib->add_flag("--overwrite", calib_overwrite, "replace an existing --out that enwanda wrote");
   add_text_flags(calib, calib_text, "\" \" for --calib-sampling windows");
-  cli::add_text_reading_flags(calib, co.text, calib_max_mib);
+  cli::add_text_reading_flags(calib, co.text, calib_max_mib, "calib");
   calib->add_option("--protocol", co.protocol, kProtocolHelp);
   add_logging(calib);
 
@@ -269,6 +269,7 @@ int run(int argc, char** argv) {
   ppl->add_flag("--overwrite", ppl_overwrite, "replace an existing --json that enwanda wrote");
   add_text_flags(ppl, ppl_text, "\"\\n\\n\"");
   ppl->add_option("--protocol", ppl_opt.protocol, kProtocolHelp);
+  cli::add_text_reading_flags(ppl, ppl_opt.text, ppl_max_mib, "data");
   ppl_common.add(ppl);
   add_logging(ppl);
 
@@ -426,6 +427,7 @@ int run(int argc, char** argv) {
     ppl_opt.seqlen = resolve_seqlen(ppl_seqlen, ppl_opt.model_dir);
     ppl_opt.rows = ppl_text.view();
     ppl_opt.literals = ppl_text.literals();
+    ppl_opt.text.max_bytes = static_cast<uint64_t>(ppl_max_mib) << 20;
     ppl_opt.device = ppl_common.device;
     ppl_opt.dtype = ppl_common.dtype;
     ppl_opt.batch_size = ppl_common.batch_size;

@@ -18,10 +18,12 @@ void check_calibration_size(const CalibrationOptions& c) {
                      std::to_string(kMaxCalibrationTokens) + " (2^31)");
 }
 
-void add_text_reading_flags(CLI::App* sub, TextReadOptions& text, int64_t& max_mib) {
-  sub->add_option("--calib-field", text.field, "the field of JSON-lines records that holds the text")->capture_default_str();
-  sub->add_option("--calib-max-mib", max_mib,
-                  "refuse a calibration file holding more MiB than this, read or decompressed (a gzip bomb stops here)")
+void add_text_reading_flags(CLI::App* sub, TextReadOptions& text, int64_t& max_mib, const std::string& prefix) {
+  const std::string what = prefix == "calib" ? "calibration" : "text";
+  text.limit_flag = "--" + prefix + "-max-mib";
+  sub->add_option("--" + prefix + "-field", text.field, "the field of JSON-lines records that holds the text")->capture_default_str();
+  sub->add_option(text.limit_flag, max_mib,
+                  "refuse a " + what + " file holding more MiB than this, read or decompressed (a gzip bomb stops here)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();
 }

@@ -11,7 +11,8 @@ namespace enwanda::cli {
 
 // --calib-field NAME (a JSON-lines record's text) and --calib-max-mib N (per file, read or
 // inflated) of prune and calib; the MiB land in `max_mib`.
-void add_text_reading_flags(CLI::App* sub, TextReadOptions& text, int64_t& max_mib);
+// --PREFIX-field and --PREFIX-max-mib (prefix "calib" for calibration text, "data" for evaluation text)
+void add_text_reading_flags(CLI::App* sub, TextReadOptions& text, int64_t& max_mib, const std::string& prefix);
 
 void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, bool no_ro);  // throws UsageError
 

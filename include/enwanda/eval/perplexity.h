@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "enwanda/text/dataset_rows.h"
+#include "enwanda/text/text_corpus.h"
 #include "enwanda/text/tokenizer.h"
 
 namespace enwanda {
@@ -22,6 +23,7 @@ struct PerplexityOptions {
   std::string data_tokens;        // or a .npy [n, seqlen]
   RowsView rows = RowsView::file;  // hf: "\n\n".join of the HF rows, as the papers' evaluation text
   SpecialLiterals literals = SpecialLiterals::as_ids;
+  TextReadOptions text{"text", kDefaultTextMaxMiB << 20, "--data-max-mib"};  // --data-field, --data-max-mib
   // C4 validation as sparsegpt's datautils.py get_c4 builds it: " ".join of the first 1100 records,
   // the ids cut to 256 x seqlen
   bool c4_validation = false;

@@ -26,8 +26,28 @@ struct TextReadOptions {
 std::string read_text_corpus(const std::vector<std::string>& paths, const TextReadOptions& o = {});  // throws InputError
 // The files read for `paths` (directories expanded, sorted by name), as read_text_corpus reads them.
 std::vector<std::string> corpus_file_paths(const std::vector<std::string>& paths);
-// The records of JSON-lines files, one string per document (plain text files are refused).
-std::vector<std::string> read_text_documents(const std::vector<std::string>& paths, const TextReadOptions& o = {});
+// The records of JSON-lines files (plain text files are refused), parsed only when drawn: the
+// files' bytes are held once, with where each record's line is (a C4 shard: 830 MB, 356k records,
+// of which a calibration set parses a few hundred). Every line must at least open an object.
+class DocumentIndex {
+ public:
+  DocumentIndex(const std::vector<std::string>& paths, const TextReadOptions& o = {});  // throws InputError
+  size_t size() const { return records_.size(); }
+  std::string text(size_t i) const;  // record i's text field; a malformed record is an InputError naming file:line
+
+ private:
+  struct File {
+    std::string path, bytes;
+  };
+  struct Record {
+    uint32_t file;
+    size_t begin, end;
+    int64_t lineno;
+  };
+  TextReadOptions options_;
+  std::vector<File> files_;
+  std::vector<Record> records_;
+};
 // The files' rows as HF datasets loads them: a JSON-lines file's records (the json builder), a text
 // file's lines as the wikitext builder yields them (hf_text_rows), files in order.
 std::vector<std::string> read_text_rows(const std::vector<std::string>& paths, const TextReadOptions& o = {});
