@@ -18,7 +18,9 @@ Pruning (`masks`), one sequence per forward as reference.py runs it, layer by la
 the attention's and dense MLPs' linears as reference.py prunes them; each expert from the tokens
 routed to it only (gate/up: their hidden states; down: the expert's silu(gate x) * (up x)), L1, L2sq
 and SparseGPT's H = (2/N) sum x x^T divided by N = all calibration sequences, also those that sent
-the expert nothing; an expert that got no token pruned by |W| per row (per group for N:M).
+the expert nothing; an expert that got no token pruned by |W| per row (per group for N:M). With
+--stat-norm tokens, L1 and L2sq are divided by all N*T calibration tokens instead (an expert's too,
+as its sums over sequences count every sequence): the per-sequence means divided by T.
 
 Usage:
   moe_reference.py ppl     --model DIR --tokens WINDOWS.npy   -> prints the perplexity
@@ -229,7 +231,11 @@ def cmd_masks(args):
                 elif args.method == "magnitude":
                     mask = make_mask(args, W, W.abs(), args.sparsity)
                 else:
-                    mask = row_mask(W.abs() * scale(args, stats[key])[None, :], args.sparsity, args.structure)
+                    st = stats[key]
+                    if args.stat_norm == "tokens":  # over all N*T tokens: the means over N sequences / T
+                        st = RunningStats()
+                        st.l1, st.l2sq = stats[key].l1 / tokens.shape[1], stats[key].l2sq / tokens.shape[1]
+                    mask = row_mask(W.abs() * scale(args, st)[None, :], args.sparsity, args.structure)
                 W[mask] = 0
                 masks[full] = mask
             model.counts.pop(i, None)
@@ -264,6 +270,7 @@ def main():
     ap.add_argument("--geometry", default="modified")
     ap.add_argument("--alpha", type=float, default=0.5)
     ap.add_argument("--sparsity", type=float, default=0.5)
+    ap.add_argument("--stat-norm", default="sequences", choices=["sequences", "tokens"])
     ap.add_argument("--structure")
     args = ap.parse_args()
     if args.command == "masks":

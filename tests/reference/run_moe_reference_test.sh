@@ -80,6 +80,8 @@ for shape in tiny-mixtral tiny-qwen2-moe tiny-qwen3-moe tiny-olmoe; do
 done
 check_masks tiny-qwen2-moe "$work/tiny-qwen2-moe.npy" "wanda 2:4" --method wanda --structure 2:4 -- --method wanda --structure 2:4
 check_masks tiny-mixtral "$work/tiny-mixtral.npy" "magnitude" --method magnitude -- --method magnitude
+check_masks tiny-mixtral "$work/tiny-mixtral.npy" "en modified, --stat-norm tokens" --method en --geometry modified --alpha 0.5 \
+  --stat-norm tokens -- --method en --geometry modified --alpha 0.5 --stat-norm tokens
 check_masks tiny-olmoe "$work/few.npy" "wanda 2:4, few tokens" --method wanda --structure 2:4 -- --method wanda --structure 2:4
 if [ $no_token_seen = 1 ]; then echo "ok   some experts received no calibration token"
 else echo "FAIL every expert got tokens: the no-token rule went untested"; fail=1; fi
