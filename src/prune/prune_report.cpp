@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/model/device_memory.h"
+#include "enwanda/model/tensor_names.h"
 #include "enwanda/prune/reproduce.h"
 #include "enwanda/prune/run_settings.h"
 
@@ -72,13 +73,21 @@ nlohmann::json PruneReport::finish(const PruneOptions& opt, const StatsKey& stat
   return report;
 }
 
-void log_prune_summary(const PruneOptions& opt, const nlohmann::json& report, int64_t layers) {
-  int64_t pruned = 0;  // linears with a target (--targets, --ignore leave the others as they are)
-  for (const auto& layer : report["layers"])
-    for (const auto& linear : layer["linears"]) pruned += !linear["target"].is_null();
-  const std::string left = pruned == 7 * layers ? "" : ", " + std::to_string(pruned) + " of them pruned";
+void log_prune_summary(const PruneOptions& opt, const nlohmann::json& report, const LlamaConfig& c) {
+  // every linear of the checkpoint (an MoE layer's experts one by one), and those with a target
+  // (--targets, --ignore leave the others as they are)
+  int64_t all = 0, pruned = 0;
+  for (const auto& layer : report["layers"]) {
+    const auto names = layer_linears(c, layer["layer"].get<int64_t>());
+    for (size_t k = 0; k < names.size(); ++k) {
+      const size_t j = k < 4 ? k : 4 + (k - 4) % 3;  // an expert's gate, up, down as the layer's (layer_walk)
+      pruned += !layer["linears"][kLinearNames[j]]["target"].is_null();
+    }
+    all += static_cast<int64_t>(names.size());
+  }
+  const std::string left = pruned == all ? "" : ", " + std::to_string(pruned) + " of them pruned";
   spdlog::info("pruned {} -> {}: {:.4f} sparsity over {} linears{}, {:.1f} s, peak RSS {:.0f} MiB", opt.model_dir,
-               opt.out_dir, report["achieved_sparsity"].get<double>(), 7 * layers, left,
+               opt.out_dir, report["achieved_sparsity"].get<double>(), all, left,
                report["seconds"]["total"].get<double>(), report["peak_rss_mib"].get<double>());
 }
 

@@ -94,7 +94,7 @@ nlohmann::json prune(PruneOptions opt) {
   const nlohmann::json result = report.finish(opt, stats.key, calib, rt, writes.busy_seconds(), writer.bytes_written());
   check_interrupted();
   writer.commit({{"enwanda_report.json", result}});
-  log_prune_summary(opt, result, cfg.num_hidden_layers);
+  log_prune_summary(opt, result, cfg);
   return result;
 }
 

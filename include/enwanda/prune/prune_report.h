@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "enwanda/model/llama_config.h"
 #include "enwanda/model/runtime.h"
 #include "enwanda/prune/calibrate.h"
 #include "enwanda/prune/layer_observer.h"
@@ -39,6 +40,6 @@ class PruneReport : public LayerObserver {
 };
 
 // The closing line: sparsity, linears, seconds, peak RSS.
-void log_prune_summary(const PruneOptions& opt, const nlohmann::json& report, int64_t layers);
+void log_prune_summary(const PruneOptions& opt, const nlohmann::json& report, const LlamaConfig& c);
 
 }  // namespace enwanda
