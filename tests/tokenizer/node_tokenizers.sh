@@ -5,7 +5,7 @@
 npm_dir=${ENWANDA_NPM_DIR:-$HOME/.cache/enwanda/npm-tokenizers-0.23.2}
 if [ ! -d "$npm_dir/node_modules/tokenizers" ]; then
   mkdir -p "$npm_dir"
-  (cd "$npm_dir" && npm install --no-audit --no-fund --silent tokenizers@0.23.2 > npm.log 2>&1) ||
+  (cd "$npm_dir" && npm install --no-audit --no-fund --loglevel error tokenizers@0.23.2 > npm.log 2>&1) ||
     { echo "FAIL npm install tokenizers@0.23.2: $(tail -3 "$npm_dir/npm.log")"; return 1; }
 fi
 export NODE_PATH="$npm_dir/node_modules"
