@@ -28,6 +28,8 @@ stop_all() {
   rm -rf "$work"
 }
 trap stop_all EXIT
+daemons_up() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2> /dev/null || return 1; done; }
+daemon_logs() { tail -5 "$d/slurmctld.log" "$d/slurmd.log" 2> /dev/null | sed 's/^/     /'; }
 free_port() { "$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 
 # munge: its own key, socket and files
@@ -79,10 +81,12 @@ pids+=($!)
 for _ in $(seq 300); do
   state=$(sinfo -h -N -o %t 2> /dev/null)
   [ "$state" = idle ] && break
+  daemons_up || break
   sleep 0.2
 done
-check "a one-node cluster is up (node idle)" '[ "$state" = idle ]' || {
-  echo "     sinfo: $(sinfo -N 2>&1 | tail -1)"; tail -5 "$d/slurmctld.log" "$d/slurmd.log" 2> /dev/null | sed 's/^/     /'; finish; exit; }
+# (slurmd cannot start where /sys/fs/cgroup is not mounted, e.g. in a bare chroot: its log says so)
+check "a one-node cluster is up (node idle, every daemon running)" '[ "$state" = idle ] && daemons_up' || {
+  echo "     sinfo: $(sinfo -N 2>&1 | tail -1)"; daemon_logs; finish; exit; }
 
 # the same small grid, on Slurm and locally; one thread each so that sums are taken in one order
 # shellcheck disable=SC2054  # commas separate the sweep's list values, not array elements
@@ -98,9 +102,11 @@ rc=$?
 check "--gpus-per-task 1 asks for a GPU, which this CPU-only cluster refuses" '[ $rc != 0 ] && [[ $gpu = *"gres"* || $gpu = *"GRES"* || $gpu = *"generic resource"* ]]' || echo "     $gpu"
 for _ in $(seq 1800); do
   [ -z "$(squeue -h -u "$user" 2> /dev/null)" ] && break
+  daemons_up || break
   sleep 0.5
 done
-check "every job finished within 15 minutes" '[ -z "$(squeue -h -u "$user" 2> /dev/null)" ]'
+check "every job finished within 15 minutes, the daemons up throughout" '[ -z "$(squeue -h -u "$user" 2> /dev/null)" ] && daemons_up' ||
+  daemon_logs
 "$SRC/scripts/sweep_alpha.sh" "${args[@]}" --out "$work/local" > "$work/local.log" 2>&1
 check "the local sweep exits 0" '[ $? = 0 ]'
 without_times() { cut -d, -f1-8 "$1"; }  # up to ppl; prune_seconds (last) differs
