@@ -43,6 +43,11 @@ std::string read_raw(const fs::path& p, const TextReadOptions& o) {
   std::ifstream in(p, std::ios::binary);
   if (!in) throw InputError(p.string() + ": cannot read");
   std::string raw;
+  std::error_code ec;  // a regular file's size, reserved: appends alone peak near 2x the file (growth by doubling)
+  if (fs::is_regular_file(p, ec)) {
+    const uint64_t size = fs::file_size(p, ec);
+    if (!ec) raw.reserve(static_cast<size_t>(std::min<uint64_t>(size, o.max_bytes + 1)));
+  }
   std::vector<char> buf(size_t{1} << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
