@@ -37,7 +37,7 @@ import sys
 import numpy as np
 import torch
 
-from reference import DTYPES, Llama, RunningGram, RunningStats, load_model, make_mask, scale, sparsegpt_prune
+from reference import DTYPES, Llama, RunningGram, attend, RunningStats, load_model, make_mask, scale, sparsegpt_prune
 
 F = torch.nn.functional
 
@@ -100,16 +100,7 @@ class MoeFamily(Llama):
         cos, sin = self.rope(T)
         q = q * cos + self.rot(q) * sin
         k = k * cos + self.rot(k) * sin
-        rep = self.nh // self.nkv
-        k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
-        qpos, kpos = torch.arange(T)[:, None], torch.arange(T)[None, :]
-        visible = kpos <= qpos
-        if self.windows[i]:
-            visible &= kpos > qpos - self.windows[i]
-        s = s.masked_fill(~visible, float("-inf"))
-        p = torch.softmax(s.float(), dim=-1).to(q.dtype)
-        o = (p @ v).transpose(1, 2).reshape(B, T, self.nh * self.hd)
+        o = attend(q, k, v, self.windows[i])
         if self.hook: self.hook("o", o)
         return x + lin(o, "self_attn.o_proj")
 

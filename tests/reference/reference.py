@@ -110,6 +110,22 @@ def rope_frequencies(cfg, hd):
     raise SystemExit(f"reference: rope type {kind} not modelled")
 
 
+def attend(q, k, v, window):
+    """transformers' eager attention: k/v heads repeated to q's (repeat_kv), causal and, with a
+    window, sliding (mistral), softmax in fp32; q [B, h, T, d], k and v [B, kv heads, T, d] -> [B, T, h*d]"""
+    B, h, T, d = q.shape
+    rep = h // k.shape[1]
+    k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+    s = (q @ k.transpose(-1, -2)) / math.sqrt(d)
+    qpos, kpos = torch.arange(T)[:, None], torch.arange(T)[None, :]
+    visible = kpos <= qpos
+    if window:
+        visible &= kpos > qpos - window
+    s = s.masked_fill(~visible, float("-inf"))
+    p = torch.softmax(s.float(), dim=-1).to(q.dtype)
+    return (p @ v).transpose(1, 2).reshape(B, T, h * d)
+
+
 class Llama:
     """LLaMA and its kin: mistral (sliding window), qwen2 (q/k/v biases), qwen3 (q/k norm);
     llama's attention_bias/mlp_bias. Biases are used where the checkpoint has them."""
@@ -163,17 +179,7 @@ class Llama:
         cos, sin = self.rope(T)
         q = q * cos + self.rot(q) * sin
         k = k * cos + self.rot(k) * sin
-        rep = self.nh // self.nkv
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
-        qpos, kpos = torch.arange(T)[:, None], torch.arange(T)[None, :]
-        visible = kpos <= qpos
-        if self.windows[i]:
-            visible &= kpos > qpos - self.windows[i]
-        s = s.masked_fill(~visible, float("-inf"))
-        p = torch.softmax(s.float(), dim=-1).to(q.dtype)
-        o = (p @ v).transpose(1, 2).reshape(B, T, self.nh * self.hd)
+        o = attend(q, k, v, self.windows[i])
         if hook: hook("o", o)
         x = x + lin(o, "self_attn.o_proj")
         m = self.rmsnorm(x, self.lw(i, "post_attention_layernorm"))
