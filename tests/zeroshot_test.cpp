@@ -135,6 +135,49 @@ TEST(ZeroShot, PiqaPrompt) {
 TEST(ZeroShot, McTemplateForm) {
   expect_shared(mc_example({{"text", "Verify your account now"}, {"label", 1}}, "Email: {text}\nPhishing?", {"no", "yes"}),
                 "Email: Verify your account now\nPhishing?", {"no", "yes"}, 1);
+  // any field of the record, several fields, literal braces as Python's str.format writes them
+  expect_shared(mc_example({{"subject", "Invoice"}, {"body", "Pay {now}"}, {"label", 0}}, "{{{subject}}} {body}?", {"no", "yes"}),
+                "{Invoice} Pay {now}?", {"no", "yes"}, 0);
+  // the choices from the record when --choices is not given
+  expect_shared(mc_example({{"q", "2+2"}, {"choices", {"4", "5"}}, {"label", 0}}, "Q: {q}", {}), "Q: 2+2", {"4", "5"}, 0);
+}
+
+TEST(ZeroShot, McTemplateMustUseTheRecordsFields) {
+  // a template that names no field would give every record the same prompt
+  EXPECT_THROW(parse_template("Email: Phishing?"), UsageError);
+  EXPECT_THROW(parse_template("Email: {{text}} Phishing?"), UsageError);  // {{ }}: literal braces, no field
+  EXPECT_THROW(parse_template("Email: {text"), UsageError);
+  EXPECT_THROW(parse_template("Email: text}"), UsageError);
+  EXPECT_THROW(parse_template("Email: {} Phishing?"), UsageError);
+  EXPECT_EQ(parse_template("E: {txt}").size(), 2u);
+  // a field the template names that the record lacks: the file, line and field are named
+  const std::string path = ::testing::TempDir() + "/zs_template.jsonl";
+  std::ofstream(path) << R"({"txt": "a", "label": 0})" << "\n" << R"({"text": "b", "label": 1})" << "\n";
+  try {
+    load_task({"mc", path, "Email: {txt} Phishing?", {"no", "yes"}}, 0);
+    ADD_FAILURE() << "a record without the template's field was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":2: not a valid mc example: field \"txt\" is missing");
+  }
+  auto examples = load_task({"mc", path, "Email: {txt} Phishing?", {"no", "yes"}}, 1);
+  EXPECT_EQ(examples[0].contexts[0], "Email: a Phishing?");
+  EXPECT_EQ(examples[0].doc.dump(), R"({"txt":"a","label":0})");  // the record, keys in the file's order
+}
+
+// Python's re.sub("\\[.*?\\]", "", t) on the cases that decide it: shortest match, no match across a
+// newline, an unclosed "[" kept, and a "[" followed by 60,000 words and no "]" (std::regex overflowed
+// its stack on it) done in linear time.
+TEST(ZeroShot, HellaswagBracketRemovalIsPythonsReSub) {
+  EXPECT_EQ(hellaswag_preprocess("a [b] c [d] e"), "a c e");
+  EXPECT_EQ(hellaswag_preprocess("a [b [c] d] e"), "a d] e");
+  EXPECT_EQ(hellaswag_preprocess("x [y\nz] w"), "x [y\nz] w");
+  EXPECT_EQ(hellaswag_preprocess("x [y\n[z] w"), "x [y\n w");
+  EXPECT_EQ(hellaswag_preprocess("open [ and [] close"), "open close");
+  EXPECT_EQ(hellaswag_preprocess("end ["), "end [");
+  std::string words = "start [";
+  for (int i = 0; i < 60000; ++i) words += " word";
+  EXPECT_EQ(hellaswag_preprocess(words), words);
+  EXPECT_EQ(hellaswag_preprocess(words + "] tail"), "start tail");
 }
 
 TEST(ZeroShot, CodePointsArePythonsLen) {

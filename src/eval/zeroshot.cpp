@@ -1,6 +1,7 @@
 #include "enwanda/eval/zeroshot.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,8 @@
 #include "enwanda/errors.h"
 #include "enwanda/model/llama_model.h"
 #include "enwanda/progress_log.h"
+#include "enwanda/prune/reproduce.h"
+#include "enwanda/text/calibration.h"
 
 namespace fs = std::filesystem;
 
@@ -51,6 +54,7 @@ std::vector<Example> load_task(const TaskSpec& spec, int64_t limit) {
     if (doc.is_discarded()) throw InputError(where + "not a JSON record (the data must be one JSON object per line)");
     try {
       Example ex = def.parse ? def.parse(doc) : mc_example(doc, spec.templ, spec.choices);
+      ex.doc = nlohmann::ordered_json::parse(line);  // the record with its keys in the file's order
       if (ex.label < 0 || ex.label >= static_cast<int64_t>(ex.continuations.size()))
         throw InputError("label " + std::to_string(ex.label) + " is not a choice index (there are " +
                          std::to_string(ex.continuations.size()) + " choices)");
@@ -86,12 +90,43 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenize
   return {ctx, cont};
 }
 
-nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
+std::string zeroshot_reproducing_command(const ZeroShotOptions& opt) {
+  auto path = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
+  std::string cmd = "enwanda eval zeroshot --model " + shell_word(path(opt.model_dir));
+  for (const auto& t : opt.tasks) cmd += " --task " + shell_word(t.task) + " --data " + shell_word(path(t.data));
+  const TaskSpec* mc = nullptr;
+  for (const auto& t : opt.tasks)
+    if (t.task == "mc" && (!t.templ.empty() || !t.choices.empty())) mc = &t;
+  if (mc && !mc->templ.empty()) cmd += " --template " + shell_word(mc->templ);
+  if (mc && !mc->choices.empty()) {
+    std::string joined;
+    for (const auto& c : mc->choices) joined += (joined.empty() ? "" : ",") + c;
+    cmd += " --choices " + shell_word(joined);
+  }
+  if (opt.limit > 0) cmd += " --limit " + std::to_string(opt.limit);
+  if (!opt.bos) cmd += " --no-bos";
+  cmd += " --device " + shell_word(opt.device) + " --dtype " + shell_word(opt.dtype);
+  if (opt.batch_size > 0) cmd += " --batch-size " + std::to_string(opt.batch_size);
+  if (opt.threads > 0) cmd += " --threads " + std::to_string(opt.threads);
+  return cmd;
+}
+
+nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) { return run_zeroshot(opt).result; }
+
+ZeroShotRun run_zeroshot(const ZeroShotOptions& opt) {
+  const auto started = std::chrono::steady_clock::now();
   if (opt.tasks.empty()) throw UsageError("give at least one --task with its --data");
   for (const auto& t : opt.tasks) {  // every task known and its file there before the model loads
     task_definition(t.task);          // throws UsageError naming the tasks there are
     if (!fs::is_regular_file(t.data)) throw InputError(t.data + ": task data for " + t.task + " does not exist or is not a file");
+    if (t.task == "mc" && !t.templ.empty()) parse_template(t.templ);  // UsageError for a template that names no field
+    if (t.task != "mc" && (!t.templ.empty() || !t.choices.empty()))
+      throw UsageError("--template and --choices apply to --task mc only");
   }
+  // every record read and checked (a field the template names must be in each) before the model loads
+  std::vector<std::vector<Example>> task_examples;
+  for (const auto& spec : opt.tasks) task_examples.push_back(load_task(spec, opt.limit));
+
   auto ck = Checkpoint::open(opt.model_dir);
   Runtime rt = make_runtime(opt.device, opt.dtype, ck->weight_dtype(), opt.threads, opt.batch_size);
   LlamaModel model(ck, rt);
@@ -108,13 +143,21 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
 
   // "bos": whether a BOS token was really put first (a tokenizer without one adds none)
   const bool bos_added = opt.bos && !tok->prefix_ids().empty();
-  nlohmann::json result = {{"model", opt.model_dir}, {"bos", bos_added}, {"harness", harness_description(opt.bos)},
-                           {"threads", rt.threads},
-                           {"tasks", nlohmann::json::object()}, {"task_order", nlohmann::json::array()}};
+  ZeroShotRun run;
+  nlohmann::json& result = run.result;
+  result = {{"model", fs::absolute(opt.model_dir).lexically_normal().string()}, {"bos", bos_added},
+            {"harness", harness_description(opt.bos)}, {"threads", rt.threads},
+            {"settings", {{"limit", opt.limit}, {"bos", opt.bos}, {"device", rt.device.str()},
+                          {"compute_dtype", std::string(c10::toString(rt.compute_dtype))}, {"batch_size", rt.batch_size},
+                          {"threads", rt.threads}, {"max_length", max_len},
+                          {"target_delimiter", " "}, {"acc_norm", "loglik / code points of the choice text"}}},
+            {"command", zeroshot_reproducing_command(opt)},
+            {"tasks", nlohmann::json::object()}, {"task_order", nlohmann::json::array()}};
   double macro = 0;
-  for (const auto& spec : opt.tasks) {
+  for (size_t ti = 0; ti < opt.tasks.size(); ++ti) {
+    const TaskSpec& spec = opt.tasks[ti];
     const TaskDefinition& def = task_definition(spec.task);
-    auto examples = load_task(spec, opt.limit);
+    std::vector<Example>& examples = task_examples[ti];
     std::vector<Request> requests;
     int64_t truncated = 0;  // inputs cut on the left to the window, as lm-eval does
     for (size_t e = 0; e < examples.size(); ++e)
@@ -185,8 +228,14 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     }
     const int64_t n = static_cast<int64_t>(examples.size());
     const double acc = static_cast<double>(correct) / static_cast<double>(n);
-    nlohmann::json task = {{"acc", acc}, {"acc_stderr", stderr_of(acc, n)}, {"n", n}, {"data", spec.data},
-                           {"truncated_inputs", truncated}};
+    const std::string data_path = fs::absolute(spec.data).lexically_normal().string();
+    nlohmann::json task = {{"acc", acc}, {"acc_stderr", stderr_of(acc, n)}, {"n", n}, {"data", data_path},
+                           {"data_bytes", fs::file_size(spec.data)}, {"data_sha256", file_sha256(spec.data)},
+                           {"split", def.split}, {"truncated_inputs", truncated}};
+    if (spec.task == "mc") {
+      task["template"] = spec.templ.empty() ? nlohmann::json(nullptr) : nlohmann::json(spec.templ);
+      task["choices"] = spec.choices.empty() ? nlohmann::json("the records' \"choices\"") : nlohmann::json(spec.choices);
+    }
     if (truncated > 0)
       spdlog::warn("{}: {} of {} inputs were longer than the model's window ({} tokens) and cut on the left, as "
                    "lm-eval does", spec.task, truncated, requests.size(), max_len);
@@ -201,6 +250,7 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     for (int k = 2; result["tasks"].contains(name); ++k) name = spec.task + "_" + std::to_string(k);
     result["tasks"][name] = task;
     result["task_order"].push_back(name);
+    run.tasks.push_back({name, spec, std::move(examples), logliks});
     macro += acc;
   }
   result["macro_acc"] = macro / static_cast<double>(opt.tasks.size());
@@ -211,7 +261,8 @@ nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt) {
     table["mean"] = sum / static_cast<double>(wanda7_tasks().size());
     result["wanda7"] = table;
   }
-  return result;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return run;
 }
 
 std::string harness_description(bool bos) {

@@ -1,7 +1,6 @@
 #include "enwanda/eval/zeroshot_tasks.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "enwanda/errors.h"
 
@@ -115,12 +114,37 @@ Example rte_example(const json& doc) {
   return shared_context(first + "\nQuestion: " + second + " True or False?\nAnswer:", {"True", "False"}, integer_field(doc, "label"));
 }
 
+// Python's re.sub("\\[.*?\\]", "", t) without a backtracking engine: from each "[" the shortest run
+// up to the first "]" with no newline in between ("." matches anything but "\n") is removed; a "["
+// with no such "]" stays and the scan goes on at the next character. One pass, linear in the text
+// (std::regex recursed per character and overflowed the stack on a "[" followed by 60,000 words).
+namespace {
+std::string remove_bracketed(const std::string& t) {
+  std::string out;
+  out.reserve(t.size());
+  size_t next_close = 0;  // position of the first "]" at or after i, cached
+  size_t next_newline = 0;
+  for (size_t i = 0; i < t.size();) {
+    if (t[i] == '[') {
+      if (next_close <= i) next_close = std::min(t.find(']', i + 1), t.size());
+      if (next_newline <= i) next_newline = std::min(t.find('\n', i + 1), t.size());
+      if (next_close < t.size() && next_close < next_newline) {
+        i = next_close + 1;
+        continue;
+      }
+    }
+    out.push_back(t[i++]);
+  }
+  return out;
+}
+}  // namespace
+
 // lm_eval/tasks/hellaswag/utils.py: preprocess(text) strips, turns " [title]" into ". ", removes
 // bracketed text and collapses double spaces.
 std::string hellaswag_preprocess(const std::string& text) {
   std::string t = strip(text);
   t = replace_all(t, " [title]", ". ");
-  t = std::regex_replace(t, std::regex("\\[.*?\\]"), "");
+  t = remove_bracketed(t);
   t = replace_all(t, "  ", " ");
   return t;
 }
@@ -179,12 +203,72 @@ Example piqa_example(const json& doc) {
                         integer_field(doc, "label"));
 }
 
+// A template's pieces: literal text and {field} names, as Python's str.format reads "{name}" ("{{"
+// and "}}" are literal braces). Malformed braces and a template that names no field are refused:
+// such a template would give every record the same prompt.
+std::vector<TemplatePiece> parse_template(const std::string& templ) {
+  std::vector<TemplatePiece> pieces;
+  std::string literal;
+  bool names_a_field = false;
+  for (size_t i = 0; i < templ.size(); ++i) {
+    const char c = templ[i];
+    if ((c == '{' || c == '}') && i + 1 < templ.size() && templ[i + 1] == c) {
+      literal.push_back(c);
+      ++i;
+    } else if (c == '{') {
+      const size_t close = templ.find('}', i + 1);
+      const std::string name = close == std::string::npos ? "" : templ.substr(i + 1, close - i - 1);
+      const bool identifier = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+      });
+      if (!identifier)
+        throw UsageError("--template: \"{\" at character " + std::to_string(i + 1) +
+                         " does not open a {field} name (letters, digits, _); write {{ for a literal brace");
+      if (!literal.empty()) pieces.push_back({false, std::move(literal)});
+      literal.clear();
+      pieces.push_back({true, name});
+      names_a_field = true;
+      i = close;
+    } else if (c == '}') {
+      throw UsageError("--template: \"}\" at character " + std::to_string(i + 1) + " closes nothing; write }} for a literal brace");
+    } else {
+      literal.push_back(c);
+    }
+  }
+  if (!literal.empty()) pieces.push_back({false, std::move(literal)});
+  if (!names_a_field)
+    throw UsageError("--template names no field of the records, so every example would get the same prompt; "
+                     "name the text's field in braces, e.g. \"Email: {text} Phishing?\"");
+  return pieces;
+}
+
+// mc: {"context", "choices", "label"}, or with a template: the template filled from the record's
+// fields (each named field must be there), choices from --choices or the record's "choices".
 Example mc_example(const json& doc, const std::string& templ, const std::vector<std::string>& choices) {
-  if (doc.is_object() && doc.contains("context"))
-    return shared_context(text_field(doc, "context"), text_list(field(doc, "choices"), "choices"), integer_field(doc, "label"));
-  if (templ.empty() || choices.empty())
-    throw UsageError("mc data with a \"text\" field needs --template \"...{text}...\" and --choices a,b");
-  return shared_context(replace_all(templ, "{text}", text_field(doc, "text")), choices, integer_field(doc, "label"));
+  if (templ.empty()) {
+    if (doc.is_object() && !doc.contains("context") && doc.contains("text"))
+      throw UsageError("mc data with a \"text\" field needs --template \"...{text}...\" and --choices a,b");
+    std::string context = text_field(doc, "context");
+    return shared_context(std::move(context), choices.empty() ? text_list(field(doc, "choices"), "choices") : choices,
+                          integer_field(doc, "label"));
+  }
+  std::string context;
+  for (const auto& piece : parse_template(templ)) {
+    if (!piece.is_field) {
+      context += piece.text;
+      continue;
+    }
+    const json& v = field(doc, piece.text.c_str());  // "field \"txt\" is missing" for a name the record lacks
+    if (v.is_string()) context += v.get<std::string>();
+    else if (v.is_number() || v.is_boolean()) context += v.dump();
+    else throw InputError("field \"" + piece.text + "\" named by --template must be a string or a number, got " + v.dump());
+  }
+  std::vector<std::string> opts = choices;
+  if (opts.empty()) {
+    if (!doc.contains("choices")) throw UsageError("mc data with --template needs --choices a,b or a \"choices\" list in each record");
+    opts = text_list(field(doc, "choices"), "choices");
+  }
+  return shared_context(std::move(context), std::move(opts), integer_field(doc, "label"));
 }
 
 namespace {

@@ -48,7 +48,27 @@ struct ZeroShotOptions {
 //  "wanda7": {task: acc, ..., "mean"} when the seven tasks of the Wanda paper are all there}
 // acc_norm is argmax of loglik / code points of the choice text, for the tasks lm-eval reports it
 // for; ties go to the first choice (numpy's argmax).
+// Provenance beside the numbers: "model" and each task's "data" as absolute paths, the data's
+// "data_sha256" and "data_bytes", mc's "template" and "choices", "settings" (every setting that
+// changes a number) and "command" (the command line that reproduces the run).
 nlohmann::json evaluate_zeroshot(const ZeroShotOptions& opt);
+
+// One task as scored: its examples (with their records) and every choice's log-likelihood.
+struct ScoredTask {
+  std::string name;  // the task's key in the result ("mc", "mc_2" for a second mc)
+  TaskSpec spec;
+  std::vector<Example> examples;
+  std::vector<std::vector<double>> logliks;  // [example][choice]
+};
+struct ZeroShotRun {
+  nlohmann::json result;  // evaluate_zeroshot's
+  std::vector<ScoredTask> tasks;
+  double seconds = 0;  // wall time of the whole run
+};
+ZeroShotRun run_zeroshot(const ZeroShotOptions& opt);
+
+// "enwanda eval zeroshot --model /abs/dir --task ... --data /abs/file ..." with every setting.
+std::string zeroshot_reproducing_command(const ZeroShotOptions& opt);
 
 // The Wanda paper's zero-shot table from evaluate_zeroshot's result: a header (BoolQ ... OBQA, Mean)
 // and one row of acc in percent. Empty when the result lacks one of the seven tasks.

@@ -21,6 +21,7 @@ struct Example {
   std::vector<std::string> continuations;  // one per choice, the target delimiter " " included
   std::vector<std::string> choice_texts;   // doc_to_choice's strings: acc_norm divides by their code points
   int64_t label = 0;                       // index of the gold choice
+  nlohmann::ordered_json doc;              // the record as read, keys in the file's order (load_task)
 };
 
 // A task by name: how to read a record, and whether lm-eval reports acc_norm for it.
@@ -47,8 +48,18 @@ Example winogrande_example(const nlohmann::json& doc);
 Example arc_example(const nlohmann::json& doc);
 Example openbookqa_example(const nlohmann::json& doc);
 Example piqa_example(const nlohmann::json& doc);
-// mc: {"context", "choices", "label"}, or {"text", "label"} with `templ` ("...{text}...") and `choices`.
+// mc: {"context", "choices", "label"}; or, with `templ`, the template filled from the record's fields
+// ("Email: {text}\nPhishing?" with {"text", "label"} records) and `choices` (else the record's
+// "choices"). A field the template names and a record lacks is an InputError naming it.
 Example mc_example(const nlohmann::json& doc, const std::string& templ, const std::vector<std::string>& choices);
+
+// A --template read as Python's str.format reads "{name}" ("{{" and "}}": literal braces).
+struct TemplatePiece {
+  bool is_field;     // true: a record field's name; false: literal text
+  std::string text;
+};
+// Throws UsageError for malformed braces and for a template that names no field.
+std::vector<TemplatePiece> parse_template(const std::string& templ);
 std::string hellaswag_preprocess(const std::string& text);
 
 // Python's len() of a UTF-8 string: its code points.
