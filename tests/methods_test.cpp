@@ -1,10 +1,13 @@
 // SparseGPT, RIA and OWL at the level of one matrix or one list of layers: SparseGPT's per-block
 // count, dead inputs, N:M groups and dampening retries; RIA's scores by hand; OWL's outlier ratio
-// and allocation by hand. (Agreement with the independent reference on whole checkpoints is in
+// and allocation by hand; every method's count of zeros at the extremes of its options. (Agreement with the independent reference on whole checkpoints is in
 // tests/reference.)
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/prune/layer_method.h"
 #include "enwanda/prune/layer_sparsity.h"
 #include "enwanda/prune/methods/ria.h"
 #include "enwanda/prune/methods/sparsegpt.h"
@@ -104,4 +107,102 @@ TEST(Owl, SparsitiesSpreadOverTwoLambdaAroundTheTarget) {
   const auto low = owl_sparsities({1.0, 2.0, 3.0}, 0.05, 0.08);  // 0.13, 0.05, -0.03 -> clamped to 0.01
   EXPECT_NEAR(low[0], 0.13, 1e-12);
   EXPECT_DOUBLE_EQ(low[2], 0.01);
+}
+
+// Every method, at the extremes of its options, prunes exactly the count its rule says: per row
+// floor(S·in) (Wanda's family, DSnoT), per matrix floor(S·numel) (magnitude), floor(S·numel) + 1
+// at or below the threshold (RIA, SparseGPT's one block), numel − round(numel·(1−S)) (ALPS), and
+// N of every M under N:M. Variances span e^±9, so var^p under- and overflows at |p| of 200 and more.
+namespace {
+struct MethodCase {
+  std::string name;
+  MethodOptions opt;
+};
+
+std::vector<MethodCase> method_cases() {
+  std::vector<MethodCase> out;
+  auto add = [&](const std::string& name, Method m, const std::function<void(MethodOptions&)>& set) {
+    MethodOptions o;
+    o.method = m;
+    set(o);
+    out.push_back({name, o});
+  };
+  add("magnitude", Method::magnitude, [](MethodOptions&) {});
+  for (double a : {0.0, 1.0}) add("en alpha " + std::to_string(a), Method::en, [a](MethodOptions& o) { o.alpha = a; });
+  add("wanda", Method::wanda, [](MethodOptions&) {});
+  for (double p : {0.0, 0.5, 8.0}) add("ria power " + std::to_string(p), Method::ria, [p](MethodOptions& o) { o.ria.power = p; });
+  for (int64_t b : {1, 128}) add("sparsegpt block " + std::to_string(b), Method::sparsegpt, [b](MethodOptions& o) { o.sparsegpt.block = b; });
+  for (double p : {0.0, 1.0, 200.0, -1e6, 1e6, 1e300, -1e300})
+    add("dsnot pow-var " + std::to_string(p), Method::dsnot, [p](MethodOptions& o) {
+      o.dsnot.pow_var = p;
+      o.dsnot.threshold = 0.0;
+      o.dsnot.cycles = 1000;
+      o.dsnot.skip = DsnotSkip::none;
+    });
+  for (int64_t it : {0, 1, 300}) add("alps iters " + std::to_string(it), Method::alps, [it](MethodOptions& o) { o.alps.iters = it; });
+  return out;
+}
+
+int64_t due_zeros(Method m, double sp, const torch::Tensor& W, int64_t sparsegpt_block) {
+  const int64_t rows = W.size(0), cols = W.size(1), numel = W.numel();
+  const auto fl = [](double x) { return static_cast<int64_t>(std::floor(x)); };
+  switch (m) {
+    case Method::magnitude: return fl(sp * numel);
+    case Method::ria: return fl(sp * numel) + 1;
+    case Method::sparsegpt: {
+      int64_t z = 0;
+      for (int64_t c = 0; c < cols; c += sparsegpt_block) z += fl(sp * rows * std::min(sparsegpt_block, cols - c)) + 1;
+      return z;
+    }
+    case Method::alps: return numel - static_cast<int64_t>(std::nearbyint((1.0 - sp) * numel));
+    default: return rows * fl(sp * cols);
+  }
+}
+}  // namespace
+
+TEST(Methods, EveryMethodPrunesExactlyTheDueCountAtItsExtremes) {
+  const int64_t hidden = 16, inter = 32, tokens = 96;
+  torch::manual_seed(11);
+  LayerWeights base;
+  const int64_t outs[7] = {hidden, hidden, hidden, hidden, inter, inter, hidden};
+  const int64_t ins[7] = {hidden, hidden, hidden, hidden, hidden, hidden, inter};
+  for (int j = 0; j < 7; ++j) base.linears[j] = torch::randn({outs[j], ins[j]});
+  LayerEvidence ev;
+  InputGrams grams;
+  for (int j = 0; j < 7; ++j) {
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+    ev.stats[j] = {torch::rand({ins[j]}, f64) + 0.1, torch::rand({ins[j]}, f64) + 0.1, torch::randn({ins[j]}, f64),
+                   (torch::randn({ins[j]}, f64) * 3.0).exp()};
+  }
+  for (auto in : {LinearInput::attn, LinearInput::o_proj, LinearInput::mlp, LinearInput::down_proj})
+    grams.add(in, torch::randn({1, tokens, in == LinearInput::down_proj ? inter : hidden}));
+  ev.grams = &grams;
+  for (const MethodCase& c : method_cases()) {
+    for (const Structure& st : {Structure{}, Structure{2, 4}, Structure{1, 4}, Structure{3, 4}}) {
+      for (double sp : st.nm() ? std::vector<double>{0.5} : std::vector<double>{0.05, 0.5, 0.95}) {
+        MethodOptions o = c.opt;
+        o.structure = st;
+        if (o.method == Method::sparsegpt && st.nm() && o.sparsegpt.block % st.m != 0) continue;  // refused by the plan
+        LayerWeights w = base;
+        for (auto& t : w.linears) t = t.clone();
+        LinearTargets targets;
+        targets.fill(sp);
+        make_layer_method(o)->prune_layer(w, ev, targets);
+        for (int j = 0; j < 7; ++j) {
+          const auto zeros = w.linears[j].eq(0);
+          const std::string where = c.name + ", " + (st.nm() ? st.str() : "sparsity " + std::to_string(sp)) + ", linear " + std::to_string(j);
+          ASSERT_TRUE(w.linears[j].isfinite().all().item<bool>()) << where;
+          if (st.nm()) {
+            EXPECT_TRUE((zeros.reshape({outs[j], ins[j] / st.m, st.m}).sum(2) == st.n).all().item<bool>()) << where;
+          } else if (o.method == Method::magnitude || o.method == Method::ria || o.method == Method::sparsegpt ||
+                     o.method == Method::alps) {
+            EXPECT_EQ(zeros.sum().item<int64_t>(), due_zeros(o.method, sp, w.linears[j], o.sparsegpt.block)) << where;
+          } else {
+            EXPECT_TRUE((zeros.sum(1) == due_zeros(o.method, sp, w.linears[j], 0) / outs[j]).all().item<bool>())
+                << where << ": zeros per row " << zeros.sum(1);
+          }
+        }
+      }
+    }
+  }
 }

@@ -33,6 +33,37 @@ torch::Tensor row_values(const torch::Tensor& m, const torch::Tensor& cols) {  /
   return m.gather(1, cols.unsqueeze(1)).squeeze(1);
 }
 
+// Per row, the first `count` columns where `member` holds, in ascending order of `value` (stable:
+// equal values keep column order). Columns outside `member` never enter, whatever their value: a
+// value of +inf or NaN among the members cannot let an outsider in (a fill of INFINITY for the
+// outsiders would tie with a member's +inf and put a kept column in the regrow list).
+torch::Tensor ranked_members(const torch::Tensor& value, const torch::Tensor& member, int64_t count) {
+  const auto by_value = std::get<1>(value.sort(/*stable=*/true, 1, false));                    // [R, C]
+  const auto outside = member.gather(1, by_value).logical_not().to(torch::kUInt8);
+  const auto members_first = std::get<1>(outside.sort(/*stable=*/true, 1, false));
+  return by_value.gather(1, members_first).slice(1, 0, count);
+}
+
+// The regrow key d / var^p as one number per weight that sorts as the quotient would, for every
+// finite p: the quotient itself (as lib/prune.py computes it) where float64 holds it for every
+// weight, else sign(q)·log|q| = sign(d)·(log|d| − p·log var), which neither overflows nor
+// underflows (var^200 of a variance of 0.01 is 0 in float64, so every quotient would be ±inf).
+torch::Tensor regrow_key(const torch::Tensor& d, const torch::Tensor& var, double p) {
+  if (p == 0.0) return d;
+  const auto positive = var > 0;
+  const auto q = torch::where(positive, d / var.pow(p), d);
+  const bool exact = q.isfinite().all().item<bool>() && q.ne(0).eq(d.ne(0)).all().item<bool>();
+  if (exact) return q;
+  const auto log_var = torch::where(positive, var.log(), torch::zeros_like(var));
+  const auto log_q = d.abs().log() - p * log_var;  // -inf where d == 0
+  const auto sign = d.sign();
+  // sign(q)·log|q| orders the negatives and the positives apart; a shift keeps every negative
+  // below zero and every positive above it (d == 0 sits at 0)
+  const auto lo = log_q.masked_fill(d.eq(0), INFINITY).min().item<double>();
+  const double shift = std::isfinite(lo) ? 1.0 - lo : 0.0;
+  return torch::where(d.eq(0), torch::zeros_like(d), sign * (log_q + shift));
+}
+
 // swaps in the rows of `take`: prune column p, regrow column r
 void swap_in_rows(torch::Tensor& mask, const torch::Tensor& take, const torch::Tensor& p, const torch::Tensor& r) {
   const auto rows = take.nonzero().squeeze(1);
@@ -58,14 +89,9 @@ DsnotMask dsnot_mask(const torch::Tensor& weight, const ChannelStats& stats, dou
   const auto d = weight.to(f64) * stats.mean.to(f64).unsqueeze(0);  // [R, C]
   auto e = d.masked_fill(mask.logical_not(), 0.0).sum(1);             // [R]
   // metric_for_regrowing /= var^pow_of_var_regrowing (a channel of zero variance is left undivided)
-  auto key = d;
-  if (opt.pow_var != 0.0) {
-    const auto var = stats.var.to(f64).unsqueeze(0);
-    key = torch::where(var > 0, d / var.pow(opt.pow_var), d);
-  }
+  const auto key = regrow_key(d, stats.var.to(f64).unsqueeze(0).expand_as(d), opt.pow_var);
   // regrowing_indices_block: here the pruned columns alone, by key ascending (a stable sort)
-  const auto regrow = std::get<1>(key.masked_fill(mask.logical_not(), INFINITY).sort(/*stable=*/true, 1, false))
-                          .slice(1, 0, pruned);  // [R, P]
+  const auto regrow = ranked_members(key, mask, pruned);  // [R, P]
   auto rg_lo = torch::zeros({rows}, i64), rg_hi = torch::full({rows}, pruned - 1, i64);
   auto active = torch::ones({rows}, torch::TensorOptions().dtype(torch::kBool).device(weight.device()));
   const double threshold = opt.threshold;
@@ -74,7 +100,7 @@ DsnotMask dsnot_mask(const torch::Tensor& weight, const ChannelStats& stats, dou
     // pruning_indices_block: the kept columns in ascending Wanda order (wanda_res_indices),
     // reordered by return_reorder_indice: d < 0 in that order, then d > 0 in reverse order
     const int64_t kept = cols - pruned;
-    const auto by_wanda = std::get<1>(score.masked_fill(mask, INFINITY).sort(/*stable=*/true, 1, false)).slice(1, 0, kept);
+    const auto by_wanda = ranked_members(score, mask.logical_not(), kept);
     const auto dk = d.gather(1, by_wanda);  // [R, K]
     const auto pos = torch::arange(kept, f64).unsqueeze(0).expand({rows, kept});
     const auto order = torch::where(dk < 0, pos, torch::where(dk > 0, 3.0 * kept - pos, kept + pos));
