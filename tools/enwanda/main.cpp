@@ -68,6 +68,7 @@ int run(int argc, char** argv) {
   add(cli::make_inspect_command(), app);
   add(cli::make_tokenize_command(), app);
   add(cli::make_report_command(), app);
+  add(cli::make_finetune_command(), app);
 
   if (args.empty()) {  // no subcommand: show what there is
     std::cerr << app.help();
