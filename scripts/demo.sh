@@ -5,15 +5,29 @@
 # perplexities against the dense model's. Calibration and evaluation text are disjoint excerpts of WikiText-2's
 # test split, neither seen in training (data/wikitext-2-excerpts/README.md).
 #
-#   scripts/demo.sh [--no-build]      DEMO_DIR=build/demo by default; ENWANDA=path/to/enwanda
+#   scripts/demo.sh [--no-build] [--enwanda PATH]      DEMO_DIR=build/demo by default
+# enwanda is --enwanda PATH, else $ENWANDA, else `enwanda` on PATH, else build/enwanda.
 set -euo pipefail
+build=1 enw=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --no-build) build=0; shift ;;
+    --enwanda) enw=$2; shift 2 ;;
+    *) echo "demo.sh: unknown option $1 (--no-build, --enwanda PATH)" >&2; exit 2 ;;
+  esac
+done
+[ -n "$enw" ] || enw=${ENWANDA:-}
+case $enw in ''|/*) ;; *) enw=$PWD/$enw ;; esac  # relative to where the demo was started
 cd "$(dirname "$0")/.."
-if [ "${1:-}" != --no-build ]; then
+if [ $build = 1 ]; then
   scripts/install_deps.sh
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
   cmake --build build -j "$(nproc)" --target enwanda enwanda_spm
 fi
-enw=${ENWANDA:-build/enwanda}
+if [ -z "$enw" ]; then
+  if command -v enwanda > /dev/null; then enw=$(command -v enwanda); else enw=build/enwanda; fi
+fi
+[ -x "$enw" ] || { echo "demo.sh: enwanda not found at $enw (build it, put it on PATH, or pass --enwanda)" >&2; exit 2; }
 model=data/tiny-llama-wikitext
 text=data/wikitext-2-excerpts
 demo=${DEMO_DIR:-build/demo}
@@ -22,11 +36,11 @@ rm -rf "$demo"; mkdir -p "$demo"
 start=$SECONDS
 
 # one calibration set for every method, so that only the method differs between rows
-$enw calib --model "$model" --calib "$text/calib.txt" --nsamples $nsamples --seqlen $seqlen --seed 0 \
+"$enw" calib --model "$model" --calib "$text/calib.txt" --nsamples $nsamples --seqlen $seqlen --seed 0 \
   --out "$demo/calib.npy" -q
 perplexity() {  # model_dir -> "ppl tokens"
   local line
-  line=$($enw eval ppl --model "$1" --data "$text/eval.txt" --seqlen $seqlen -q)
+  line=$("$enw" eval ppl --model "$1" --data "$text/eval.txt" --seqlen $seqlen -q)
   # shellcheck disable=SC2086  # the words of one line
   set -- $line  # "ppl 123.456  windows 117/117  tokens 14976"
   echo "$2 $6"
@@ -46,7 +60,7 @@ for column in "${columns[@]}"; do
     calib=(--calib-tokens "$demo/calib.npy")
     [ "$m" = magnitude ] && calib=()  # magnitude reads no calibration data, and refuses it
     # shellcheck disable=SC2086  # extra holds whole flags
-    $enw prune --model "$model" "${calib[@]}" --method "$m" ${extra[$m]:-} \
+    "$enw" prune --model "$model" "${calib[@]}" --method "$m" ${extra[$m]:-} \
       --sparsity "$target" --structure "$structure" --out "$out" -q
     ppl[$m/$column]=$(perplexity "$out" | cut -d' ' -f1)
     # the report's first achieved_sparsity is the whole model's (per-layer ones follow)
