@@ -4,6 +4,8 @@
 // nothing refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "enwanda/errors.h"
 #include "enwanda/finetune/finetune.h"
 #include "enwanda/finetune/lora_adapter.h"
@@ -55,6 +57,25 @@ TEST(Finetune, ClipGradNormScalesToTheGlobalNorm) {
 TEST(Finetune, StepRowsWrapAround) {
   EXPECT_EQ(step_rows(0, 2, 5), (std::vector<int64_t>{0, 1}));
   EXPECT_EQ(step_rows(2, 2, 5), (std::vector<int64_t>{4, 0}));
+  // shuffled: each epoch a permutation of its own, every window once per epoch
+  std::vector<int64_t> epoch0, epoch1;
+  for (int64_t k = 0; k < 5; ++k) {
+    auto r = step_rows(k, 2, 5, 11);
+    for (size_t j = 0; j < r.size(); ++j) (k * 2 + static_cast<int64_t>(j) < 5 ? epoch0 : epoch1).push_back(r[j]);
+  }
+  auto sorted0 = epoch0, sorted1 = epoch1;
+  std::sort(sorted0.begin(), sorted0.end());
+  std::sort(sorted1.begin(), sorted1.end());
+  EXPECT_EQ(sorted0, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(sorted1, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_NE(epoch0, epoch1);
+}
+
+TEST(Finetune, GroupTextsConcatenatesAndDropsTheRemainder) {
+  auto w = group_texts({{1, 2, 3}, {1, 4}, {1, 5, 6, 7}}, 4, "test");
+  ASSERT_EQ(w.sizes(), (std::vector<int64_t>{2, 4}));
+  EXPECT_TRUE(torch::equal(w, torch::tensor({1, 2, 3, 1, 4, 1, 5, 6}, torch::kInt64).view({2, 4})));
+  EXPECT_THROW(group_texts({{1, 2}}, 4, "test"), InputError);
 }
 
 namespace {

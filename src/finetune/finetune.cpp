@@ -17,6 +17,7 @@
 #include "enwanda/model/tensor_names.h"
 #include "enwanda/progress_log.h"
 #include "enwanda/text/calibration.h"
+#include "enwanda/text/tokenizer.h"
 
 namespace enwanda {
 
@@ -42,7 +43,10 @@ struct FinetunePlan {
 };
 
 FinetunePlan plan_finetune(const FinetuneOptions& opt) {
-  if (opt.windows_path.empty()) throw UsageError("finetune needs --windows W.npy (token windows, as calib --out writes them)");
+  if (opt.windows_path.empty() == opt.data_paths.empty())
+    throw UsageError("finetune needs one of --data FILE... (text, cut into --seqlen windows) and --windows W.npy (token windows)");
+  if (!opt.data_paths.empty() && opt.seqlen < 2) throw UsageError("--data needs --seqlen of at least 2");
+  if (!opt.windows_path.empty() && opt.seqlen > 0) throw UsageError("--seqlen goes with --data; --windows have their own length");
   if (opt.out_dir.empty()) throw UsageError("finetune needs --out ADAPTER");
   if (opt.batch < 1) throw UsageError("--batch must be at least 1");
   if (opt.micro_batch < 1 || opt.micro_batch > opt.batch) throw UsageError("--micro-batch must lie in [1, --batch]");
@@ -58,7 +62,9 @@ FinetunePlan plan_finetune(const FinetuneOptions& opt) {
     throw UsageError("--merge with --mask none makes every merged linear dense (B·A has no zeros); "
                      "add --merge-dense to merge anyway, or train with --mask keep");
   FinetunePlan plan;
-  plan.inputs = {opt.model_dir, opt.windows_path};
+  plan.inputs = {opt.model_dir};
+  if (!opt.windows_path.empty()) plan.inputs.push_back(opt.windows_path);
+  plan.inputs.insert(plan.inputs.end(), opt.data_paths.begin(), opt.data_paths.end());
   if (!opt.adapter_init.empty()) plan.inputs.push_back(opt.adapter_init);
   const std::string out = without_trailing_slashes(opt.out_dir);
   plan.state_path = state_path_for(out);
@@ -75,12 +81,22 @@ FinetunePlan plan_finetune(const FinetuneOptions& opt) {
 
   plan.checkpoint = Checkpoint::open(opt.model_dir);
   const LlamaConfig& cfg = plan.checkpoint->config();
-  plan.windows = read_token_npy(opt.windows_path, cfg.vocab_size);
-  if (plan.windows.size(0) < 1 || plan.windows.size(1) < 2)
-    throw InputError(opt.windows_path + ": needs at least one window of at least 2 tokens");
-  if (!cfg.trained_for(plan.windows.size(1)))
-    throw InputError(opt.windows_path + ": windows of " + std::to_string(plan.windows.size(1)) +
-                     " tokens exceed the model's max_position_embeddings " + std::to_string(cfg.max_position_embeddings));
+  const std::string what = opt.windows_path.empty() ? "--seqlen" : opt.windows_path;
+  const int64_t T = opt.windows_path.empty() ? opt.seqlen : read_token_npy_header(opt.windows_path).cols;
+  if (!cfg.trained_for(T))
+    throw InputError(what + ": windows of " + std::to_string(T) + " tokens exceed the model's max_position_embeddings " +
+                     std::to_string(cfg.max_position_embeddings));
+  if (opt.windows_path.empty()) {
+    auto tok = Tokenizer::load_for_model(opt.model_dir);
+    plan.windows = text_windows(opt.data_paths, opt.text, *tok, opt.seqlen);
+    if (plan.windows.max().item<int64_t>() >= cfg.vocab_size)
+      throw InputError("--data: the tokenizer gives ids beyond the model's vocab_size " + std::to_string(cfg.vocab_size));
+    spdlog::info("--data: {} windows of {} tokens", plan.windows.size(0), T);
+  } else {
+    plan.windows = read_token_npy(opt.windows_path, cfg.vocab_size);
+    if (plan.windows.size(0) < 1 || plan.windows.size(1) < 2)
+      throw InputError(opt.windows_path + ": needs at least one window of at least 2 tokens");
+  }
   plan.steps = opt.steps > 0 ? opt.steps : (opt.samples + opt.batch - 1) / opt.batch;
   return plan;
 }
@@ -91,6 +107,7 @@ nlohmann::json run_settings(const FinetuneOptions& opt, const FinetunePlan& plan
   return {{"model_linear_digest", plan.checkpoint->linear_weights_digest()},
           {"windows_sha256", tokens_sha256(plan.windows)},
           {"steps", plan.steps},
+          {"shuffle", opt.shuffle_seed ? nlohmann::json(*opt.shuffle_seed) : nlohmann::json(nullptr)},
           {"batch", opt.batch},
           {"lr", opt.lr},
           {"warmup", opt.warmup},
@@ -156,12 +173,6 @@ nlohmann::json merge_checkpoint(const FinetuneOptions& opt, const FinetunePlan& 
 
 std::string state_path_for(const std::string& out_dir) { return without_trailing_slashes(out_dir) + ".state.safetensors"; }
 
-std::vector<int64_t> step_rows(int64_t k, int64_t batch, int64_t n) {
-  std::vector<int64_t> rows;
-  for (int64_t j = 0; j < batch; ++j) rows.push_back((k * batch + j) % n);
-  return rows;
-}
-
 nlohmann::json run_finetune(const FinetuneOptions& opt) {
   const auto started = Clock::now();
   // plan and check
@@ -205,7 +216,7 @@ nlohmann::json run_finetune(const FinetuneOptions& opt) {
     check_interrupted();  // a step boundary: the last saved state stands
     const auto step_start = Clock::now();
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
-    const auto rows = step_rows(k, opt.batch, N);
+    const auto rows = step_rows(k, opt.batch, N, opt.shuffle_seed);
     double loss_sum = 0;
     for (int64_t b = 0; b < opt.batch; b += opt.micro_batch) {
       std::vector<int64_t> mb(rows.begin() + b, rows.begin() + std::min(opt.batch, b + opt.micro_batch));
@@ -240,7 +251,8 @@ nlohmann::json run_finetune(const FinetuneOptions& opt) {
   // report
   nlohmann::json settings_out = settings;
   settings_out["model"] = opt.model_dir;
-  settings_out["windows"] = opt.windows_path;
+  if (!opt.windows_path.empty()) settings_out["windows"] = opt.windows_path;
+  if (!opt.data_paths.empty()) settings_out["data"] = opt.data_paths;
   settings_out["micro_batch"] = opt.micro_batch;
   settings_out["seqlen"] = T;
   settings_out["windows_count"] = N;

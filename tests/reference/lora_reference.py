@@ -11,16 +11,22 @@ definitions and not from the C++:
     token t + 1, mean over every position of the step);
   - the step: torch.nn.utils.clip_grad_norm_, torch.optim.AdamW, and torch's LambdaLR with
     transformers' get_linear_schedule_with_warmup (the lr of step k is lr * lambda(k));
-  - the data: step k uses windows (k * batch + j) mod N, j < batch.
-The model and its forward come from reference.py.
+  - the data: step k uses positions p = k * batch + j (j < batch) of the epochs; epoch e = p // N
+    holds the windows in order, or with --shuffle SEED permuted by
+    torch.randperm(N, generator=torch.Generator().manual_seed(SEED + e)); windows from text are
+    transformers' run_clm.py: each row tokenised (BOS first), then group_texts.
+The model and its forward come from reference.py, the rows and the tokenizer from loaders.py.
 
 Usage:
   lora_reference.py init  --model DIR --r R --targets q_proj,v_proj --seed S --out INIT.safetensors
-      A ~ U(-1/sqrt(in), 1/sqrt(in)), B ~ N(0, 0.05): a start where B @ A is not zero, so the mask matters
+      A ~ U(-1/sqrt(in), 1/sqrt(in)), B ~ N(0, 0.05): a start where B @ A is not zero, so the mask matters;
+      with --peft, PEFT's reset_lora_parameters after torch.manual_seed(S): kaiming_uniform_(A, a=sqrt(5)), B = 0
   lora_reference.py train --model DIR --windows W.npy --init INIT.safetensors --r R --alpha A
                           --targets T --mask keep|none --steps N --batch B --lr LR --warmup W
-                          --max-grad-norm G [--schedule linear|constant] --out REF.safetensors
+                          --max-grad-norm G [--schedule linear|constant] [--shuffle SEED] --out REF.safetensors
       prints the per-step loss and gradient norm as JSON
+  lora_reference.py group --model DIR --text FILE --seqlen L --out W.npy
+      the rows as HF datasets loads them (json records or text lines), tokenised, group_texts
   lora_reference.py compare --ours ADAPTER.safetensors --ref REF.safetensors [--rtol 1e-4]
       every tensor's ||ours - ref|| / ||ref|| within rtol, and the same keys
 """
@@ -86,9 +92,16 @@ class PeftLoraWeight:
 def cmd_init(args):
     cfg, w = load_model(args.model)
     g = torch.Generator().manual_seed(args.seed)
+    torch.manual_seed(args.seed)
     out = {}
     for name in targets_of(cfg, args.targets.split(",")):
         W = w[name + ".weight"]
+        if args.peft:  # peft lora/layer.py, LoraLayer.reset_lora_parameters (init_lora_weights=True)
+            A = torch.empty(args.r, W.shape[1])
+            torch.nn.init.kaiming_uniform_(A, a=math.sqrt(5))
+            out[key(name, "lora_A")] = A
+            out[key(name, "lora_B")] = torch.zeros(W.shape[0], args.r)
+            continue
         bound = 1 / math.sqrt(W.shape[1])
         out[key(name, "lora_A")] = torch.rand(args.r, W.shape[1], generator=g) * 2 * bound - bound
         out[key(name, "lora_B")] = torch.randn(W.shape[0], args.r, generator=g) * 0.05
@@ -134,8 +147,18 @@ def cmd_train(args):
         return out
 
     log = []
+    def window(p):
+        if args.shuffle is None:
+            return p % N
+        perm = torch.randperm(N, generator=torch.Generator().manual_seed(args.shuffle + p // N))
+        return int(perm[p % N])
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import time
     for k in range(args.steps):
-        rows = [(k * args.batch + j) % N for j in range(args.batch)]
+        started = time.perf_counter()
+        rows = [window(k * args.batch + j) for j in range(args.batch)]
         tokens = windows[rows]
         opt.zero_grad()
         x = model.embed(tokens)
@@ -146,11 +169,24 @@ def cmd_train(args):
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm) if args.max_grad_norm > 0 else \
             torch.norm(torch.stack([torch.norm(p.grad) for p in params]))
-        log.append({"step": k, "loss": loss.item(), "grad_norm": float(norm), "lr": opt.param_groups[0]["lr"]})
+        lr = opt.param_groups[0]["lr"]
         opt.step()
         sched.step()
+        log.append({"step": k, "loss": loss.item(), "grad_norm": float(norm), "lr": lr,
+                    "seconds": time.perf_counter() - started})
     write_safetensors(args.out, {key(n, which): t for n in names for which, t in (("lora_A", A[n]), ("lora_B", B[n]))})
     print(json.dumps(log))
+
+
+def cmd_group(args):
+    from loaders import encoder, json_records, wikitext_rows
+    tok = encoder(args.model)
+    rows = json_records(args.text) if args.text.endswith((".json.gz", ".jsonl", ".json")) else wikitext_rows(args.text)
+    # run_clm.py: tokenize_function over every row, then group_texts
+    concatenated = [i for row in rows for i in tok(row)]
+    total = (len(concatenated) // args.seqlen) * args.seqlen
+    blocks = [concatenated[i:i + args.seqlen] for i in range(0, total, args.seqlen)]
+    np.save(args.out, np.array(blocks, dtype=np.int64))
 
 
 def cmd_compare(args):
@@ -163,7 +199,8 @@ def cmd_compare(args):
         if ours[name].shape != ref[name].shape:
             print(f"{name}: shape {list(ours[name].shape)}, reference {list(ref[name].shape)}")
             return 1
-        rel = (torch.norm(ours[name].double() - ref[name].double()) / torch.norm(ref[name].double())).item()
+        diff = torch.norm(ours[name].double() - ref[name].double()).item()
+        rel = diff / torch.norm(ref[name].double()).item() if diff > 0 else 0.0
         if not rel <= worst:
             worst, worst_name = rel, name
     verdict = worst <= args.rtol
@@ -179,6 +216,7 @@ def main():
     i.add_argument("--r", type=int, default=8)
     i.add_argument("--targets", default="q_proj,v_proj")
     i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--peft", action="store_true")
     i.add_argument("--out", required=True)
     t = sub.add_parser("train")
     t.add_argument("--model", required=True)
@@ -198,7 +236,14 @@ def main():
     t.add_argument("--beta2", type=float, default=0.999)
     t.add_argument("--eps", type=float, default=1e-8)
     t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--shuffle", type=int)
+    t.add_argument("--threads", type=int, default=0)
     t.add_argument("--out", required=True)
+    g = sub.add_parser("group")
+    g.add_argument("--model", required=True)
+    g.add_argument("--text", required=True)
+    g.add_argument("--seqlen", type=int, required=True)
+    g.add_argument("--out", required=True)
     c = sub.add_parser("compare")
     c.add_argument("--ours", required=True)
     c.add_argument("--ref", required=True)
@@ -208,6 +253,8 @@ def main():
         cmd_init(args)
     elif args.command == "train":
         cmd_train(args)
+    elif args.command == "group":
+        cmd_group(args)
     else:
         sys.exit(cmd_compare(args))
 

@@ -5,7 +5,8 @@
 # gradient norm clipped at every step, the trained A and B agree within 1e-4 relative in both mask
 # modes (and under --schedule constant with q, v and down_proj adapted); micro-batch 1 and 2 agree
 # within 1e-5; 6 steps straight and 3 + --resume 3 (from the state --save-every 3 left) give
-# bit-identical adapters.
+# bit-identical adapters; --data gives run_clm's group_texts windows; --shuffle permutes as the
+# reference does; --seed draws PEFT's kaiming-uniform init.
 set -euo pipefail
 ENWANDA=${1:?usage: run_lora_reference_test.sh path/to/enwanda}
 PY=${ENWANDA_PYTHON:-/usr/bin/python3}
@@ -67,6 +68,42 @@ if cmp -s "$work/straight/adapter_model.safetensors" "$work/resumed/adapter_mode
   echo "ok   6 steps straight and 3 + resume 3: bit-identical adapters"
 else
   echo "FAIL 6 steps straight and 3 + resume 3 differ"; fail=1
+fi
+
+# --data: run_clm's group_texts over the rows tokenised one by one; the same windows as the
+# reference's, so the adapters are bit-identical to a run on the reference's windows
+"$PY" "$REF" group --model "$work/pruned" --text "$work/corpus.txt" --seqlen 48 --out "$work/grouped.npy"
+data_run=(--model "$work/pruned" --lora-r 4 --steps 2 --batch 2 --lr 1e-3 --seed 4)
+"$ENWANDA" finetune "${data_run[@]}" --data "$work/corpus.txt" --seqlen 48 --out "$work/from-text" -q
+"$ENWANDA" finetune "${data_run[@]}" --windows "$work/grouped.npy" --out "$work/from-ref-windows" -q
+if cmp -s "$work/from-text/adapter_model.safetensors" "$work/from-ref-windows/adapter_model.safetensors"; then
+  echo "ok   --data --seqlen 48: the windows of run_clm's group_texts"
+else
+  echo "FAIL --data --seqlen 48: the adapter differs from one trained on the reference's group_texts windows"; fail=1
+fi
+
+# --shuffle: windows permuted per epoch by torch.randperm seeded with SEED + epoch (7 steps of 2 over 5 windows: 3 epochs)
+check_shuffle() {
+  local out
+  "$ENWANDA" finetune --model "$work/pruned" --windows "$work/w.npy" --adapter-init "$work/init-keep.safetensors" --lora-r 4 \
+    --lora-alpha 8 --steps 7 --batch 2 --lr 1e-3 --warmup 2 --shuffle 13 --out "$work/shuffled" -q
+  "$PY" "$REF" train --model "$work/pruned" --windows "$work/w.npy" --init "$work/init-keep.safetensors" --r 4 --alpha 8 \
+    --steps 7 --batch 2 --lr 1e-3 --warmup 2 --shuffle 13 --out "$work/ref-shuffled.safetensors" > /dev/null
+  if out=$("$PY" "$REF" compare --ours "$work/shuffled/adapter_model.safetensors" --ref "$work/ref-shuffled.safetensors"); then
+    echo "ok   --shuffle 13: $out"
+  else
+    echo "FAIL --shuffle 13: $out"; fail=1
+  fi
+}
+check_shuffle
+
+# PEFT's init from --seed: A as torch's kaiming_uniform_(a=sqrt(5)) after torch.manual_seed, B = 0 (lr 0 keeps them)
+"$PY" "$REF" init --model "$work/pruned" --r 4 --targets q_proj,v_proj --seed 9 --peft --out "$work/peft-init.safetensors"
+"$ENWANDA" finetune --model "$work/pruned" --windows "$work/w.npy" --lora-r 4 --seed 9 --steps 1 --lr 0 --out "$work/seed9" -q
+if out=$("$PY" "$REF" compare --ours "$work/seed9/adapter_model.safetensors" --ref "$work/peft-init.safetensors" --rtol 1e-6); then
+  echo "ok   --seed 9: PEFT's init, $out"
+else
+  echo "FAIL --seed 9: not PEFT's init: $out"; fail=1
 fi
 
 exit $fail

@@ -6,6 +6,7 @@
 #include "enwanda/errors.h"
 #include "enwanda/finetune/finetune.h"
 #include "enwanda/model/runtime.h"
+#include "prune_flags.h"
 #include "subcommand.h"
 
 namespace enwanda::cli {
@@ -24,7 +25,11 @@ class FinetuneCommand : public Subcommand {
   CLI::App* add_to(CLI::App& parent, LoggingFlags& logging) override {
     auto* ft = parent.add_subcommand("finetune", "train a LoRA adapter that recovers a pruned checkpoint (zeros kept)");
     ft->add_option("--model", o.model_dir, "checkpoint (directory, hub cache repository or ORG/NAME), usually pruned")->required();
-    ft->add_option("--windows", o.windows_path, "training token windows, int64 [N, T] .npy (calib --out)")->required();
+    ft->add_option("--data", o.data_paths, "training text files (txt, JSON lines, .gz, directories), cut into --seqlen windows");
+    ft->add_option("--seqlen", o.seqlen, "tokens per training window with --data");
+    add_text_reading_flags(ft, o.text, max_mib, "data");
+    ft->add_option("--windows", o.windows_path, "training token windows, int64 [N, T] .npy (calib --out), instead of --data");
+    ft->add_option("--shuffle", shuffle, "permute the windows once per epoch, seeded with this")->check(CLI::NonNegativeNumber);
     ft->add_option("--out", o.out_dir, "adapter directory (PEFT layout)")->required();
     ft->add_option("--merge", o.merge_dir, "also write the checkpoint with the adapter merged in");
     ft->add_flag("--merge-dense", o.merge_dense, "allow --merge with --mask none (the merged linears become dense)");
@@ -60,6 +65,7 @@ class FinetuneCommand : public Subcommand {
 
   std::vector<std::string> run_files() const override {
     std::vector<std::string> f{o.model_dir, o.windows_path, o.out_dir};
+    f.insert(f.end(), o.data_paths.begin(), o.data_paths.end());
     if (!o.merge_dir.empty()) f.push_back(o.merge_dir);
     if (!o.adapter_init.empty()) f.push_back(o.adapter_init);
     return f;
@@ -78,12 +84,15 @@ class FinetuneCommand : public Subcommand {
       throw UsageError("--betas takes two numbers, beta1,beta2 (e.g. 0.9,0.999), not '" + betas + "'");
     }
     o.command_line = inv.command_line;
+    o.text.max_bytes = static_cast<uint64_t>(max_mib) << 20;
+    if (shuffle >= 0) o.shuffle_seed = shuffle;
     set_worker_threads(o.threads);
     run_finetune(o);
   }
 
  private:
   FinetuneOptions o;
+  int64_t max_mib = kDefaultTextMaxMiB, shuffle = -1;
   std::string targets = "q_proj,v_proj", mask = "keep", schedule = "linear", betas = "0.9,0.999";
 };
 

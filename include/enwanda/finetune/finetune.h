@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,12 +17,17 @@
 
 #include "enwanda/finetune/lora_adapter.h"
 #include "enwanda/finetune/optimizer.h"
+#include "enwanda/finetune/training_data.h"
 
 namespace enwanda {
 
 struct FinetuneOptions {
   std::string model_dir;
   std::string windows_path;  // --windows: int64/int32 [N, T] token windows (calib --out)
+  std::vector<std::string> data_paths;  // --data: text files, grouped into --seqlen windows (training_data.h)
+  TextReadOptions text{"text", kDefaultTextMaxMiB << 20, "--data-max-mib"};  // --data-field, --data-max-mib
+  int64_t seqlen = 0;                   // --seqlen with --data
+  std::optional<int64_t> shuffle_seed;  // --shuffle SEED: windows permuted once per epoch
   int64_t steps = 0;         // --steps; 0: from --samples
   int64_t samples = 0;       // --samples: steps = ceil(samples / batch)
   int64_t batch = 1;         // windows per optimizer step
@@ -50,8 +56,5 @@ std::string state_path_for(const std::string& out_dir);
 // Checks everything (flags, inputs, outputs) before any work, trains, writes the adapter (and the
 // merged checkpoint); returns the report written as enwanda_finetune.json.
 nlohmann::json run_finetune(const FinetuneOptions& opt);
-
-// The step's window rows: (k·batch + j) mod n for j < batch.
-std::vector<int64_t> step_rows(int64_t k, int64_t batch, int64_t n);
 
 }  // namespace enwanda
