@@ -85,9 +85,30 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   c.model_type = optional<std::string>(j, "model_type", "", where);
   const ModelFamily& fam = model_family(c.model_type, where);
   // What the forward does not compute is refused, not silently ignored.
-  const auto act = optional<std::string>(j, "hidden_act", "silu", where);
-  if (act != "silu" && act != "swish")
-    throw InputError(where + ": hidden_act \"" + act + "\" unsupported (the SiLU-gated MLP uses silu)");
+  const auto act = optional<std::string>(j, fam.activation_field, fam.activation_default, where);
+  if (act == "silu" || act == "swish") c.activation = Activation::silu;
+  else if (act == "gelu_pytorch_tanh") c.activation = Activation::gelu_tanh;
+  else if (act == "gelu") c.activation = Activation::gelu;
+  else
+    throw InputError(where + ": " + fam.activation_field + " \"" + act +
+                     "\" unsupported (the gated MLP uses silu, gelu_pytorch_tanh or gelu)");
+  c.norm = fam.norm;
+  c.sandwich_norms = fam.sandwich_norms;
+  c.scaled_embeddings = fam.scaled_embeddings;
+  // a cap given as null is off; an absent one is the family's default
+  auto softcap = [&](const char* key, double fallback) {
+    if (j.contains(key) && j[key].is_null()) return 0.0;
+    const double cap = optional<double>(j, key, fallback, where);
+    if (!(cap >= 0 && std::isfinite(cap))) throw InputError(where + ": " + key + " must be a positive number or null");
+    return cap;
+  };
+  c.attn_softcap = softcap("attn_logit_softcapping", fam.attn_softcap_default);
+  c.final_softcap = softcap("final_logit_softcapping", fam.final_softcap_default);
+  if (fam.query_pre_attn_scalar) {
+    c.query_pre_attn_scalar = optional<double>(j, "query_pre_attn_scalar", 256.0, where);
+    if (!(c.query_pre_attn_scalar > 0 && std::isfinite(c.query_pre_attn_scalar)))
+      throw InputError(where + ": query_pre_attn_scalar must be a positive number");
+  }
   const bool attention_bias = optional<bool>(j, "attention_bias", false, where);
   const bool mlp_bias = optional<bool>(j, "mlp_bias", false, where);
   const bool qkv_bias = optional<bool>(j, "qkv_bias", true, where);
@@ -116,6 +137,8 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
                               : c.num_attention_heads;
   if (j.contains("head_dim") && !j["head_dim"].is_null()) {
     c.head_dim = required_int(j, "head_dim", where);
+  } else if (fam.head_dim_default > 0) {
+    c.head_dim = fam.head_dim_default;
   } else {
     if (c.hidden_size % c.num_attention_heads != 0)
       throw InputError(where + ": num_attention_heads (" + std::to_string(c.num_attention_heads) +
@@ -131,30 +154,49 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   c.rms_norm_eps = optional<double>(j, "rms_norm_eps", 1e-6, where);
   if (!std::isfinite(c.rms_norm_eps) || c.rms_norm_eps < 0)
     throw InputError(where + ": rms_norm_eps must be a finite number >= 0, got " + j["rms_norm_eps"].dump());
-  c.tie_word_embeddings = optional<bool>(j, "tie_word_embeddings", false, where);
+  c.tie_word_embeddings = optional<bool>(j, "tie_word_embeddings", fam.tied_default, where);
   c.torch_dtype = optional<std::string>(j, "torch_dtype", "float32", where);
   c.bos_token_id = first_id(j, "bos_token_id", 1, where);
   c.eos_token_id = first_id(j, "eos_token_id", 2, where);
-  // RoPE: rope_theta + rope_scaling, or transformers 5's rope_parameters holding both
+  // RoPE: rope_theta + rope_scaling, or transformers 5's rope_parameters holding both; a family with
+  // a local base may hold one object per layer type there (gemma3: full_attention, sliding_attention)
   const bool v5 = j.contains("rope_parameters") && !j["rope_parameters"].is_null();
   if (v5 && !j["rope_parameters"].is_object())
     throw InputError(where + ": rope_parameters must be an object or null");
-  if (v5)
-    for (const auto& [key, value] : j["rope_parameters"].items())
-      if (value.is_object())
+  const nlohmann::json* global = v5 ? &j["rope_parameters"] : nullptr;  // v5: the (global layers') parameters
+  const nlohmann::json* local = nullptr;                                 // v5: the sliding layers' own
+  if (v5) {
+    const auto& rp = j["rope_parameters"];
+    for (const auto& [key, value] : rp.items())
+      if (value.is_object() && !(fam.local_rope_base && (key == "full_attention" || key == "sliding_attention")))
         throw InputError(where + ": rope_parameters per layer type (\"" + key + "\") is unsupported");
-  for (const auto* r : {&j, v5 ? &j["rope_parameters"] : &j})
+    if (rp.contains("full_attention") && rp["full_attention"].is_object()) global = &rp["full_attention"];
+    if (rp.contains("sliding_attention") && rp["sliding_attention"].is_object()) local = &rp["sliding_attention"];
+  }
+  for (const auto* r : {&j, global ? global : &j})
     if (r->contains("partial_rotary_factor") && !(*r)["partial_rotary_factor"].is_null() &&
         optional<double>(*r, "partial_rotary_factor", 1.0, where) != 1.0)
       throw InputError(where + ": partial_rotary_factor " + (*r)["partial_rotary_factor"].dump() +
                        " is unsupported (RoPE over the whole head_dim only)");
-  c.rope_theta = v5 ? optional<double>(j["rope_parameters"], "rope_theta", 10000.0, where)
-                    : optional<double>(j, "rope_theta", 10000.0, where);
+  c.rope_theta = optional<double>(j, "rope_theta", fam.rope_theta_default, where);
+  if (global) c.rope_theta = optional<double>(*global, "rope_theta", c.rope_theta, where);
   if (!std::isfinite(c.rope_theta) || c.rope_theta <= 0)
     throw InputError(where + ": rope_theta must be a finite number > 0, got " + std::to_string(c.rope_theta));
+  if (fam.local_rope_base) {  // Gemma3TextModel's rotary_emb_local: the default rope type at the local base
+    c.rope_local_theta = optional<double>(j, "rope_local_base_freq", 10000.0, where);
+    if (local) {
+      c.rope_local_theta = optional<double>(*local, "rope_theta", c.rope_local_theta, where);
+      const auto type = optional<std::string>(*local, "rope_type", "default", where);
+      if (type != "default")
+        throw InputError(where + ": rope_parameters.sliding_attention rope_type \"" + type + "\" unsupported (default)");
+    }
+    if (!std::isfinite(c.rope_local_theta) || c.rope_local_theta <= 0)
+      throw InputError(where + ": rope_local_base_freq must be a finite number > 0");
+  }
   const char* scaling_key = v5 ? "rope_parameters" : "rope_scaling";
-  if (j.contains(scaling_key) && !j[scaling_key].is_null()) {
-    const auto& r = j[scaling_key];
+  const nlohmann::json* scaling = v5 ? global : j.contains("rope_scaling") ? &j["rope_scaling"] : nullptr;
+  if (scaling && !scaling->is_null()) {
+    const auto& r = *scaling;
     if (!r.is_object()) throw InputError(where + ": " + scaling_key + " must be an object or null");
     std::string type = r.contains("rope_type") ? optional<std::string>(r, "rope_type", "", where)
                                                : optional<std::string>(r, "type", "default", where);
@@ -179,7 +221,7 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
   }
 
   // attention windows, per layer
-  int64_t window = 0;  // the sliding window a "sliding" layer uses; 0: none
+  int64_t window = j.contains("sliding_window") ? 0 : fam.window_default;  // a "sliding" layer's; 0: none
   if (j.contains("sliding_window") && !j["sliding_window"].is_null()) window = required_int(j, "sliding_window", where);
   if (fam.window == WindowRule::none) window = 0;  // the field means nothing there
   const bool qwen = fam.window == WindowRule::qwen;
@@ -198,6 +240,13 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& w
     }
   } else if (fam.window == WindowRule::every_layer) {
     for (auto& w : c.layer_window) w = window;
+  } else if (fam.window == WindowRule::even_layers) {  // Gemma2Config: layer_types' default
+    for (size_t i = 0; i < c.layer_window.size(); i += 2) c.layer_window[i] = window;
+  } else if (fam.window == WindowRule::pattern) {  // Gemma3TextConfig: sliding_window_pattern (default 6)
+    const int64_t pattern = optional<int64_t>(j, "sliding_window_pattern", 6, where);
+    if (pattern < 1) throw InputError(where + ": sliding_window_pattern must be at least 1");
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+      if ((i + 1) % pattern != 0) c.layer_window[static_cast<size_t>(i)] = window;
   } else if (qwen && window > 0) {
     const int64_t first = optional<int64_t>(j, "max_window_layers", c.num_hidden_layers, where);
     for (int64_t i = std::max<int64_t>(first, 0); i < c.num_hidden_layers; ++i) c.layer_window[static_cast<size_t>(i)] = window;
@@ -274,10 +323,27 @@ nlohmann::json LlamaConfig::to_json() const {
                            {"low_freq_factor", rope_scaling.low_freq_factor},
                            {"high_freq_factor", rope_scaling.high_freq_factor},
                            {"original_max_position_embeddings", rope_scaling.original_max_position_embeddings}};
+    else if (rope_scaling.type == "linear")
+      j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", rope_scaling.factor}};
     else
       j["rope_scaling"] = nullptr;
     j["rope_theta"] = rope_theta;
-    if (head_dim != hidden_size / num_attention_heads || qk_norm == QkNorm::per_head) j["head_dim"] = head_dim;
+    if (head_dim != hidden_size / num_attention_heads || qk_norm == QkNorm::per_head || fam.head_dim_default)
+      j["head_dim"] = head_dim;
+    if (std::string(fam.activation_field) != "hidden_act") {  // gemma: hidden_activation, and hidden_act beside it
+      const char* act = activation == Activation::gelu_tanh ? "gelu_pytorch_tanh" : activation == Activation::gelu ? "gelu" : "silu";
+      j[fam.activation_field] = act, j["hidden_act"] = act;
+    }
+    if (fam.query_pre_attn_scalar) j["query_pre_attn_scalar"] = query_pre_attn_scalar;
+    if (fam.sandwich_norms) {  // the Gemma configs' softcaps, window and rope fields
+      auto cap = [](double v) { return v > 0 ? nlohmann::json(v) : nlohmann::json(nullptr); };
+      j["attn_logit_softcapping"] = cap(attn_softcap), j["final_logit_softcapping"] = cap(final_softcap);
+      j["sliding_window"] = window > 0 ? window : fam.window_default;
+      j["layer_types"] = nlohmann::json::array();
+      for (int64_t i = 0; i < num_hidden_layers; ++i)
+        j["layer_types"].push_back(window_of(i) > 0 ? "sliding_attention" : "full_attention");
+    }
+    if (fam.local_rope_base) j["rope_local_base_freq"] = rope_local_theta;
   }
   // the fields synth decides (the shape's sizes, --layers, --dtype, the tokenizer's size); a given
   // config keeps its own text where its value stands (an eos_token_id list, say)

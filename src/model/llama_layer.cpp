@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 #include "enwanda/errors.h"
@@ -43,7 +44,13 @@ LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
   const LlamaConfig& c = ck.config();
   LayerWeights w;
   w.input_norm = to_device(layer_tensor_name(i, "input_layernorm"));
-  w.post_norm = to_device(layer_tensor_name(i, "post_attention_layernorm"));
+  if (c.sandwich_norms) {
+    w.attn_out_norm = to_device(layer_tensor_name(i, "post_attention_layernorm"));
+    w.post_norm = to_device(layer_tensor_name(i, "pre_feedforward_layernorm"));
+    w.mlp_out_norm = to_device(layer_tensor_name(i, "post_feedforward_layernorm"));
+  } else {
+    w.post_norm = to_device(layer_tensor_name(i, "post_attention_layernorm"));
+  }
   const bool moe = c.is_moe_layer(i);
   for (size_t j = 0; j < kLinearNames.size(); ++j) {
     if (moe && j >= 4) break;  // the experts below
@@ -68,6 +75,7 @@ LayerWeights load_layer(const Checkpoint& ck, int64_t i, const Runtime& rt) {
     w.k_norm = to_device(layer_tensor_name(i, "self_attn.k_norm"));
   }
   w.window = c.window_of(i);
+  w.local_rope = c.local_rope(i);
   return w;
 }
 
@@ -144,14 +152,25 @@ torch::Tensor repeat_kv(const torch::Tensor& x, int64_t n_rep) {  // [B, kvh, T,
 }  // namespace
 
 RotaryTables make_rotary_tables(const LlamaConfig& c, int64_t seqlen, const Runtime& rt) {
-  double position_scale = 1.0, attention_factor = 1.0;
-  auto inv_freq = inverse_frequencies(c, seqlen, &position_scale, &attention_factor);
-  auto positions = torch::arange(seqlen, torch::kInt64).to(torch::kFloat32) * static_cast<float>(position_scale);
-  auto freqs = torch::outer(positions, inv_freq);  // [T, d/2], fp32
-  auto emb = torch::cat({freqs, freqs}, -1);       // [T, d]
-  auto cos = emb.cos(), sin = emb.sin();
-  if (attention_factor != 1.0) cos = cos * attention_factor, sin = sin * attention_factor;
-  return {cos.to(rt.device, rt.compute_dtype), sin.to(rt.device, rt.compute_dtype)};
+  auto tables = [&](const LlamaConfig& cfg) {
+    double position_scale = 1.0, attention_factor = 1.0;
+    auto inv_freq = inverse_frequencies(cfg, seqlen, &position_scale, &attention_factor);
+    auto positions = torch::arange(seqlen, torch::kInt64).to(torch::kFloat32) * static_cast<float>(position_scale);
+    auto freqs = torch::outer(positions, inv_freq);  // [T, d/2], fp32
+    auto emb = torch::cat({freqs, freqs}, -1);       // [T, d]
+    auto cos = emb.cos(), sin = emb.sin();
+    if (attention_factor != 1.0) cos = cos * attention_factor, sin = sin * attention_factor;
+    return std::make_pair(cos.to(rt.device, rt.compute_dtype), sin.to(rt.device, rt.compute_dtype));
+  };
+  RotaryTables t;
+  std::tie(t.cos, t.sin) = tables(c);
+  if (c.rope_local_theta > 0) {  // Gemma3TextModel's rotary_emb_local: rope_local_base_freq, default rope type
+    LlamaConfig local = c;
+    local.rope_theta = c.rope_local_theta;
+    local.rope_scaling = RopeScaling{};
+    std::tie(t.local_cos, t.local_sin) = tables(local);
+  }
+  return t;
 }
 
 namespace {
@@ -166,15 +185,28 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
   return weight * h.to(x.scalar_type());
 }
 
+torch::Tensor apply_norm(const torch::Tensor& x, const torch::Tensor& weight, const LlamaConfig& c) {
+  if (c.norm == NormKind::rms) return rms_norm(x, weight, c.rms_norm_eps);
+  // Gemma2RMSNorm.forward: x̂ in fp32 times (1 + w) in fp32, then cast
+  auto h = x.to(at_least_fp32(x.scalar_type()));
+  h = h * torch::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + c.rms_norm_eps);
+  return (h * (1 + weight.to(h.scalar_type()))).to(x.scalar_type());
+}
+
+torch::Tensor soft_cap(const torch::Tensor& x, double softcap) { return torch::tanh(x / softcap) * softcap; }
+
 torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t window,
-                               int64_t query_block) {
+                               int64_t query_block, double scale, double softcap) {
   const int64_t seqlen = q.size(2);
   const double root_d = std::sqrt(static_cast<double>(q.size(3)));
   std::vector<torch::Tensor> blocks;
   for (int64_t q0 = 0; q0 < seqlen; q0 += query_block) {
+    check_interrupted();  // a block of 4096 queries can take minutes on the CPU
     const int64_t q1 = std::min(seqlen, q0 + query_block);
     auto keys = k.slice(2, 0, q1);
-    auto scores = torch::matmul(q.slice(2, q0, q1), keys.transpose(2, 3)) / root_d;  // [B, h, q1-q0, q1]
+    auto scores = torch::matmul(q.slice(2, q0, q1), keys.transpose(2, 3));  // [B, h, q1-q0, q1]
+    scores = scale > 0 ? scores * scale : scores / root_d;
+    if (softcap > 0) scores = soft_cap(scores, softcap);
     // query q0+i may not see key j > q0+i: j - i >= q0 + 1
     auto ones = torch::ones({q1 - q0, q1}, torch::TensorOptions().dtype(torch::kBool).device(q.device()));
     auto hidden_keys = ones.triu(q0 + 1);
@@ -197,58 +229,66 @@ torch::Tensor layer_forward(const LayerWeights& w, const torch::Tensor& x, const
     if (observe) (*observe)(which, t);
   };
 
-  // attention rmsnorm
+  // attention norm
   auto linear = [&](const torch::Tensor& in, int j) {
     auto out = torch::matmul(in, w.linears[j].t());
     return w.biases[j].defined() ? out + w.biases[j] : out;
   };
-  auto h = rms_norm(x, w.input_norm, c.rms_norm_eps);
+  auto h = apply_norm(x, w.input_norm, c);
   notify(LinearInput::attn, h);
   // q, k, v projections (q/k normed over the whole projection, then clamped, where the family does so)
   auto q = linear(h, 0), k = linear(h, 1), v = linear(h, 2);
-  if (c.qk_norm == QkNorm::whole_projection) q = rms_norm(q, w.q_norm, c.rms_norm_eps), k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+  if (c.qk_norm == QkNorm::whole_projection) q = apply_norm(q, w.q_norm, c), k = apply_norm(k, w.k_norm, c);
   if (c.clip_qkv > 0) q = q.clamp(-c.clip_qkv, c.clip_qkv), k = k.clamp(-c.clip_qkv, c.clip_qkv), v = v.clamp(-c.clip_qkv, c.clip_qkv);
   // [B, T, heads*d] -> [B, T, heads, d] (q/k normed per head where the family does so) -> [B, heads, T, d]
   q = q.view({batch, seqlen, n_heads, head_dim});
   k = k.view({batch, seqlen, n_kv, head_dim});
   v = v.view({batch, seqlen, n_kv, head_dim}).transpose(1, 2);
-  if (c.qk_norm == QkNorm::per_head) q = rms_norm(q, w.q_norm, c.rms_norm_eps), k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+  if (c.qk_norm == QkNorm::per_head) q = apply_norm(q, w.q_norm, c), k = apply_norm(k, w.k_norm, c);
   q = q.transpose(1, 2);
   k = k.transpose(1, 2);
-  // RoPE (rotate_half)
-  auto cos = rope.cos.slice(0, 0, seqlen), sin = rope.sin.slice(0, 0, seqlen);
+  // RoPE (rotate_half), with the local base on a sliding layer that has one
+  auto cos = (w.local_rope ? rope.local_cos : rope.cos).slice(0, 0, seqlen);
+  auto sin = (w.local_rope ? rope.local_sin : rope.sin).slice(0, 0, seqlen);
   q = q * cos + rotate_half(q) * sin;
   k = k * cos + rotate_half(k) * sin;
   // GQA: repeat each k/v head for its group of query heads
   k = repeat_kv(k, kv_mul);
   v = repeat_kv(v, kv_mul);
-  // causal attention, softmax in fp32
+  // causal attention (scaled, capped where the family does so), softmax in fp32
   torch::Tensor attn;
+  const double scale = c.query_pre_attn_scalar > 0 ? 1.0 / std::sqrt(c.query_pre_attn_scalar) : 0.0;
 #if TORCH_VERSION_MAJOR >= 2
-  if (x.is_cuda() && x.scalar_type() != torch::kFloat32 && (w.window == 0 || w.window >= seqlen))
+  if (x.is_cuda() && x.scalar_type() != torch::kFloat32 && (w.window == 0 || w.window >= seqlen) && scale == 0.0 &&
+      c.attn_softcap == 0.0)
     attn = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
   else
 #endif
-    attn = causal_attention(q, k, v, w.window < seqlen ? w.window : 0);
+    attn = causal_attention(q, k, v, w.window < seqlen ? w.window : 0, kAttentionQueryBlock, scale, c.attn_softcap);
   attn = attn.transpose(1, 2).reshape({batch, seqlen, n_heads * head_dim});
   notify(LinearInput::o_proj, attn);
-  // output projection and residual
-  auto hidden = x + linear(attn, 3);
+  // output projection (normed where the family has sandwich norms) and residual
+  auto o = linear(attn, 3);
+  auto hidden = x + (w.attn_out_norm.defined() ? apply_norm(o, w.attn_out_norm, c) : o);
 
-  // ffn rmsnorm
-  auto m = rms_norm(hidden, w.post_norm, c.rms_norm_eps);
+  // ffn norm
+  auto m = apply_norm(hidden, w.post_norm, c);
   notify(LinearInput::mlp, m);
   // mixture of experts (router, top-k experts, shared expert) and residual
   if (w.is_moe()) {
     auto block = moe_forward(w.moe, m, c.moe, observe_experts, compute_output);
     return compute_output ? hidden + block : torch::Tensor();
   }
-  // SwiGLU: down(silu(gate(m)) * up(m))
-  auto act = torch::silu(linear(m, 4)) * linear(m, 5);
+  // SwiGLU down(silu(gate(m)) * up(m)), or GeGLU with GELU in its place
+  auto gate = linear(m, 4);
+  gate = c.activation == Activation::silu ? torch::silu(gate)
+         : c.activation == Activation::gelu_tanh ? torch::gelu(gate, "tanh") : torch::gelu(gate);
+  auto act = gate * linear(m, 5);
   notify(LinearInput::down_proj, act);
   if (!compute_output) return {};  // an observer-only pass needs nothing past down_proj's input
-  // residual
-  return hidden + linear(act, 6);
+  // residual (the MLP's output normed first where the family has sandwich norms)
+  auto down = linear(act, 6);
+  return hidden + (w.mlp_out_norm.defined() ? apply_norm(down, w.mlp_out_norm, c) : down);
 }
 
 }  // namespace enwanda

@@ -1,5 +1,7 @@
 #include "enwanda/model/llama_model.h"
 
+#include <cmath>
+
 #include "enwanda/errors.h"
 #include "enwanda/model/layer_prefetcher.h"
 
@@ -18,7 +20,11 @@ torch::Tensor LlamaModel::embed(const torch::Tensor& tokens) const {
   // Gather rows from the mapped embedding without copying the whole table.
   auto table = ck_->tensor("model.embed_tokens.weight");
   auto rows = torch::index_select(table, 0, tokens.to(torch::kCPU).reshape({-1}));
-  return rows.view({tokens.size(0), tokens.size(1), -1}).to(rt_.device, rt_.compute_dtype);
+  auto hidden = rows.view({tokens.size(0), tokens.size(1), -1}).to(rt_.device, rt_.compute_dtype);
+  // Gemma2Model.forward's normalizer: √hidden_size rounded to the activation dtype first
+  if (config().scaled_embeddings)
+    hidden = hidden * torch::tensor(std::sqrt(static_cast<double>(config().hidden_size)), hidden.options());
+  return hidden;
 }
 
 torch::Tensor LlamaModel::target_log_probs(const torch::Tensor& hidden, const torch::Tensor& targets) const {
@@ -31,8 +37,10 @@ torch::Tensor LlamaModel::target_log_probs(const torch::Tensor& hidden, const to
   const int64_t chunk = std::max<int64_t>(1, rt_.logits_budget_bytes / (head_.size(0) * 4 * 2));
   for (int64_t p = 0; p < asked.size(0); p += chunk) {
     auto at = asked.slice(0, p, std::min(asked.size(0), p + chunk));
-    auto h = rms_norm(flat.index_select(0, at), norm_, config().rms_norm_eps);
-    auto logits = torch::matmul(h, head_.t()).to(torch::kFloat32);  // [chunk, vocab]
+    auto h = apply_norm(flat.index_select(0, at), norm_, config());
+    auto logits = torch::matmul(h, head_.t());  // [chunk, vocab]
+    if (config().final_softcap > 0) logits = soft_cap(logits, config().final_softcap);  // Gemma2ForCausalLM.forward
+    logits = logits.to(torch::kFloat32);
     auto target_logit = logits.gather(-1, flat_targets.index_select(0, at).unsqueeze(-1)).squeeze(-1);
     out.index_copy_(0, at, target_logit - torch::logsumexp(logits, -1));
   }
@@ -49,7 +57,10 @@ namespace {
 // Calls fn(rows) with each micro-batch of `size` sequences of `hidden` [N, T, H] (views, in order).
 template <class Fn>
 void for_each_micro_batch(const torch::Tensor& hidden, int64_t size, Fn fn) {
-  for (int64_t b = 0; b < hidden.size(0); b += size) fn(hidden.slice(0, b, std::min(hidden.size(0), b + size)));
+  for (int64_t b = 0; b < hidden.size(0); b += size) {
+    check_interrupted();  // the walk's advance and dense pass: a signal is honoured between micro-batches
+    fn(hidden.slice(0, b, std::min(hidden.size(0), b + size)));
+  }
 }
 }  // namespace
 

@@ -34,6 +34,20 @@ const ModelFamily kFamilies[] = {
     {"olmoe", "OlmoeForCausalLM", BiasRule::attention, WindowRule::none, QkNorm::whole_projection, true,
      MoeLayers::every_layer, "num_experts", "intermediate_size", "mlp.gate", "mlp.experts", kProjExperts, false,
      false},
+    // modeling_gemma2.py: Gemma2RMSNorm, Gemma2MLP, Gemma2Attention (scaling, softcapping), Gemma2DecoderLayer,
+    // Gemma2Model (normalizer), Gemma2ForCausalLM (final_logit_softcapping); configuration_gemma2.py's defaults
+    {"gemma2", "Gemma2ForCausalLM", BiasRule::attention, WindowRule::even_layers, QkNorm::none, false,
+     MoeLayers::none, nullptr, nullptr, nullptr, nullptr, kNoExperts, false, false,
+     NormKind::rms_one_plus, "hidden_activation", "gelu_pytorch_tanh", /*sandwich_norms=*/true,
+     /*scaled_embeddings=*/true, /*query_pre_attn_scalar=*/true, /*attn_softcap=*/50.0, /*final_softcap=*/30.0,
+     /*head_dim=*/256, /*window=*/4096, /*tied=*/true, /*local_rope_base=*/false},
+    // modeling_gemma3.py: Gemma3Attention (q_norm/k_norm), Gemma3TextModel (rotary_emb_local);
+    // configuration_gemma3.py: Gemma3TextConfig's defaults
+    {"gemma3_text", "Gemma3ForCausalLM", BiasRule::attention, WindowRule::pattern, QkNorm::per_head, false,
+     MoeLayers::none, nullptr, nullptr, nullptr, nullptr, kNoExperts, false, false,
+     NormKind::rms_one_plus, "hidden_activation", "gelu_pytorch_tanh", /*sandwich_norms=*/true,
+     /*scaled_embeddings=*/true, /*query_pre_attn_scalar=*/true, /*attn_softcap=*/0.0, /*final_softcap=*/0.0,
+     /*head_dim=*/256, /*window=*/4096, /*tied=*/true, /*local_rope_base=*/true, /*rope_theta=*/1000000.0},
 };
 }  // namespace
 

@@ -78,6 +78,12 @@ const Shape kShapes[] = {
     {"mistral-7b", "mistral", 4096, 14336, 32, 32, 8, 128, 32000, 32768, 1e-5, 10000.0, false, 0, 4096, false, "spm"},
     {"qwen2.5-7b", "qwen2", 3584, 18944, 28, 28, 4, 128, 152064, 131072, 1e-6, 1000000.0, false, 0, 0, false, "qwen"},
     {"qwen3-8b", "qwen3", 4096, 12288, 36, 32, 8, 128, 151936, 40960, 1e-6, 1000000.0, false, 0, 0, false, "qwen"},
+    // Gemma (their caps, scales and RoPE bases in kGemmaShapes; the window on the family's sliding layers)
+    {"tiny-gemma2", "gemma2", 64, 176, 2, 4, 2, 16, 0, 512, 1e-6, 10000.0, true, 0, 16, false, "spm"},
+    {"tiny-gemma3", "gemma3_text", 64, 176, 2, 4, 2, 16, 0, 512, 1e-6, 1000000.0, true, 0, 16, false, "spm"},
+    {"gemma-2-2b", "gemma2", 2304, 9216, 26, 8, 4, 256, 256000, 8192, 1e-6, 10000.0, true, 0, 4096, false, "spm"},
+    {"gemma-2-9b", "gemma2", 3584, 14336, 42, 16, 8, 256, 256000, 8192, 1e-6, 10000.0, true, 0, 4096, false, "spm"},
+    {"gemma-3-4b", "gemma3_text", 2560, 10240, 34, 8, 4, 256, 262208, 131072, 1e-6, 1000000.0, true, 0, 1024, false, "spm"},
     // mixtures of experts (their experts in kMoeShapes)
     {"tiny-mixtral", "mixtral", 64, 96, 2, 4, 2, 16, 0, 512, 1e-5, 1000000.0, false, 0, 0, false, "spm"},
     {"tiny-qwen2-moe", "qwen2_moe", 64, 176, 2, 4, 2, 16, 0, 512, 1e-6, 1000000.0, false, 0, 0, false, "spm"},
@@ -97,6 +103,22 @@ struct MoeShape {
   std::vector<int64_t> mlp_only;
   bool norm_topk;
   double clip_qkv;
+};
+// Gemma's caps, query scale, window pattern and local RoPE base (published configs; the tiny ones
+// with caps small enough to act on random weights, a query scale apart from head_dim, and in the
+// tiny gemma3 a pattern of 2, so that its two layers rotate with the two bases).
+struct GemmaShape {
+  const char* name;
+  double attn_softcap, final_softcap, query_pre_attn_scalar;
+  int64_t window_pattern;  // every window_pattern-th layer attends in full
+  double rope_local_theta, linear_rope_factor;
+};
+const GemmaShape kGemmaShapes[] = {
+    {"tiny-gemma2", 0.05, 0.2, 8, 2, 0, 0},
+    {"tiny-gemma3", 0, 0, 8, 2, 10000.0, 0},
+    {"gemma-2-2b", 50.0, 30.0, 256, 2, 0, 0},
+    {"gemma-2-9b", 50.0, 30.0, 256, 2, 0, 0},
+    {"gemma-3-4b", 0, 0, 256, 6, 10000.0, 8.0},
 };
 const MoeShape kMoeShapes[] = {
     {"tiny-mixtral", 4, 2, 96, 0, 1, {}, true, 0},
@@ -151,6 +173,19 @@ LlamaConfig shape_config(const std::string& shape) {
       if (shape != m.name) continue;
       c.moe = {m.experts, m.top_k, m.expert_inter, m.norm_topk, m.shared_inter, m.sparse_step, m.mlp_only};
       c.clip_qkv = m.clip_qkv;
+    }
+    for (const auto& g : kGemmaShapes) {
+      if (shape != g.name) continue;
+      c.norm = fam.norm;
+      c.activation = Activation::gelu_tanh;
+      c.sandwich_norms = fam.sandwich_norms;
+      c.scaled_embeddings = fam.scaled_embeddings;
+      c.attn_softcap = g.attn_softcap, c.final_softcap = g.final_softcap;
+      c.query_pre_attn_scalar = g.query_pre_attn_scalar;
+      c.rope_local_theta = g.rope_local_theta;
+      if (g.linear_rope_factor > 0) c.rope_scaling = {"linear", g.linear_rope_factor};
+      for (int64_t i = 0; i < sh.layers; ++i)
+        c.layer_window[static_cast<size_t>(i)] = (i + 1) % g.window_pattern == 0 ? 0 : sh.window;
     }
     return c;
   }
@@ -225,6 +260,10 @@ void synth(const SynthOptions& opt) {
     Init init;
   };
   std::vector<Spec> specs;
+  // norms near one: w = 1, or for x̂·(1 + w) norms w ~ N(0, 0.1) (so that 1 + w is near one, and a
+  // forward that used w·x̂ in its place would show); q/k norms always spread
+  const bool one_plus = c.norm == NormKind::rms_one_plus;
+  const Init norm_init = one_plus ? Init::bias : Init::ones, qk_norm_init = one_plus ? Init::bias : Init::near_one;
   specs.push_back({"model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, Init::normal});
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     // HF's order: input norm, attention (biases, q/k norms beside), post-attention norm, MLP or router and experts
@@ -239,22 +278,24 @@ void synth(const SynthOptions& opt) {
       const auto bias = parameter(layer_bias_name(i, lin.suffix));
       if (!bias.suffix.empty()) specs.push_back({bias.suffix, bias.shape, Init::bias});
     };
-    specs.push_back({layer_tensor_name(i, "input_layernorm"), {c.hidden_size}, Init::ones});
+    specs.push_back({layer_tensor_name(i, "input_layernorm"), {c.hidden_size}, norm_init});
     for (size_t j = 0; j < 4; ++j) {
       add_linear(linears[j]);
       if (j == 1 && c.qk_norm != QkNorm::none)
         for (const char* norm : {"self_attn.q_norm", "self_attn.k_norm"}) {
           const auto p = parameter(layer_tensor_name(i, norm));
-          specs.push_back({p.suffix, p.shape, Init::near_one});
+          specs.push_back({p.suffix, p.shape, qk_norm_init});
         }
     }
-    specs.push_back({layer_tensor_name(i, "post_attention_layernorm"), {c.hidden_size}, Init::ones});
+    specs.push_back({layer_tensor_name(i, "post_attention_layernorm"), {c.hidden_size}, norm_init});
+    if (c.sandwich_norms) specs.push_back({layer_tensor_name(i, "pre_feedforward_layernorm"), {c.hidden_size}, norm_init});
     if (c.is_moe_layer(i)) specs.push_back({layer_tensor_name(i, router_module(c)), {c.moe.num_experts, c.hidden_size}, Init::router});
     for (size_t j = 4; j < linears.size(); ++j) add_linear(linears[j]);
+    if (c.sandwich_norms) specs.push_back({layer_tensor_name(i, "post_feedforward_layernorm"), {c.hidden_size}, norm_init});
     if (c.is_moe_layer(i) && c.moe.shared_expert_intermediate_size > 0)
       specs.push_back({layer_tensor_name(i, kSharedExpertGate), {1, c.hidden_size}, Init::router});
   }
-  specs.push_back({"model.norm.weight", {c.hidden_size}, Init::ones});
+  specs.push_back({"model.norm.weight", {c.hidden_size}, norm_init});
   if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, c.hidden_size}, Init::normal});
 
   // assign shards by size

@@ -52,6 +52,8 @@ std::vector<LayerTensor> layer_parameters(const LlamaConfig& c, int64_t layer) {
   const int64_t h = c.hidden_size;
   std::vector<LayerTensor> out = {{layer_tensor_name(layer, "input_layernorm"), {h}},
                                   {layer_tensor_name(layer, "post_attention_layernorm"), {h}}};
+  if (c.sandwich_norms)
+    for (const char* n : {"pre_feedforward_layernorm", "post_feedforward_layernorm"}) out.push_back({layer_tensor_name(layer, n), {h}});
   if (c.qk_norm != QkNorm::none) {
     out.push_back({layer_tensor_name(layer, "self_attn.q_norm"), {c.q_norm_size()}});
     out.push_back({layer_tensor_name(layer, "self_attn.k_norm"), {c.k_norm_size()}});

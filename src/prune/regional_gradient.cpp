@@ -16,6 +16,9 @@ LayerWeights fp32_master(const LayerWeights& w) {
   LayerWeights m;
   m.input_norm = w.input_norm.detach().to(torch::kFloat32);
   m.post_norm = w.post_norm.detach().to(torch::kFloat32);
+  if (w.attn_out_norm.defined()) m.attn_out_norm = w.attn_out_norm.detach().to(torch::kFloat32);
+  if (w.mlp_out_norm.defined()) m.mlp_out_norm = w.mlp_out_norm.detach().to(torch::kFloat32);
+  m.local_rope = w.local_rope;
   for (size_t j = 0; j < w.linears.size(); ++j) {
     m.linears[j] = w.linears[j].detach().to(torch::kFloat32).clone().requires_grad_(true);
     if (w.biases[j].defined()) m.biases[j] = w.biases[j].detach().to(torch::kFloat32);

@@ -42,6 +42,10 @@ struct MoeConfig {
   std::vector<int64_t> mlp_only_layers;         // ... and i is not listed here
 };
 
+// The MLP's gate activation (hidden_act, or Gemma's hidden_activation): SiLU (SwiGLU), or GELU in
+// transformers' gelu_pytorch_tanh (tanh approximation) or gelu (erf) form (GeGLU).
+enum class Activation { silu, gelu_tanh, gelu };
+
 // The decoder families enwanda runs share LLaMA's layer (RMSNorm, RoPE, GQA attention, SiLU-gated
 // MLP) and differ in the features model_family.h lists; the fields below hold them for one checkpoint.
 // transformers 5 writes rope_parameters in place of rope_theta/rope_scaling; both are read.
@@ -66,6 +70,15 @@ struct LlamaConfig {
   QkNorm qk_norm = QkNorm::none;        // RMSNorm of q and k before RoPE, per head (qwen3) or whole (olmoe)
   double clip_qkv = 0.0;                // olmoe: q, k, v clamped to [-clip_qkv, clip_qkv]; 0: not clamped
   MoeConfig moe;                        // experts; num_experts 0 for a dense model
+  // Gemma's features (model_family.h): off for the LLaMA-shaped families
+  NormKind norm = NormKind::rms;        // every RMSNorm of the model: w·x̂ or x̂·(1 + w)
+  Activation activation = Activation::silu;
+  bool sandwich_norms = false;          // the attention's and the MLP's outputs normed before the residual adds
+  bool scaled_embeddings = false;       // embeddings times √hidden_size
+  double query_pre_attn_scalar = 0.0;   // scores scaled by its ^-½; 0: by head_dim^-½
+  double attn_softcap = 0.0;            // attn_logit_softcapping: scores = cap·tanh(scores/cap); 0: off
+  double final_softcap = 0.0;           // final_logit_softcapping, on the logits; 0: off
+  double rope_local_theta = 0.0;        // rope_local_base_freq of the sliding layers (gemma3); 0: rope_theta everywhere
   std::vector<int64_t> layer_window;    // per layer: sliding-window length, 0 for full causal attention
   nlohmann::json raw;                   // the file as read, written back unchanged
 
@@ -74,6 +87,8 @@ struct LlamaConfig {
   int64_t window_of(int64_t layer) const {
     return layer < static_cast<int64_t>(layer_window.size()) ? layer_window[static_cast<size_t>(layer)] : 0;
   }
+  // Whether layer's RoPE uses rope_local_theta (a sliding layer of a family with a local base).
+  bool local_rope(int64_t layer) const { return rope_local_theta > 0 && window_of(layer) > 0; }
   const ModelFamily& family() const { return model_family(model_type, "config"); }
   bool is_moe() const { return moe.num_experts > 0; }
   bool is_moe_layer(int64_t layer) const;  // whether layer's MLP is a mixture of experts

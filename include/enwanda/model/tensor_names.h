@@ -30,7 +30,7 @@ std::string router_module(const LlamaConfig& c);                   // "block_spa
 extern const std::array<std::string, 3> kSharedExpertLinears;      // mlp.shared_expert.{gate,up,down}_proj
 extern const std::string kSharedExpertGate;                        // mlp.shared_expert_gate  [1, hidden]
 // Every tensor of layer i that the forward reads besides the pruned linear weights, as the config
-// implies them: the two norms, the biases, q_norm/k_norm, the router and shared_expert_gate; full
+// implies them: the two norms (four with sandwich norms), the biases, q_norm/k_norm, the router and shared_expert_gate; full
 // names (model.layers.{i}.....weight|bias) with their shapes.
 std::vector<LayerTensor> layer_parameters(const LlamaConfig& c, int64_t layer);
 std::vector<std::string> layer_parameter_names(const LlamaConfig& c, int64_t layer);
