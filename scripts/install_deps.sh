@@ -11,7 +11,7 @@ for arg in "$@"; do
       # node and npm for the tokenizer test's reference (HF tokenizers' Node binding); a Node.js
       # from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm) is kept
       command -v node > /dev/null && command -v npm > /dev/null || pkgs+=(nodejs npm) ;;
-    --with-sweep) pkgs+=(gnuplot-nox shellcheck) ;;
+    --with-sweep) pkgs+=(gnuplot-nox shellcheck jq) ;;
     # Slurm and munge for tests/cli/slurm_test.sh, which starts its own one-node cluster on localhost
     --with-slurm) pkgs+=(slurmctld slurmd slurm-client munge) ;;
     --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;

@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "enwanda/eval/sweep_report.h"
-#include "enwanda/io/output_directory.h"
 
 namespace fs = std::filesystem;
 
@@ -49,7 +48,7 @@ std::string svg_of(const fs::path& path) {  // the <svg> element of a gnuplot SV
 }
 }  // namespace
 
-void write_sweep_html(const std::string& dir, const std::string& heading, const std::vector<std::string>& protocol,
+void write_sweep_html(ReportFiles& files, const std::string& heading, const std::vector<std::string>& protocol,
                       const std::string& table_markdown, const std::vector<std::string>& svg_stems) {
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << escaped(heading) << "</title>\n"
@@ -75,11 +74,11 @@ void write_sweep_html(const std::string& dir, const std::string& heading, const 
   }
   html << "</tbody>\n</table>\n";
   for (const auto& stem : svg_stems) {
-    const auto svg = svg_of(fs::path(dir) / (stem + ".svg"));
+    const auto svg = svg_of(files.path(stem + ".svg"));
     if (!svg.empty()) html << "<figure>\n" << svg << "\n<figcaption>" << escaped(stem) << ".svg (also " << escaped(stem) << ".png)</figcaption>\n</figure>\n";
   }
   html << "</body>\n</html>\n";
-  write_text_file((fs::path(dir) / "summary.html").string(), html.str());
+  files.write("summary.html", html.str());
 }
 
 }  // namespace enwanda

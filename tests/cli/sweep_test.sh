@@ -3,7 +3,8 @@
 # 2 α × 2 geometries, CSV rows, resumption (a rerun prunes nothing; runtime-only flags may change),
 # a failing cell logged with its reason while the sweep goes on and then exits 1, valid PNG/SVG
 # figures and summary.html, the --no-sequential path with shared statistics, structures and seeds
-# (mean ± std), the table's row order and protocol header, and shellcheck on the scripts.
+# (mean ± std), the table's row order and protocol header, pass-through flags that contradict the
+# grid refused, Ctrl-C and SIGTERM stopping the sweep (resumable), and shellcheck on the scripts.
 set -uo pipefail
 ENWANDA=${1:?usage: sweep_test.sh path/to/enwanda}
 SRC=${ENWANDA_SOURCE_DIR:?}
@@ -40,11 +41,12 @@ check "summary.md: dense, then EN by geometry and α" '[ "$(grep "^| " "$work/r/
   "dense||– en|modified|0 en|modified|0.5 en|original|0 en|original|0.5 " ]'
 check "summary.html: the table and both figures inline, nothing fetched" 'h="$work/r/summary.html"; grep -q "<table>" "$h" &&
   [ "$(grep -c "<svg" "$h")" = 2 ] && ! grep -Eq "(src|href)=\"(https?:)?//" "$h" && ! grep -q "<script" "$h"'
+# gnuplot strings single-quoted (no substitution inside), the title's line break a "\n" between two
+want_title="set title 'Perplexity vs α'.\"\\n\".'model: calib 4×32, seed 0; eval text.txt, seqlen 32, full text'"
 check "the figure: a titled series per geometry and a labelled dense line, model and protocol in the title" '
   gp="$work/r/plot_data/ppl_vs_alpha_png.gp"; [ "$(grep -o "with linespoints" "$gp" | wc -l)" = 2 ] &&
-  grep -q "title \"en modified @ 50%\"" "$gp" && grep -q "title \"dense ([0-9.]*)\"" "$gp" &&
-  grep -q "^set title \"Perplexity vs α\\\\nmodel: calib 4×32, seed 0; eval text.txt, seqlen 32, full text\"" "$gp"'
-check "no colour repeats between methods' series" '[ "$(grep -o "lc rgb \"#[0-9A-F]*\"" "$work/r/plot_data/ppl_vs_alpha_png.gp" | sort -u | wc -l)" = 2 ]'
+  grep -q "title .en modified @ 50%." "$gp" && grep -q "title .dense ([0-9.]*)." "$gp" && grep -qxF "$want_title" "$gp"'
+check "no colour repeats between methods' series" '[ "$(grep -o "lc rgb .#[0-9A-F]*." "$work/r/plot_data/ppl_vs_alpha_png.gp" | sort -u | wc -l)" = 2 ]'
 
 "${sweep[@]}" --out "$work/r" > "$work/log2" 2>&1
 check "rerun prunes nothing" '[ "$(grep -c "pruning" "$work/log2")" = 0 ] && [ "$(grep -c "skipped" "$work/log2")" = 4 ]'
@@ -97,11 +99,47 @@ check "summary.md names the allocation" 'grep -q "^| ria |  | – | unstructured
 check "rows: dense, baselines, EN, uniform before OWL" '[ "$(grep "^| " "$work/m/summary.md" | tail -n +2 | cut -d"|" -f2,7 | tr -d " " | tr "\n" " ")" = \
   "dense|– magnitude|uniform sparsegpt|uniform ria|uniform en|uniform magnitude|owl sparsegpt|owl ria|owl en|owl " ]'
 check "a colour per method, a dash per allocation" 'gp="$work/m/plot_data/ppl_vs_alpha_png.gp";
-  [ "$(grep -o "lc rgb \"#[0-9A-F]*\"" "$gp" | sort -u | wc -l)" = 4 ] && [ "$(grep -o " dt [0-9]" "$gp" | sort -u | wc -l)" = 3 ]'
-check "the figure has a line per method" 'grep -q "title \"sparsegpt + OWL @ 50%\"" "$work/m/plot_data/ppl_vs_alpha_png.gp"'
+  [ "$(grep -o "lc rgb .#[0-9A-F]*." "$gp" | sort -u | wc -l)" = 4 ] && [ "$(grep -o " dt [0-9]" "$gp" | sort -u | wc -l)" = 3 ]'
+check "the figure has a line per method" 'grep -q "title .sparsegpt + OWL @ 50%." "$work/m/plot_data/ppl_vs_alpha_png.gp"'
 "$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model m --calib c --eval-data e --out o --methods en,sgpt > "$work/log6" 2>&1
 rc6=$?
 check "an unknown method in --methods is refused (exit 2)" '[ $rc6 = 2 ] && grep -q "unknown method sgpt" "$work/log6"'
+
+# pass-through flags that would contradict a grid dimension are refused before any work
+"$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model "$work/model" --calib "$work/text.txt" --eval-data "$work/text.txt" \
+  --methods wanda --out "$work/pa" --prune-args "--threads 1 --structure 2:4" > "$work/log6b" 2>&1
+rc6b=$?
+check "--prune-args setting a grid dimension (--structure) is refused (exit 2), nothing made" '[ $rc6b = 2 ] &&
+  grep -q "prune-args: --structure is set by the sweep" "$work/log6b" && [ ! -e "$work/pa" ]'
+
+# Ctrl-C (SIGINT) and SIGTERM stop the sweep at once: the running enwanda is stopped, no cell is
+# recorded as failed, finished cells stay, and the same command resumes. Python starts the sweep
+# with SIGINT at its default (a background job of a script would start with it ignored).
+# shellcheck disable=SC2054  # the commas are the sweep's lists
+slow=("$SRC/scripts/sweep_alpha.sh" --enwanda "$ENWANDA" --model "$work/model" --calib "$work/text.txt" --eval-data "$work/text.txt"
+      --methods wanda,dsnot,alps,ria --nsamples 4 --seqlen 32 --eval-seqlen 32)
+for sig in INT TERM; do
+  "$PY" -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+    "${slow[@]}" --out "$work/c$sig" > "$work/logc$sig" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do [ -n "$(find "$work/c$sig/cells" -maxdepth 1 -name "*.json" 2> /dev/null)" ] && break; sleep 0.1; done
+  sleep 0.3
+  kill -s "$sig" "$pid"
+  t0=$(date +%s)
+  wait "$pid"
+  rc=$?
+  t1=$(date +%s)
+  want=130; [ $sig = TERM ] && want=143
+  check "SIG$sig stops the sweep (exit $want) within 10 s, no cell failed, a finished cell kept" '[ $rc = $want ] && [ $((t1 - t0)) -le 10 ] &&
+    [ ! -e "$work/c$sig/failed.log" ] && [ -n "$(find "$work/c$sig/cells" -maxdepth 1 -name "*.json")" ] &&
+    [ ! -e "$work/c$sig/results.csv" ] && [ -z "$(find "$work/c$sig" -name ".*.tmp-*")" ]' || tail -3 "$work/logc$sig"
+done
+done_before=$(find "$work/cINT/cells" -maxdepth 1 -name "*.json" | wc -l)
+"${slow[@]}" --out "$work/cINT" > "$work/logc" 2>&1
+rc=$?
+check "the same command resumes: finished cells skipped, the rest done (dsnot, alps among them)" '[ $rc = 0 ] &&
+  [ "$(grep -c "skipped" "$work/logc")" = "$done_before" ] && [ "$(tail -n +2 "$work/cINT/results.csv" | wc -l)" = 5 ] &&
+  grep -q "^dsnot,,,0.5,uniform,unstructured,0," "$work/cINT/results.csv" && grep -q "^alps,,,0.5," "$work/cINT/results.csv"'
 
 if command -v shellcheck > /dev/null; then
   check "shellcheck scripts/ and .ci/run" 'shellcheck "$SRC"/scripts/*.sh "$SRC/.ci/run"'

@@ -8,6 +8,8 @@
 // "structure", "seed", "dir": "NAME"} with cells/NAME/{enwanda_report.json, ppl.json[, zeroshot.json]}.
 #pragma once
 
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,30 @@ nlohmann::json build_sweep_report(const ReportOptions& opt);
 
 // --- the parts build_sweep_report is made of (src/eval/sweep_figures.cpp, sweep_html.cpp) ---
 
+class OutputFile;
+
+// The report's files under RESULTS_DIR, written as every output is (output_file.h): through an
+// exclusive temporary beside the file (no-follow), placed when whole (a full disk leaves the old
+// file). An existing file is replaced only when an earlier report wrote it: a plain file named in
+// RESULTS_DIR/report_files.json, the list each report keeps of what it wrote. A symlink, a directory
+// or a file of someone else's at one of the names is refused by name (exit 2).
+class ReportFiles {
+ public:
+  explicit ReportFiles(const std::string& results_dir);
+  std::string path(const std::string& name) const;  // absolute: RESULTS_DIR/NAME
+  void write(const std::string& name, const std::string& text);
+  // An exclusive temporary for NAME (OutputFile: write through it, or close it and let a program
+  // such as gnuplot fill it by its name), then place() it.
+  std::unique_ptr<OutputFile> open_for_program(const std::string& name);
+  void place(OutputFile& file, const std::string& name);
+
+ private:
+  void check_replaceable(const std::string& name) const;
+  void record(const std::string& name);
+  std::string dir_;
+  std::set<std::string> listed_;  // names report_files.json holds
+};
+
 // One table row (a cell, its seeds merged): "method", "geometry", "alpha" (null without α),
 // "sparsity", "allocation", "structure", "seeds" (count), "ppl", "ppl_std", "acc" {task: mean},
 // "acc_std" {task: std}, "mean_acc", "mean_acc_std" (std null with one seed).
@@ -36,12 +62,13 @@ struct SweepFigure {
 
 // Draws `metric` ("ppl" or "mean_acc") of the merged rows against α into DIR/STEM.png and .svg.
 // Colour: one per method (and geometry); dash: one per structure and allocation; point: one per
-// sparsity; the dense value a labelled horizontal line inside the plotted range.
-void draw_sweep_figure(const std::string& dir, const nlohmann::json& rows, const nlohmann::json& dense_value,
+// sparsity; the dense value a labelled horizontal line inside the plotted range; with seeds, mean ±
+// standard deviation as error bars. gnuplot runs without a shell and reads every name as data.
+void draw_sweep_figure(ReportFiles& files, const nlohmann::json& rows, const nlohmann::json& dense_value,
                        const std::string& metric, const std::string& ylabel, const SweepFigure& figure);
 
 // summary.html: the protocol, the table and the SVG figures inline, one page with no network use.
-void write_sweep_html(const std::string& dir, const std::string& heading, const std::vector<std::string>& protocol,
+void write_sweep_html(ReportFiles& files, const std::string& heading, const std::vector<std::string>& protocol,
                       const std::string& table_markdown, const std::vector<std::string>& svg_stems);
 
 }  // namespace enwanda
