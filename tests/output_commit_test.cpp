@@ -118,6 +118,28 @@ TEST(OutputCommit, TemporariesOfDeadRunsAreRemovedLiveOnesKept) {
   EXPECT_TRUE(fs::exists(live_dir));
 }
 
+// A run that has exited but is not yet reaped (a zombie, state Z) is gone: its temporary is removed.
+TEST(OutputCommit, TemporaryOfAZombieRunIsRemoved) {
+  const std::string dir = fixtures::temp_dir("zombie"), out = dir + "/out";
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  for (int i = 0; i < 500; ++i) {  // until it has exited (state Z), at most 5 s
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    if (stat.size() > stat.rfind(')') + 2 && stat[stat.rfind(')') + 2] == 'Z') break;
+    usleep(10000);
+  }
+  EXPECT_EQ(kill(pid, 0), 0);  // still there: not reaped
+  EXPECT_TRUE(process_is_gone(pid));
+  EXPECT_FALSE(process_is_gone(getpid()));
+  const std::string temp = dir + "/.out.tmp-" + std::to_string(pid);
+  fs::create_directory(temp);
+  { OutputDirectory od(out, false); }
+  EXPECT_FALSE(fs::exists(temp));
+  waitpid(pid, nullptr, 0);
+}
+
 TEST(ShardIndex, NamesThatAreNotPlainShardFilesAreRefused) {
   for (const std::string bad : {"enwanda_report.json", "../x.safetensors", "a/b.safetensors", "..", "bad\\u0001.safetensors",
                                 "bad\\u0000.safetensors", "line\\nbreak.safetensors"}) {

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 
 #include "enwanda/io/output_directory.h"
@@ -88,6 +90,18 @@ void unregister_temporary(const std::string& path) {
       t.key.store(0);
       return;
     }
+}
+
+bool process_is_gone(long pid) {
+  if (pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0) return errno == ESRCH;
+  // /proc/PID/stat: "PID (COMM) STATE ...", COMM may hold spaces and parentheses: the state follows
+  // the last ')' (proc(5))
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return false;
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
 }
 
 void install_bus_error_handler() {

@@ -71,7 +71,7 @@ void remove_stale_temporaries(const std::string& target) {
     while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
     if (digits == 0 || digits > 9 || (digits < rest.size() && rest[digits] != '-')) continue;
     const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, digits)));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    if (pid == ::getpid() || !process_is_gone(pid)) continue;  // alive (or not ours to judge)
     remove_tree(it->path().string());
     spdlog::info("removed {}, left by an enwanda run (process {}) that is gone", it->path().string(), pid);
   }

@@ -21,4 +21,9 @@ void unregister_temporary(const std::string& path);
 // Installs the SIGBUS handler (main, beside the interrupt handlers).
 void install_bus_error_handler();
 
+// Whether the process `pid` that left a temporary is gone: no such process, or a zombie (state Z in
+// /proc/PID/stat: it has exited and only waits to be reaped, which can take its parent seconds).
+// False when it runs, or when it exists but is not ours to signal (EPERM): its files are left alone.
+bool process_is_gone(long pid);
+
 }  // namespace enwanda
