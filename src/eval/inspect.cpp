@@ -1,8 +1,11 @@
 #include "enwanda/eval/inspect.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -16,17 +19,40 @@ namespace enwanda {
 namespace {
 double fraction(int64_t part, int64_t whole) { return static_cast<double>(part) / static_cast<double>(std::max<int64_t>(whole, 1)); }
 
-// The structure an enwanda_report.json beside the checkpoint records ("" when none is recorded).
-std::string recorded_structure(const std::string& dir) {
+// What an enwanda_report.json beside the checkpoint records: the structure ("" when none is
+// recorded) and which linears of each layer were pruned (a target in "layers"[i]["linears"]; a
+// linear left dense on purpose, by --targets or --ignore, has none). The N:M check looks only at
+// the linears pruned: those left dense need not follow the pattern.
+struct RecordedPruning {
+  std::string structure;
+  std::map<int64_t, std::array<bool, 7>> pruned;  // layer -> per kLinearNames; a layer not listed: all
+  bool was_pruned(int64_t layer, size_t j) const {
+    const auto it = pruned.find(layer);
+    return it == pruned.end() || it->second[j];
+  }
+};
+
+RecordedPruning recorded_pruning(const std::string& dir) {
+  RecordedPruning r;
   const auto path = std::filesystem::path(dir) / "enwanda_report.json";
-  if (!std::filesystem::exists(path)) return "";
+  if (!std::filesystem::exists(path)) return r;
   try {
     std::ifstream in(path);
     const auto report = nlohmann::json::parse(in);
-    return report.at("settings").at("structure").get<std::string>();
+    r.structure = report.at("settings").at("structure").get<std::string>();
+    for (const auto& layer : report.value("layers", nlohmann::json::array())) {
+      if (!layer.is_object() || !layer.contains("linears") || !layer["linears"].is_object()) continue;
+      std::array<bool, 7> pruned{};
+      for (size_t j = 0; j < kLinearNames.size(); ++j) {
+        const auto& lin = layer["linears"].value(kLinearNames[j], nlohmann::json());
+        pruned[j] = !lin.is_object() || !lin.value("target", nlohmann::json()).is_null();
+      }
+      r.pruned[layer.at("layer").get<int64_t>()] = pruned;
+    }
   } catch (const std::exception&) {
-    return "";
+    return RecordedPruning{};
   }
+  return r;
 }
 
 // Groups of M consecutive input columns, per row, holding fewer than N zeros.
@@ -56,6 +82,14 @@ nlohmann::json describe_config(const LlamaConfig& c) {
                       {"tie_word_embeddings", c.tie_word_embeddings}, {"biases", biases}, {"sliding_window", windows},
                       {"qk_norm", c.qk_norm == QkNorm::none ? "none" : c.qk_norm == QkNorm::per_head ? "per head" : "whole projection"}};
   if (c.clip_qkv > 0) j["clip_qkv"] = c.clip_qkv;
+  j["norm"] = c.norm == NormKind::rms ? "rms" : "rms (1 + w)";
+  j["activation"] = c.activation == Activation::silu ? "silu" : c.activation == Activation::gelu_tanh ? "gelu_pytorch_tanh" : "gelu";
+  if (c.sandwich_norms) j["sandwich_norms"] = true;
+  if (c.scaled_embeddings) j["embedding_scale"] = std::sqrt(static_cast<double>(c.hidden_size));
+  if (c.query_pre_attn_scalar > 0) j["query_pre_attn_scalar"] = c.query_pre_attn_scalar;
+  if (c.attn_softcap > 0) j["attn_logit_softcapping"] = c.attn_softcap;
+  if (c.final_softcap > 0) j["final_logit_softcapping"] = c.final_softcap;
+  if (c.rope_local_theta > 0) j["rope_local_base_freq"] = c.rope_local_theta;
   if (c.is_moe()) {
     nlohmann::json moe_layers = nlohmann::json::array();
     for (int64_t i = 0; i < c.num_hidden_layers; ++i)
@@ -84,7 +118,8 @@ std::string ranges(const nlohmann::json& layers) {
 nlohmann::json inspect_checkpoint(const std::string& dir) {
   auto ck = Checkpoint::open(dir);
   const LlamaConfig& c = ck->config();
-  const std::string structure = recorded_structure(dir);
+  const RecordedPruning recorded = recorded_pruning(dir);
+  const std::string& structure = recorded.structure;
   const Structure nm = structure.empty() ? Structure{} : parse_structure(structure);
   int64_t violations = 0;
   nlohmann::json layers = nlohmann::json::array();
@@ -93,11 +128,14 @@ nlohmann::json inspect_checkpoint(const std::string& dir) {
     nlohmann::json row = {{"layer", i}};
     std::vector<int64_t> expert_zeros(static_cast<size_t>(c.moe.num_experts), 0), expert_numel(expert_zeros.size(), 0);
     int64_t shared_zeros = 0, shared_numel = 0;
-    for (const auto& lin : layer_linears(c, i)) {
+    const auto linears = layer_linears(c, i);
+    for (size_t k = 0; k < linears.size(); ++k) {
+      const auto& lin = linears[k];
       const std::string name = layer_tensor_name(i, lin.suffix);
       auto w = ck->tensor(name);
       const int64_t zeros = w.numel() - torch::count_nonzero(w).item<int64_t>();
-      if (nm.nm()) violations += n_m_violations(w, nm);
+      const size_t j = k < 4 ? k : 4 + (k - 4) % 3;  // an expert's gate, up, down as the layer's (layer_walk)
+      if (nm.nm() && recorded.was_pruned(i, j)) violations += n_m_violations(w, nm);
       ck->release(name);
       zeros_total += zeros;
       numel_total += w.numel();

@@ -113,8 +113,10 @@ void CheckpointWriter::commit(const std::map<std::string, nlohmann::json>& extra
     write_text_file((fs::path(out_.path()) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
   // every other file of the input (config, tokenizer, chat template, licence, model card, ...)
+  for (const auto& [name, text] : replaced_) write_text_file((fs::path(out_.path()) / name).string(), text);
   for (const auto& file : carried_files(in_->dir())) {
     const fs::path to = fs::path(out_.path()) / fs::path(file).filename();
+    if (replaced_.count(to.filename().string())) continue;
     std::error_code ec;
     fs::copy_file(file, to, ec);
     if (ec) {  // the output's disk, almost always (full, or failing); the input was readable before

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "enwanda/model/tensor_names.h"
+#include "enwanda/prune/prune_report.h"
 #include "enwanda/progress_log.h"
 
 namespace enwanda {
@@ -62,7 +63,7 @@ bool LayerCutsLog::wants_dense_linears() const { return spdlog::should_log(spdlo
 void LayerCutsLog::layer_done(const LayerOutcome& o) {
   if (!o.dense || !spdlog::should_log(spdlog::level::debug)) return;
   for (size_t j = 0; j < kLinearNames.size(); ++j) {
-    if (!(*o.dense)[j].defined()) continue;  // an MoE layer's MLP: its experts are not logged one by one
+    if (!(*o.dense)[j].defined()) continue;  // an MoE layer's MLP: its experts below, by their checkpoint names
     // the cut in magnitude: the largest |w| pruned and the smallest |w| kept (methods score by
     // more than magnitude, so the two overlap except for magnitude pruning)
     auto before = (*o.dense)[j].abs().to(torch::kFloat32);
@@ -74,6 +75,11 @@ void LayerCutsLog::layer_done(const LayerOutcome& o) {
     spdlog::debug("layer {} {}: sparsity {:.4f}, largest |w| pruned {:.4g}, smallest |w| kept {:.4g}", o.layer,
                   kLinearNames[j], o.linear_sparsity(j), largest_pruned, smallest_kept);
   }
+  // an MoE layer: each expert linear as the checkpoint names it ("block_sparse_moe.experts.3.w1")
+  for (const auto& cl : o.checkpoint_linears)
+    if (report_linear_key(cl.suffix).first >= 0)
+      spdlog::debug("layer {} {}: sparsity {:.4f}", o.layer, cl.suffix,
+                    static_cast<double>(cl.zeros) / static_cast<double>(std::max<int64_t>(cl.weights, 1)));
   const auto& s = o.seconds;
   const double achieved = static_cast<double>(o.zeros_total()) / static_cast<double>(std::max<int64_t>(o.weights_total(), 1));
   spdlog::debug("layer {}: target sparsity {:.4f}, achieved {:.4f}; seconds: load {:.3f}, statistics {:.3f}, "

@@ -128,8 +128,10 @@ void LayerWalk::write(int64_t i, const LayerWeights& w, LayerOutcome& outcome) {
     const std::string name = layer_tensor_name(i, names[k].suffix);
     if (outcome.targets[j]) writes_.put(name, linears[k]);
     else writes_.copy(name);
-    outcome.zeros[j] += linears[k].numel() - torch::count_nonzero(linears[k]).item<int64_t>();  // no bool tensor
+    const int64_t zeros = linears[k].numel() - torch::count_nonzero(linears[k]).item<int64_t>();  // no bool tensor
+    outcome.zeros[j] += zeros;
     outcome.weights[j] += linears[k].numel();
+    outcome.checkpoint_linears.push_back({names[k].suffix, zeros, linears[k].numel()});
   }
   for (const auto& name : layer_parameter_names(model_.config(), i)) writes_.copy(name);
   for (const auto& name : unused_.of_layer[static_cast<size_t>(i)]) writes_.copy(name);

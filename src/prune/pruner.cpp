@@ -93,6 +93,7 @@ nlohmann::json prune(PruneOptions opt) {
   // report
   const nlohmann::json result = report.finish(opt, stats.key, calib, rt, writes.busy_seconds(), writer.bytes_written());
   check_interrupted();
+  writer.replace_carried("README.md", pruned_model_card(read_model_card(opt.model_dir), result));
   writer.commit({{"enwanda_report.json", result}});
   log_prune_summary(opt, result, cfg);
   return result;

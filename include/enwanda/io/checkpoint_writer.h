@@ -37,10 +37,14 @@ class CheckpointWriter {
   // Writes index, config, tokenizer files and `extra_files` (name -> JSON; enwanda_report.json
   // gains "files", every file of the output), then renames into place.
   void commit(const std::map<std::string, nlohmann::json>& extra_files = {});
+  // A text file written at commit() instead of the input's file of that name (the pruned model's
+  // README.md model card instead of the dense model's).
+  void replace_carried(const std::string& name, const std::string& text) { replaced_[name] = text; }
   uint64_t bytes_written() const { return bytes_written_; }
   const std::string& temp_path() const { return out_.path(); }
 
  private:
+  std::map<std::string, std::string> replaced_;  // replace_carried()
   std::shared_ptr<const SafetensorsDirectory> in_;
   OutputDirectory out_;
   std::map<std::string, std::unique_ptr<SafetensorsWriter>> shards_;

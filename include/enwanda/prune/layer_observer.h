@@ -8,6 +8,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -26,6 +27,13 @@ struct LayerOutcome {
   const std::array<torch::Tensor, 7>* dense = nullptr;  // the linears before pruning, when an observer wants them
   std::array<int64_t, 7> zeros{};                  // exact zeros per linear, as written
   std::array<int64_t, 7> weights{};                // numel per linear
+  // every linear under its checkpoint name ("block_sparse_moe.experts.3.w1"), with its exact zeros
+  // and numel as written: an MoE layer's experts one by one (zeros/weights sum them per kind)
+  struct CheckpointLinear {
+    std::string suffix;
+    int64_t zeros = 0, weights = 0;
+  };
+  std::vector<CheckpointLinear> checkpoint_linears;
   nlohmann::json method_report;                    // what the method added (null for nothing)
   // seconds of this layer's stages: load, statistics, pruning, writing, next inputs
   std::map<std::string, double> seconds;
