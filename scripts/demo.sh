@@ -42,7 +42,7 @@ perplexity() {  # model_dir -> "ppl tokens"
   local line
   line=$("$enw" eval ppl --model "$1" --data "$text/eval.txt" --seqlen $seqlen -q)
   # shellcheck disable=SC2086  # the words of one line
-  set -- $line  # "ppl 123.456  windows 117/117  tokens 14976"
+  set -- $line  # "ppl 249.523  windows 188/188  tokens 23876" for the shipped model
   echo "$2 $6"
 }
 read -r dense eval_tokens <<< "$(perplexity "$model")"

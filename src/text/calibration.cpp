@@ -39,7 +39,13 @@ void check_vocab(const std::vector<int64_t>& ids, int64_t vocab_size) {
 // one has more than seqlen tokens (BOS included), then a window start randint(0, n - seqlen - 1).
 // Records are parsed and tokenised only when drawn (a C4 shard holds 356k of them).
 torch::Tensor sample_documents(const CalibrationOptions& opt, const Tokenizer& tok, int64_t vocab_size) {
-  const DocumentIndex docs(opt.text_paths, opt.text);
+  const DocumentIndex docs = [&] {
+    try {
+      return DocumentIndex(opt.text_paths, opt.text);
+    } catch (const InputError& e) {  // plain text (WikiText, no C4 at hand): the windows loader reads it
+      throw InputError(std::string(e.what()) + "; for plain text use --calib-sampling windows (get_wikitext2's loader)");
+    }
+  }();
   const int64_t ndocs = static_cast<int64_t>(docs.size());
   auto encode = [&](int64_t d) { return tok.encode(docs.text(static_cast<size_t>(d)), /*add_bos=*/true, opt.literals); };
   // The Python loops forever without a record longer than seqlen: refused before drawing (the
