@@ -3,7 +3,8 @@
 # the wrong type are refused naming the file and the key (exit 3); the table's columns come from the
 # cell's own enwanda_report.json (what was done), not from the cell file (what the grid asked); the
 # report's files are never written through a planted symlink nor over a file enwanda did not
-# write, and a rerun replaces its own files; seeded cells draw error bars. prune's outputs: the
+# write, a rerun replaces its own files, and a failed write leaves the old file; seeded cells draw
+# error bars. prune's outputs: the
 # model card says what was done and keeps the base card's licence metadata; an MoE report names
 # linears as the checkpoint does, with each expert's sparsity; inspect checks N:M only on the
 # linears the report says were pruned N:M.
@@ -95,6 +96,15 @@ rm "$work/s/plot_data/ppl_vs_alpha_png.gp"
 rc=$?
 check "a rerun replaces the report's own files (exit 0), no temporaries left" '[ $rc = 0 ] && cmp -s "$work/first.json" "$work/s/results.json" &&
   [ -z "$(find "$work/s" -name ".*.tmp-*")" ]'
+
+# a full disk (here a file size limit of 0, SIGXFSZ ignored so that write() fails with EFBIG)
+# leaves the old files whole and no temporary behind
+cp "$work/s/results.csv" "$work/before.csv"
+out=$(trap '' XFSZ; ulimit -f 0; "$ENWANDA" report "$work/s" --no-figures 2>&1)
+rc=$?
+check "a write that fails (disk full): exit 4 naming the file, the old results.csv kept whole, no temporary left" '[ $rc = 4 ] &&
+  [[ $out = *results.csv* ]] && cmp -s "$work/before.csv" "$work/s/results.csv" && [ -z "$(find "$work/s" -name ".*.tmp-*")" ]' ||
+  echo "     rc $rc: $out"
 
 # seeds: mean ± std drawn as error bars, the data files holding the standard deviation
 make_results "$work/e" "a 30 0 wanda unstructured" "b 34 1 wanda unstructured"
