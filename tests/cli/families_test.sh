@@ -33,7 +33,7 @@ sys.exit(0 if a.keys() == b.keys() and all(a[k] == b[k] for k in a if not linear
 PYEOF
 }
 
-for shape in tiny-llama-bias tiny-mistral tiny-qwen2 tiny-qwen3; do
+for shape in tiny-llama-bias tiny-mistral tiny-qwen2 tiny-qwen3 tiny-gemma2 tiny-gemma3; do
   m=$work/$shape
   "$ENWANDA" synth --shape "$shape" --seed 2 --out "$m" -q
   "$ENWANDA" prune --model "$m" --calib "$work/corpus.txt" --nsamples 4 --seqlen 48 --out "$m-p" -q
@@ -50,6 +50,11 @@ check "tiny-qwen2 has q/k/v biases and no o_proj bias; tied: no lm_head" \
   "has_tensor '$work/tiny-qwen2' 'layers.1.self_attn.v_proj.bias' && ! has_tensor '$work/tiny-qwen2' 'o_proj.bias\|lm_head'"
 check "tiny-qwen3 has q_norm and k_norm of head_dim 32" \
   "has_tensor '$work/tiny-qwen3' 'layers.0.self_attn.k_norm.weight F32 \[32\]'"
+check "tiny-gemma2 has four norms a layer; tied: no lm_head" \
+  "has_tensor '$work/tiny-gemma2' 'layers.1.pre_feedforward_layernorm.weight' && has_tensor '$work/tiny-gemma2' 'layers.1.post_feedforward_layernorm.weight' && ! has_tensor '$work/tiny-gemma2' lm_head"
+desc=$("$ENWANDA" inspect --model "$work/tiny-gemma3" --json -q 2>&1)
+check "inspect describes gemma3_text: (1 + w) norms, GeGLU, both RoPE bases, windows" \
+  "grep -q '\"norm\": \"rms (1 + w)\"' <<< '$desc' && grep -q 'gelu_pytorch_tanh' <<< '$desc' && grep -q '\"rope_local_base_freq\": 10000' <<< '$desc'"
 
 # the sliding window: the mistral checkpoint with its window (16) against the same weights with a
 # window as long as the evaluation windows (48, no effect) and without any (null)
