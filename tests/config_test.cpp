@@ -83,8 +83,8 @@ TEST(LlamaConfig, RejectionsNameTheField) {
   EXPECT_NE(rejection(j).find("\"hidden_size\" must be a positive integer"), std::string::npos);
   // what the forward does not compute: another activation
   j = base();
-  j["hidden_act"] = "gelu";
-  EXPECT_NE(rejection(j).find("hidden_act \"gelu\" unsupported"), std::string::npos);
+  j["hidden_act"] = "relu2";
+  EXPECT_NE(rejection(j).find("hidden_act \"relu2\" unsupported"), std::string::npos);
   j["hidden_act"] = "silu";
   EXPECT_EQ(rejection(j), "");
   j = base();
@@ -186,4 +186,64 @@ TEST(LlamaConfig, NonIntegerNumbersAreRefusedNotConverted) {
   j = base();
   j["vocab_size"] = 18446744073709551615ull;
   EXPECT_NE(rejection(j).find("\"vocab_size\" must be a positive integer"), std::string::npos);
+}
+
+// Gemma's fields and their defaults as configuration_gemma2.py / configuration_gemma3.py
+// (Gemma3TextConfig) set them, and a fresh config read back as written.
+TEST(LlamaConfig, GemmaFamiliesReadTheirDefaults) {
+  auto j = base();
+  j["model_type"] = "gemma2";
+  j["num_hidden_layers"] = 4;
+  auto g2 = LlamaConfig::from_json(j, "cfg.json");
+  EXPECT_EQ(g2.head_dim, 256);  // not hidden / heads
+  EXPECT_TRUE(g2.tie_word_embeddings);
+  EXPECT_EQ(g2.norm, NormKind::rms_one_plus);
+  EXPECT_EQ(g2.activation, Activation::gelu_tanh);
+  EXPECT_TRUE(g2.sandwich_norms && g2.scaled_embeddings);
+  EXPECT_DOUBLE_EQ(g2.attn_softcap, 50.0);
+  EXPECT_DOUBLE_EQ(g2.final_softcap, 30.0);
+  EXPECT_DOUBLE_EQ(g2.query_pre_attn_scalar, 256.0);
+  EXPECT_EQ(g2.layer_window, (std::vector<int64_t>{4096, 0, 4096, 0}));  // sliding on even layers
+  EXPECT_DOUBLE_EQ(g2.rope_local_theta, 0.0);
+  j["attn_logit_softcapping"] = nullptr;
+  j["final_logit_softcapping"] = 7.5;
+  j["sliding_window"] = 8;
+  j["layer_types"] = {"full_attention", "sliding_attention", "sliding_attention", "full_attention"};
+  g2 = LlamaConfig::from_json(j, "cfg.json");
+  EXPECT_DOUBLE_EQ(g2.attn_softcap, 0.0);  // null: off
+  EXPECT_DOUBLE_EQ(g2.final_softcap, 7.5);
+  EXPECT_EQ(g2.layer_window, (std::vector<int64_t>{0, 8, 8, 0}));
+  const auto back = LlamaConfig::from_json(LlamaConfig{g2}.to_json(), "back");  // raw kept: the same fields
+  EXPECT_EQ(back.layer_window, g2.layer_window);
+
+  auto t = base();
+  t["model_type"] = "gemma3_text";
+  t["num_hidden_layers"] = 7;
+  auto g3 = LlamaConfig::from_json(t, "cfg.json");
+  EXPECT_EQ(g3.qk_norm, QkNorm::per_head);
+  EXPECT_DOUBLE_EQ(g3.attn_softcap, 0.0);
+  EXPECT_DOUBLE_EQ(g3.final_softcap, 0.0);
+  EXPECT_DOUBLE_EQ(g3.rope_theta, 1000000.0);
+  EXPECT_DOUBLE_EQ(g3.rope_local_theta, 10000.0);
+  EXPECT_EQ(g3.layer_window, (std::vector<int64_t>{4096, 4096, 4096, 4096, 4096, 0, 4096}));  // pattern 6
+  EXPECT_TRUE(g3.local_rope(0));
+  EXPECT_FALSE(g3.local_rope(5));
+  t["sliding_window_pattern"] = 2;
+  EXPECT_EQ(LlamaConfig::from_json(t, "cfg.json").layer_window, (std::vector<int64_t>{4096, 0, 4096, 0, 4096, 0, 4096}));
+  // transformers 5: rope_parameters per layer type
+  t["rope_parameters"] = {{"full_attention", {{"rope_type", "linear"}, {"factor", 8.0}, {"rope_theta", 500000.0}}},
+                          {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 20000.0}}}};
+  g3 = LlamaConfig::from_json(t, "cfg.json");
+  EXPECT_EQ(g3.rope_scaling.type, "linear");
+  EXPECT_DOUBLE_EQ(g3.rope_scaling.factor, 8.0);
+  EXPECT_DOUBLE_EQ(g3.rope_theta, 500000.0);
+  EXPECT_DOUBLE_EQ(g3.rope_local_theta, 20000.0);
+  t["rope_parameters"]["sliding_attention"]["rope_type"] = "yarn";
+  EXPECT_NE(rejection(t).find("rope_parameters.sliding_attention rope_type \"yarn\""), std::string::npos);
+  // a family without a local base refuses per-type parameters; an unknown activation is named
+  j["rope_parameters"] = t["rope_parameters"];
+  EXPECT_NE(rejection(j).find("per layer type"), std::string::npos);
+  j.erase("rope_parameters");
+  j["hidden_activation"] = "relu";
+  EXPECT_NE(rejection(j).find("hidden_activation \"relu\""), std::string::npos);
 }

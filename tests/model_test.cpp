@@ -92,6 +92,37 @@ TEST(LlamaLayer, BlockedCausalAttentionEqualsTheWholeMaskedSoftmax) {
     EXPECT_TRUE(fixtures::check_tensor(blocked[i], whole[i], 1e-10, 1e-12, "gradient " + std::to_string(i)));
 }
 
+// Gemma2's eager_attention_forward: scores times the query scale, capped by tanh, then the causal
+// and sliding mask; blocked as the plain attention is.
+TEST(LlamaLayer, ScaledCappedSlidingAttentionEqualsTheTextbookForm) {
+  auto q = torch::randn({1, 2, 11, 8}, torch::kFloat64) * 3, k = torch::randn({1, 2, 11, 8}, torch::kFloat64) * 3;
+  auto v = torch::randn({1, 2, 11, 8}, torch::kFloat64);
+  const double scale = 0.4, cap = 2.0;
+  const int64_t window = 3;
+  auto scores = torch::tanh(torch::matmul(q, k.transpose(2, 3)) * scale / cap) * cap;
+  auto ones = torch::ones({11, 11}, torch::kBool);
+  scores = scores.masked_fill(ones.triu(1).logical_or(ones.tril(-window)), -std::numeric_limits<double>::infinity());
+  auto expected = torch::matmul(torch::softmax(scores, -1), v);
+  for (int64_t block : {1, 4, 11})
+    EXPECT_TRUE(fixtures::check_tensor(causal_attention(q, k, v, window, block, scale, cap), expected, 1e-12, 1e-12,
+                                       "query block " + std::to_string(block)));
+  // the cap acts: without it the output differs
+  EXPECT_FALSE(torch::allclose(causal_attention(q, k, v, window, 4, scale, 0.0), expected, 1e-6, 1e-6));
+}
+
+// Gemma2RMSNorm: x̂·(1 + w) with both in fp32, cast at the end (LLaMA's casts x̂ before scaling).
+TEST(LlamaLayer, GemmaNormScalesByOnePlusWeightInFp32) {
+  auto c = LlamaConfig::from_json({{"model_type", "gemma2"}, {"hidden_size", 32}, {"intermediate_size", 48},
+                                   {"num_hidden_layers", 1}, {"num_attention_heads", 4}, {"vocab_size", 10}},
+                                  "test");
+  auto x = torch::randn({3, 32}, torch::kFloat64), w = torch::randn({32}, torch::kFloat64) * 0.1;
+  auto xhat = x / torch::sqrt(x.pow(2).mean(-1, true) + c.rms_norm_eps);
+  EXPECT_TRUE(fixtures::check_tensor(apply_norm(x, w, c), xhat * (1 + w), 1e-12, 1e-12, "fp64"));
+  auto xb = x.to(torch::kBFloat16), wb = w.to(torch::kBFloat16);
+  auto hb = xb.to(torch::kFloat32) * torch::rsqrt(xb.to(torch::kFloat32).pow(2).mean(-1, true) + c.rms_norm_eps);
+  EXPECT_TRUE(torch::equal(apply_norm(xb, wb, c), (hb * (1 + wb.to(torch::kFloat32))).to(torch::kBFloat16)));
+}
+
 TEST(LlamaModel, ZeroedLinearsLeaveEmbeddingAndHead) {
   auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
   Runtime rt;
