@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (clang, -fsanitize=fuzzer,address,undefined) for the safetensors
-# header parser, the shard index and the config parser, and runs each for SECONDS (default 60).
+# Builds the libFuzzer harnesses (clang, -fsanitize=fuzzer,address,undefined) for the parsers of
+# files enwanda reads from users: the safetensors header, the shard index, config.json, a token
+# .npy's header, tokenizer.json and tokenizer_config.json; runs each for SECONDS (default 60).
+# (Calibration JSON lines and statistics files are read through libtorch-linked code: not here.)
 #   scripts/fuzz.sh [seconds]
 # Findings (crash-*, leak-*, timeout-*) land in build-fuzz/findings/<target>/.
 set -euo pipefail
@@ -9,14 +11,23 @@ seconds=${1:-60}
 scripts/install_deps.sh --with-fuzz
 out=build-fuzz; mkdir -p "$out"
 flags=(-std=c++17 -O1 -g "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undefined -Iinclude)
+text=(src/text/hf_tokenizer.cpp src/text/unicode_text.cpp src/io/json_text.cpp)
 declare -A sources=(
-  [safetensors_header]="src/io/safetensors_header.cpp"
-  [shard_index]="src/io/shard_index.cpp"
-  [llama_config]="src/model/llama_config.cpp"
+  [safetensors_header]="src/io/safetensors_header.cpp src/io/json_text.cpp"
+  [shard_index]="src/io/shard_index.cpp src/io/json_text.cpp"
+  [llama_config]="src/model/llama_config.cpp src/model/model_family.cpp src/io/json_text.cpp"
+  [npy_header]="src/io/npy_header.cpp"
+  [tokenizer_json]="${text[*]}"
+  [tokenizer_config]="src/text/tokenizer.cpp ${text[*]}"
 )
+declare -A libs=([llama_config]="-lspdlog -lfmt" [tokenizer_json]="-lpcre2-8 -lutf8proc" [tokenizer_config]="-lpcre2-8 -lutf8proc -ldl")
 status=0
-for target in safetensors_header shard_index llama_config; do
-  clang++ "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${sources[$target]}" -o "$out/fuzz_$target"
+for target in safetensors_header shard_index llama_config npy_header tokenizer_json tokenizer_config; do
+  # shellcheck disable=SC2086  # the source and library lists split into words
+  if ! clang++ "${flags[@]}" -DENWANDA_SPM_MODULE_BUILD_PATH='""' "tests/fuzz/fuzz_$target.cpp" ${sources[$target]} \
+      ${libs[$target]:-} -o "$out/fuzz_$target" 2> "$out/build_$target.log"; then
+    echo "fuzz_$target does not build: $(grep -m1 -E "error|undefined reference" "$out/build_$target.log")"; status=1; continue
+  fi
   mkdir -p "$out/corpus/$target" "$out/findings/$target"
   echo "== fuzz_$target for $seconds s"
   if ! "$out/fuzz_$target" "$out/corpus/$target" "tests/fuzz/corpus/$target" -max_total_time="$seconds" -max_len=4096 \

@@ -3,9 +3,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <vector>
 
 #include "enwanda/errors.h"
+#include "enwanda/io/npy_header.h"
 #include "enwanda/io/output_file.h"
 
 namespace enwanda {
@@ -26,31 +27,13 @@ TokenFileHeader read_header(std::ifstream& in, const std::string& path, int* ele
     in.read(reinterpret_cast<char*>(b), 4);
     hlen = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
   }
-  if (!in || hlen > 1 << 20) throw InputError(path + ": truncated .npy header");
+  if (!in) throw InputError(path + ": truncated .npy header");
+  if (hlen > kMaxNpyHeaderBytes)
+    throw InputError(path + ": .npy header of " + std::to_string(hlen) + " bytes is over the " +
+                     std::to_string(kMaxNpyHeaderBytes) + "-byte limit (NumPy's max_header_size); not a token file");
   std::string header(hlen, '\0');
   if (!in.read(header.data(), hlen)) throw InputError(path + ": truncated .npy header");
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")))
-    throw InputError(path + ": .npy header lacks descr");
-  std::string descr = m[1];
-  if (descr == "<i8") *elem = 8;
-  else if (descr == "<i4") *elem = 4;
-  else throw InputError(path + ": token ids must be int32 or int64 (little-endian), got dtype '" + descr + "'");
-  if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True")))
-    throw InputError(path + ": Fortran-ordered arrays are not supported; save with C order");
-  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) throw InputError(path + ": .npy header lacks shape");
-  std::vector<int64_t> shape;
-  std::string dims = m[1];
-  std::regex num("\\d+");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
-    if (it->str().size() > 15) throw InputError(path + ": .npy shape " + it->str() + " is beyond any token file");
-    shape.push_back(std::stoll(it->str()));
-  }
-  if (shape.size() != 2)
-    throw InputError(path + ": token array must have rank 2 [nsamples, seqlen], got rank " + std::to_string(shape.size()));
-  if (shape[0] == 0 || shape[1] < 2) throw InputError(path + ": token array is empty or shorter than 2 tokens per row");
-  TokenFileHeader h{shape[0], shape[1], ""};
-  if (std::regex_search(header, m, std::regex("# enwanda vocabulary sha256 ([0-9a-f]{64})"))) h.vocabulary_sha256 = m[1];
+  const TokenFileHeader h = parse_token_npy_header(header, path, elem);
   return h;
 }
 }  // namespace

@@ -3,12 +3,19 @@
 #include "enwanda/errors.h"
 #include "enwanda/io/output_file.h"
 #include "enwanda/io/safetensors.h"
+#include "enwanda/model/tensor_names.h"
 
 namespace enwanda {
 
 namespace {
 std::string stat_name(int64_t layer, const std::string& linear, const char* what) {
   return "model.layers." + std::to_string(layer) + "." + linear + "." + what;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
 }
 }  // namespace
 
@@ -36,7 +43,8 @@ void StatsFileWriter::write(const std::string& path, const StatsKey& key, bool o
   out.commit();
 }
 
-StatsFileReader::StatsFileReader(const std::string& path, const StatsKey& expected) : path_(path) {
+StatsFileReader::StatsFileReader(const std::string& path, const StatsKey& expected, const LlamaConfig& config)
+    : path_(path) {
   auto file = SafetensorsFile::open(path);
   const auto& meta = file->header().metadata;
   // the coarsest difference first: layer count and width, then the settings, then the weights
@@ -50,7 +58,32 @@ StatsFileReader::StatsFileReader(const std::string& path, const StatsKey& expect
       throw InputError(path + ": statistics were gathered with " + k + " = " + got + ", this run has " + v +
                        "; gather them again with --save-stats");
   }
-  for (const auto& t : file->header().tensors) tensors_[t.name] = file->tensor(t.name).clone().to(torch::kFloat64);
+  // every statistic the run will read, with the shape, dtype and values the model implies, before
+  // any work: a cut, reshaped, retyped or non-finite statistic would otherwise fail inside a layer
+  // (or, stored as I32, change the masks silently)
+  std::map<std::string, int64_t> due;  // name -> in_features
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    const auto linears = layer_linears(config, i);
+    for (size_t j = 0; j < kLinearNames.size() && j < linears.size(); ++j) {
+      if (linears[j].suffix != kLinearNames[j]) break;  // an MoE layer's experts: statistics of their own
+      for (const char* what : {"l1", "l2sq"}) due[stat_name(i, kLinearNames[j], what)] = linears[j].shape.at(1);
+    }
+  }
+  for (const auto& t : file->header().tensors) {
+    const auto it = due.find(t.name);
+    if (it == due.end()) throw InputError(path + ": tensor \"" + t.name + "\" is not a statistic of this model's linears");
+    if (t.dtype != Dtype::F32)
+      throw InputError(path + ": " + t.name + " is " + dtype_name(t.dtype) + ", statistics are stored as F32");
+    if (t.shape != std::vector<int64_t>{it->second})
+      throw InputError(path + ": " + t.name + " has shape " + shape_text(t.shape) + ", the model's input has [" +
+                       std::to_string(it->second) + "]");
+    auto v = file->tensor(t.name).clone().to(torch::kFloat64);
+    if (!v.isfinite().all().item<bool>() || (v < 0).any().item<bool>())
+      throw InputError(path + ": " + t.name + " holds a negative, NaN or infinite value; sums of |x| and x² are finite and >= 0");
+    tensors_[t.name] = std::move(v);
+  }
+  for (const auto& [name, in] : due)
+    if (!tensors_.count(name)) throw InputError(path + ": no statistic " + name + " (" + std::to_string(in) + " values)");
 }
 
 ChannelStats StatsFileReader::get(int64_t layer, const std::string& linear) const {
@@ -78,7 +111,7 @@ StatisticsFiles open_statistics_files(const std::string& load_path, const std::s
   if (!load_path.empty()) {
     if (calib_sha256.empty())
       throw UsageError("--load-stats needs the calibration set it was gathered with (--calib or --calib-tokens) to check it");
-    files.in = std::make_unique<StatsFileReader>(load_path, files.key);
+    files.in = std::make_unique<StatsFileReader>(load_path, files.key, cfg);
   }
   return files;
 }

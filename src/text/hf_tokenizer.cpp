@@ -391,7 +391,10 @@ HfTokenizer::~HfTokenizer() = default;
 std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot read tokenizer.json");
-  const json j = parse_json(in, path);  // nesting limited (json_text.h)
+  return from_json(parse_json(in, path), path);  // nesting limited (json_text.h)
+}
+
+std::unique_ptr<HfTokenizer> HfTokenizer::from_json(const nlohmann::json& j, const std::string& path) {
   auto t = std::unique_ptr<HfTokenizer>(new HfTokenizer());
   t->impl_->path = path;
   try {

@@ -46,7 +46,8 @@ std::string read_raw(const fs::path& p, const TextReadOptions& o) {
   std::error_code ec;  // a regular file's size, reserved: appends alone peak near 2x the file (growth by doubling)
   if (fs::is_regular_file(p, ec)) {
     const uint64_t size = fs::file_size(p, ec);
-    if (!ec) raw.reserve(static_cast<size_t>(std::min<uint64_t>(size, o.max_bytes + 1)));
+    if (!ec && size > o.max_bytes) refuse_size(p, o, "holds");  // refused before a byte is read
+    if (!ec) raw.reserve(static_cast<size_t>(size));
   }
   std::vector<char> buf(size_t{1} << 20);
   while (in) {
@@ -58,9 +59,10 @@ std::string read_raw(const fs::path& p, const TextReadOptions& o) {
   return raw;
 }
 
-// gzip members inflated one after another (concatenated members included), never past the limit:
-// a gzip bomb (6 MB inflating to 6 GiB) stops at the limit instead of exhausting memory.
-std::string inflate_gzip(const fs::path& p, const std::string& raw, const TextReadOptions& o) {
+// gzip members inflated one after another (concatenated members included), each piece of output
+// handed to `sink` as it comes.
+template <typename Sink>
+void inflate_members(const fs::path& p, const std::string& raw, const TextReadOptions& o, Sink&& sink) {
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 16) != Z_OK) throw InputError(p.string() + ": cannot open as gzip");
   struct End {
@@ -70,22 +72,37 @@ std::string inflate_gzip(const fs::path& p, const std::string& raw, const TextRe
   if (raw.size() > std::numeric_limits<uInt>::max()) refuse_size(p, o, "holds");  // zlib counts in 32 bits
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
   zs.avail_in = static_cast<uInt>(raw.size());
-  std::string out;
   std::vector<char> buf(size_t{1} << 20);
   for (;;) {
     zs.next_out = reinterpret_cast<Bytef*>(buf.data());
     zs.avail_out = static_cast<uInt>(buf.size());
     const int rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf.data(), buf.size() - zs.avail_out);
-    if (out.size() > o.max_bytes) refuse_size(p, o, "inflates to");
+    sink(buf.data(), buf.size() - zs.avail_out);
     if (rc == Z_STREAM_END) {
-      if (zs.avail_in == 0) return out;
+      if (zs.avail_in == 0) return;
       if (inflateReset(&zs) != Z_OK) throw InputError(p.string() + ": corrupt gzip data");
       continue;  // the next member
     }
     if (rc == Z_BUF_ERROR && zs.avail_in == 0) throw InputError(p.string() + ": corrupt gzip data (truncated)");
     if (rc != Z_OK) throw InputError(p.string() + ": corrupt gzip data (" + (zs.msg ? zs.msg : "inflate failed") + ")");
   }
+}
+
+// The inflated text, in two passes: the first only counts (a gzip bomb, 6 MB inflating to 6 GiB,
+// is refused at the limit having held nothing but a 1 MiB buffer), the second fills a string
+// reserved to the exact size (growth by doubling would hold the old and the new buffer at once,
+// up to twice the limit). The gzip trailer's ISIZE is not used: it is the size mod 2^32, and a
+// hostile file can say anything there.
+std::string inflate_gzip(const fs::path& p, const std::string& raw, const TextReadOptions& o) {
+  uint64_t total = 0;
+  inflate_members(p, raw, o, [&](const char*, size_t n) {
+    total += n;
+    if (total > o.max_bytes) refuse_size(p, o, "inflates to");
+  });
+  std::string out;
+  out.reserve(static_cast<size_t>(total));
+  inflate_members(p, raw, o, [&](const char* data, size_t n) { out.append(data, n); });
+  return out;
 }
 
 std::mutex g_digests_mutex;

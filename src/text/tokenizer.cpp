@@ -148,20 +148,19 @@ void append_pieces(void* handle, const std::string& path, const char* text, size
 }  // namespace
 
 SentencepieceSettings SentencepieceSettings::read(const std::string& path) {
-  SentencepieceSettings s;
   std::ifstream in(path);
-  if (!in) return s;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw InputError(path + ": not valid JSON (" + e.what() + ")");
-  }
+  if (!in) return SentencepieceSettings{};
+  return parse(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()), path);
+}
+
+SentencepieceSettings SentencepieceSettings::parse(const std::string& text, const std::string& path) {
+  SentencepieceSettings s;
+  const nlohmann::json j = parse_json(text, path);  // nesting limited (json_text.h)
   if (!j.is_object()) throw InputError(path + ": not a JSON object");
   for (auto [key, field] : {std::pair{"legacy", &s.legacy}, std::pair{"add_prefix_space", &s.add_prefix_space}}) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) continue;
-    if (!it->is_boolean()) throw InputError(path + ": \"" + key + "\" must be true, false or null, not " + it->dump());
+    if (!it->is_boolean()) throw InputError(path + ": \"" + key + "\" must be true, false or null, not " + std::string(it->type_name()));
     *field = it->get<bool>();
   }
   return s;

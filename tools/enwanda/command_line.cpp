@@ -168,7 +168,43 @@ void check_option_names(const CLI::App& sub, const std::string& path, const std:
 
 }  // namespace
 
+namespace {
+// An integer option's text: decimal digits with an optional sign ('-' only where the type is
+// signed), and within 64 bits. CLI11 converts with strtoll/strtoull, which clamp an overflow to
+// the largest value (--seed 2^64+5 ran as 2^63-1), wrap "-1" into an unsigned 2^64-1 and read
+// "010" as octal 8.
+std::string integer_text_error(const std::string& text, bool is_unsigned) {
+  size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) i = 1;
+  if (i == text.size() || text.find_first_not_of("0123456789", i) != std::string::npos)
+    return "\"" + text + "\" is not a decimal integer";
+  if (negative && is_unsigned) return text + " is negative; expected an integer >= 0";
+  uint64_t magnitude = 0;
+  bool overflow = false;
+  for (size_t k = i; k < text.size() && !overflow; ++k)
+    overflow = __builtin_mul_overflow(magnitude, uint64_t{10}, &magnitude) ||
+               __builtin_add_overflow(magnitude, static_cast<uint64_t>(text[k] - '0'), &magnitude);
+  const uint64_t limit = is_unsigned ? UINT64_MAX : negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (overflow || magnitude > limit)
+    return text + " is out of range; expected an integer in [" + (is_unsigned ? "0" : "-9223372036854775808") + ", " +
+           (is_unsigned ? "18446744073709551615" : "9223372036854775807") + "] (larger ones are refused, not clamped)";
+  return "";
+}
+
+void check_integer_options(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options()) {
+    const std::string type = opt->get_type_name();
+    if (type != "INT" && type != "UINT") continue;
+    const bool is_unsigned = type == "UINT";
+    opt->check(CLI::Validator([is_unsigned](std::string& text) { return integer_text_error(text, is_unsigned); }, "", ""));
+  }
+  for (CLI::App* sub : app.get_subcommands({})) check_integer_options(*sub);
+}
+}  // namespace
+
 void check_words_before_parsing(CLI::App& app, const ExpandedArgs& x) {
+  check_integer_options(app);
   std::string path;
   if (const CLI::App* sub = named_subcommand(app, x.args, path)) {
     check_config_keys(*sub, path, x);

@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include "enwanda/io/npy_header.h"
+
 namespace enwanda {
 
 // Reads a rank-2 int32/int64 array as int64 [rows, cols]; ids must lie in [0, vocab_size)
@@ -15,11 +17,6 @@ torch::Tensor read_token_npy(const std::string& path, int64_t vocab_size = 0);
 void write_token_npy(const std::string& path, const torch::Tensor& tokens, bool overwrite = false,
                      const std::string& vocabulary_sha256 = "");
 
-// What a token file's header says: its shape and, for one `enwanda calib` wrote, its tokenizer.
-struct TokenFileHeader {
-  int64_t rows = 0, cols = 0;
-  std::string vocabulary_sha256;  // empty when the file does not say
-};
 TokenFileHeader read_token_npy_header(const std::string& path);  // throws InputError
 
 }  // namespace enwanda

@@ -36,7 +36,9 @@ class StatsFileWriter {
 
 class StatsFileReader {
  public:
-  StatsFileReader(const std::string& path, const StatsKey& expected);  // throws InputError on mismatch
+  // Throws InputError on a key mismatch, and on any statistic of `config`'s dense linears that is
+  // missing, not F32 [in_features], negative or not finite, or a tensor that is no such statistic.
+  StatsFileReader(const std::string& path, const StatsKey& expected, const LlamaConfig& config);
   ChannelStats get(int64_t layer, const std::string& linear) const;
 
  private:

@@ -16,11 +16,15 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace enwanda {
 
 class HfTokenizer {
  public:
   static std::unique_ptr<HfTokenizer> load(const std::string& path);  // throws InputError
+  // The same from the parsed file; `path` names it in errors (tests/fuzz/fuzz_tokenizer_json.cpp).
+  static std::unique_ptr<HfTokenizer> from_json(const nlohmann::json& j, const std::string& path);
   ~HfTokenizer();
 
   // with_special: the post-processor's tokens around the text (LLaMA-3: <|begin_of_text|>; Qwen: none)

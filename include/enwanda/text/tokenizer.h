@@ -30,6 +30,7 @@ struct SentencepieceSettings {
   // Reads `legacy` and `add_prefix_space` from a tokenizer_config.json; a missing file gives the
   // defaults, a value that is neither a boolean nor null is an InputError naming the file.
   static SentencepieceSettings read(const std::string& tokenizer_config_path);
+  static SentencepieceSettings parse(const std::string& text, const std::string& path);  // the file's text
 };
 
 class Tokenizer {
