@@ -85,6 +85,24 @@ TEST(LinearSelection, PatternThatMatchesNothingIsNamed) {
   }
 }
 
+TEST(LinearSelection, SparsityOfATypeNoTargetSelectsIsRefused) {
+  LinearSelection s;
+  s.targets = {"re:.*mlp\\."};
+  s.sparsity_of = {{"q", 0.3}};
+  try {
+    PrunedLinears(s, 2);
+    ADD_FAILURE() << "--sparsity-of q=0.3 with only the MLP targeted was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--sparsity-of q=0.3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("self_attn.q_proj, which --targets/--ignore leave dense"), std::string::npos) << e.what();
+  }
+  s.sparsity_of = {{"up", 0.3}};
+  EXPECT_NO_THROW(PrunedLinears(s, 2));
+  s.targets = {"model.layers.1.self_attn.q_proj"};  // one layer's q is enough
+  s.sparsity_of = {{"q", 0.3}};
+  EXPECT_NO_THROW(PrunedLinears(s, 2));
+}
+
 TEST(LinearSelection, ParsesSparsityOf) {
   EXPECT_EQ(parse_sparsity_of("gate=0.25"), (std::pair<std::string, double>{"gate", 0.25}));
   for (const char* bad : {"gate", "gate_proj=0.5", "q=1", "q=-0.1", "q=half", "q=", "q=nan", "q=inf", "q=1e999", "q=0.5 "})

@@ -63,6 +63,8 @@ TEST(TextCorpus, ChunkedEncodingEqualsEncodingTheWholeText) {
     if (i % 3 == 0) text += "caf\xc3\xa9  na\xc3\xafve, x=1.5; \n";
     if (i == 7) text += std::string(300, 'x') + "\n";  // no space between words for longer than a chunk
     if (i == 9) for (int k = 0; k < 60; ++k) text += "\xe6\xbc\xa2\xe5\xad\x97";
+    // special-token literals in odd places: inside words, doubled, at a line's start and end, cut short
+    if (i % 5 == 0) text += " <s> a</s>b <s><s> </s>\n<unk>x < s> <s </s\n</s>";
   }
   const std::string dir = fixtures::temp_dir("tokchunks");
   // LLaMA's settings; without the dummy prefix; and a vocabulary whose pieces span spaces (no

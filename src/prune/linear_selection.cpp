@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -105,6 +106,15 @@ PrunedLinears::PrunedLinears(const LinearSelection& selection, int64_t layers) {
     if (!target_used[t]) throw unmatched("--targets", selection.targets[t]);
   for (size_t g = 0; g < ignore.size(); ++g)
     if (!ignore_used[g]) throw unmatched("--ignore", selection.ignore[g]);
+  // a sparsity for a type that nothing selected would be recorded and never applied
+  for (const auto& [type, s] : selection.sparsity_of) {
+    const size_t j = static_cast<size_t>(std::find(kLinearTypes.begin(), kLinearTypes.end(), type) - kLinearTypes.begin());
+    bool any = false;
+    for (const auto& layer : selected_) any = any || (j < layer.size() && layer[j]);
+    if (!any)
+      throw UsageError("--sparsity-of " + type + "=" + std::to_string(s).substr(0, 6) + " sets the sparsity of " +
+                       kLinearNames[j] + ", which --targets/--ignore leave dense in every layer; drop it, or select those linears");
+  }
 }
 
 int64_t PrunedLinears::count() const {

@@ -104,7 +104,10 @@ PrunePlan plan_prune(const PruneOptions& opt) {
     if (opt.allocation == Allocation::owl) throw UsageError("--allocation owl" + what);
     if (!opt.sequential) throw UsageError("--no-sequential" + what);
     // patterns name the dense layers' linears; an expert's are not among them (--sparsity-of applies by type)
-    if (!opt.linears.selects_all()) throw UsageError("--targets/--ignore" + what);
+    if (!opt.linears.selects_all())
+      throw UsageError("--targets/--ignore select among a dense layer's seven linears, and a mixture of experts (model_type " +
+                       cfg.model_type + ") has experts in place of the MLP's, which no pattern can name yet; "
+                       "prune every linear, or set a type's sparsity with --sparsity-of TYPE=S (it applies to the experts by type)");
   }
   plan.runtime = make_runtime(opt.device, opt.dtype, ck.weight_dtype(), opt.threads, opt.batch_size);
   plan.runtime.overlap_io = opt.overlap_io;
