@@ -1,11 +1,15 @@
 // Zero-shot prompt construction against literal strings written from lm-evaluation-harness 0.4's
 // task definitions (two records of each task, as the HF datasets hold them), lm-eval's pair encoding,
 // and the messages for malformed records.
+#include <chrono>
+#include <cmath>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/eval/lmeval_results.h"
+#include "enwanda/eval/mmlu.h"
 #include "enwanda/eval/zeroshot.h"
 #include "enwanda/model/synth.h"
 #include "test_util.h"
@@ -243,4 +247,51 @@ TEST(ZeroShot, EmptyContextIsBosAloneWithOrWithoutBos) {
       EXPECT_EQ(ctx, std::vector<int64_t>{tok->bos_id()});
       EXPECT_EQ(cont, tok->encode(context + continuation, /*add_bos=*/false));
     }
+}
+
+// MMLU's prompt as lm-eval's _default_template_yaml and FirstNSampler build it, written out by hand
+TEST(ZeroShot, MmluPromptWithFirstNShots) {
+  const nlohmann::json q = {{"question", " What is 2+2?\u00a0\n"}, {"subject", "abstract_algebra"},
+                            {"choices", {"1", "4", "3", "22"}}, {"answer", 1}};
+  const nlohmann::json d1 = {{"question", "Find x."}, {"choices", {"a", "b", "c", "d"}}, {"answer", 3}};
+  const nlohmann::json d2 = {{"question", "Why?"}, {"choices", {"e", "f", "g", "h"}}, {"answer", 0}};
+  const std::string question = "What is 2+2?\nA. 1\nB. 4\nC. 3\nD. 22\nAnswer:";
+  const std::string description = "The following are multiple choice questions (with answers) about abstract algebra.\n\n";
+  auto ex = mmlu_example("abstract_algebra", {d1, d2}, q, 0);
+  expect_shared(ex, description + question, {"A", "B", "C", "D"}, 1);
+  ex = mmlu_example("abstract_algebra", {d1, d2, q}, q, 2);
+  expect_shared(ex,
+                description + "Find x.\nA. a\nB. b\nC. c\nD. d\nAnswer: D\n\nWhy?\nA. e\nB. f\nC. g\nD. h\nAnswer: A\n\n" + question,
+                {"A", "B", "C", "D"}, 1);
+  // the document itself among the first n dev records is skipped (get_context's x != doc)
+  ex = mmlu_example("abstract_algebra", {q, d1}, q, 2);
+  EXPECT_EQ(ex.contexts[0], description + "Find x.\nA. a\nB. b\nC. c\nD. d\nAnswer: D\n\n" + question);
+  EXPECT_THROW(mmlu_example("abstract_algebra", {d1}, q, 2), UsageError);
+  EXPECT_EQ(mmlu_category("high_school_government_and_politics"), "social_sciences");
+  EXPECT_EQ(mmlu_subjects().size(), 57u);
+}
+
+// lm_eval/api/metrics.py aggregate_subtask_metrics (weight_by_size) and pooled_sample_stderr, by hand
+TEST(ZeroShot, GroupAggregateIsSizeWeightedWithPooledStderr) {
+  const GroupMetric g = aggregate_group({{0.5, 0.1, 10}, {0.8, 0.2, 30}});
+  EXPECT_DOUBLE_EQ(g.value, (0.5 * 10 + 0.8 * 30) / 40);
+  EXPECT_DOUBLE_EQ(g.stderr, std::sqrt((9 * 0.01 * 10 + 29 * 0.04 * 30) / 38.0 / 40.0));
+  EXPECT_EQ(g.size, 40);
+  EXPECT_LT(aggregate_group({{0.5, 0.1, 10}, {1.0, -1, 1}}).stderr, 0);  // an "N/A" member: the group's N/A
+}
+
+TEST(ZeroShot, LmEvalNamesAndNumbersAsPythonWritesThem) {
+  EXPECT_EQ(lmeval_sanitize_model_name("meta-llama/Llama-2-7b-hf"), "meta-llama__Llama-2-7b-hf");
+  EXPECT_EQ(lmeval_sanitize_model_name("/a//b:c?*[d]e"), "__a__b__c__d__e");
+  EXPECT_EQ(python_float_repr(-1.5), "-1.5");
+  EXPECT_EQ(python_float_repr(3.0), "3.0");
+  EXPECT_EQ(python_float_repr(0.1), "0.1");
+  EXPECT_EQ(python_float_repr(1e-05), "1e-05");
+  EXPECT_EQ(python_float_repr(0.0001), "0.0001");
+  EXPECT_EQ(python_float_repr(-12.605038166046143), "-12.605038166046143");
+  EXPECT_EQ(python_float_repr(1e16), "1e+16");
+  EXPECT_EQ(python_float_repr(123456789012345.0), "123456789012345.0");
+  const auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  EXPECT_EQ(lmeval_date_id(t).size(), 19u);  // no ".ffffff" when the microseconds are 0
+  EXPECT_EQ(lmeval_date_id(t + std::chrono::microseconds(42)).substr(19), ".000042");
 }

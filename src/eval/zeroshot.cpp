@@ -5,10 +5,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
 #include "enwanda/errors.h"
+#include "enwanda/eval/mmlu.h"
+#include "enwanda/io/json_text.h"
 #include "enwanda/model/llama_model.h"
 #include "enwanda/progress_log.h"
 #include "enwanda/prune/reproduce.h"
@@ -36,8 +39,69 @@ constexpr size_t kMaxRecordBytes = size_t{16} << 20;  // a JSON-lines record of 
 bool blank(const std::string& line) { return line.find_first_not_of(" \t\n\r") == std::string::npos; }
 }  // namespace
 
+namespace {
+// A record of a JSON-lines file: parsed (depth-limited, json_text.h), in the file's key order, and its line.
+struct Record {
+  nlohmann::json doc;
+  nlohmann::ordered_json ordered;
+  int64_t line;
+};
+std::vector<Record> read_records(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot read task data");
+  std::vector<Record> records;
+  std::string line;
+  for (int64_t lineno = 1; std::getline(in, line); ++lineno) {
+    if (blank(line)) continue;
+    const std::string where = path + ":" + std::to_string(lineno);
+    if (line.size() > kMaxRecordBytes)
+      throw InputError(where + ": a record of " + std::to_string(line.size()) + " bytes, over the " +
+                       std::to_string(kMaxRecordBytes >> 20) + " MiB limit of a zero-shot record");
+    auto doc = parse_json(line, where);
+    records.push_back({std::move(doc), nlohmann::ordered_json::parse(line), lineno});
+  }
+  return records;
+}
+}  // namespace
+
+std::vector<TaskSpec> mmlu_task_specs(const std::string& dir, int64_t num_fewshot) {
+  std::vector<TaskSpec> specs;
+  for (const auto& [subject, category] : mmlu_subjects()) {
+    const fs::path test = fs::path(dir) / subject / "test.jsonl";
+    if (!fs::is_regular_file(test)) continue;
+    TaskSpec spec{"mmlu_" + subject, test.string(), "", {}, (fs::path(dir) / subject / "dev.jsonl").string(), num_fewshot};
+    if (num_fewshot > 0 && !fs::is_regular_file(spec.fewshot_data))
+      throw InputError(spec.fewshot_data + ": --num-fewshot " + std::to_string(num_fewshot) +
+                       " takes its examples from the subject's dev split, and there is no such file");
+    specs.push_back(std::move(spec));
+  }
+  if (specs.empty())
+    throw InputError(dir + ": no MMLU subject (DIR/<subject>/test.jsonl for a subject such as abstract_algebra); "
+                     "docs/evaluation.md shows how to export cais/mmlu");
+  return specs;
+}
+
 std::vector<Example> load_task(const TaskSpec& spec, int64_t limit) {
   const TaskDefinition& def = task_definition(spec.task);
+  if (def.name == "mmlu") {  // an MMLU subject: its dev split gives the few-shot examples
+    const std::string subject = spec.task.substr(5);
+    std::vector<nlohmann::json> dev;
+    if (spec.num_fewshot > 0)
+      for (auto& r : read_records(spec.fewshot_data)) dev.push_back(std::move(r.doc));
+    std::vector<Example> out;
+    for (auto& r : read_records(spec.data)) {
+      if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
+      try {
+        Example ex = mmlu_example(subject, dev, r.doc, spec.num_fewshot);
+        ex.doc = std::move(r.ordered);
+        out.push_back(std::move(ex));
+      } catch (const InputError& e) {
+        throw InputError(spec.data + ":" + std::to_string(r.line) + ": not a valid mmlu example: " + e.what());
+      }
+    }
+    if (out.empty()) throw InputError(spec.data + ": no examples");
+    return out;
+  }
   std::ifstream in(spec.data);
   if (!in) throw InputError(spec.data + ": cannot read task data");
   std::vector<Example> out;
@@ -50,8 +114,12 @@ std::vector<Example> load_task(const TaskSpec& spec, int64_t limit) {
     if (line.size() > kMaxRecordBytes)
       throw InputError(where + "a record of " + std::to_string(line.size()) + " bytes, over the " +
                        std::to_string(kMaxRecordBytes >> 20) + " MiB limit of a zero-shot record");
-    auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) throw InputError(where + "not a JSON record (the data must be one JSON object per line)");
+    nlohmann::json doc;
+    try {
+      doc = parse_json(line, where);  // depth-limited (json_text.h)
+    } catch (const InputError&) {
+      throw InputError(where + "not a JSON record (the data must be one JSON object per line)");
+    }
     try {
       Example ex = def.parse ? def.parse(doc) : mc_example(doc, spec.templ, spec.choices);
       ex.doc = nlohmann::ordered_json::parse(line);  // the record with its keys in the file's order
@@ -93,7 +161,17 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> encode_pair(const Tokenize
 std::string zeroshot_reproducing_command(const ZeroShotOptions& opt) {
   auto path = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
   std::string cmd = "enwanda eval zeroshot --model " + shell_word(path(opt.model_dir));
-  for (const auto& t : opt.tasks) cmd += " --task " + shell_word(t.task) + " --data " + shell_word(path(t.data));
+  bool mmlu = false;
+  for (const auto& t : opt.tasks) {
+    if (task_definition(t.task).name == "mmlu") {  // every subject from one directory
+      if (!mmlu)
+        cmd += " --task mmlu --data-dir " + shell_word(path(fs::path(t.data).parent_path().parent_path().string())) +
+               " --num-fewshot " + std::to_string(t.num_fewshot);
+      mmlu = true;
+      continue;
+    }
+    cmd += " --task " + shell_word(t.task) + " --data " + shell_word(path(t.data));
+  }
   const TaskSpec* mc = nullptr;
   for (const auto& t : opt.tasks)
     if (t.task == "mc" && (!t.templ.empty() || !t.choices.empty())) mc = &t;
@@ -232,6 +310,12 @@ ZeroShotRun run_zeroshot(const ZeroShotOptions& opt) {
     nlohmann::json task = {{"acc", acc}, {"acc_stderr", stderr_of(acc, n)}, {"n", n}, {"data", data_path},
                            {"data_bytes", fs::file_size(spec.data)}, {"data_sha256", file_sha256(spec.data)},
                            {"split", def.split}, {"truncated_inputs", truncated}};
+    if (def.name == "mmlu") {
+      task["num_fewshot"] = spec.num_fewshot;
+      if (spec.num_fewshot > 0)
+        task["fewshot_data"] = {{"path", fs::absolute(spec.fewshot_data).lexically_normal().string()},
+                                {"sha256", file_sha256(spec.fewshot_data)}};
+    }
     if (spec.task == "mc") {
       task["template"] = spec.templ.empty() ? nlohmann::json(nullptr) : nlohmann::json(spec.templ);
       task["choices"] = spec.choices.empty() ? nlohmann::json("the records' \"choices\"") : nlohmann::json(spec.choices);
@@ -254,6 +338,32 @@ ZeroShotRun run_zeroshot(const ZeroShotOptions& opt) {
     macro += acc;
   }
   result["macro_acc"] = macro / static_cast<double>(opt.tasks.size());
+  // MMLU's groups as lm-eval aggregates them (mmlu.h): each category over its subjects, mmlu over
+  // the categories, size-weighted with the pooled stderr (null where lm-eval says "N/A")
+  std::map<std::string, std::vector<GroupMetric>> by_category;
+  for (const auto& t : run.tasks)
+    if (task_definition(t.spec.task).name == "mmlu") {
+      const auto& r = result["tasks"][t.name];
+      const int64_t n = r["n"].get<int64_t>();
+      by_category[mmlu_category(t.spec.task.substr(5))].push_back(
+          {r["acc"].get<double>(), n > 1 ? r["acc_stderr"].get<double>() : -1.0, n});
+    }
+  if (!by_category.empty()) {
+    auto group_json = [](const GroupMetric& g) {
+      return nlohmann::json{{"acc", g.value}, {"acc_stderr", g.stderr >= 0 ? nlohmann::json(g.stderr) : nlohmann::json(nullptr)},
+                            {"n", g.size}};
+    };
+    std::vector<GroupMetric> categories;
+    nlohmann::json groups = nlohmann::json::object();
+    for (const auto& [category, members] : by_category) {
+      categories.push_back(aggregate_group(members));
+      groups["mmlu_" + category] = group_json(categories.back());
+    }
+    const GroupMetric all = aggregate_group(categories);
+    groups["mmlu"] = group_json(all);
+    result["groups"] = groups;
+    spdlog::info("mmlu: acc {:.4f} over {} documents of {} subjects", all.value, all.size, run.tasks.size());
+  }
   if (std::all_of(wanda7_tasks().begin(), wanda7_tasks().end(), [&](const std::string& t) { return result["tasks"].contains(t); })) {
     nlohmann::json table = nlohmann::json::object();
     double sum = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "enwanda/errors.h"
+#include "enwanda/eval/mmlu.h"
 
 namespace enwanda {
 
@@ -203,6 +204,20 @@ Example piqa_example(const json& doc) {
                         integer_field(doc, "label"));
 }
 
+// lm_eval/tasks/lambada/lambada_openai.yaml (output_type loglikelihood, test split):
+// doc_to_text "{{text.split(' ')[:-1]|join(' ')}}", doc_to_target "{{' '+text.split(' ')[-1]}}";
+// Python's split(' ') cuts at every single space. Metrics perplexity and acc.
+Example lambada_example(const json& doc) {
+  const std::string text = text_field(doc, "text");
+  const size_t last_space = text.rfind(' ');
+  Example ex;
+  ex.contexts.push_back(last_space == std::string::npos ? "" : text.substr(0, last_space));
+  ex.continuations.push_back(" " + (last_space == std::string::npos ? text : text.substr(last_space + 1)));
+  ex.choice_texts.push_back(ex.continuations[0].substr(1));
+  ex.label = 0;
+  return ex;
+}
+
 // A template's pieces: literal text and {field} names, as Python's str.format reads "{name}" ("{{"
 // and "}}" are literal braces). Malformed braces and a template that names no field are refused:
 // such a template would give every record the same prompt.
@@ -297,9 +312,12 @@ std::vector<std::string> task_names() {
 const TaskDefinition& task_definition(const std::string& name) {
   for (const auto& t : definitions())
     if (t.name == name) return t;
+  // an MMLU subject (mmlu.h): lm_eval/tasks/mmlu/default/_default_template_yaml, test split, acc only
+  static const TaskDefinition mmlu_subject = {"mmlu", "test", false, nullptr};
+  if (name.rfind("mmlu_", 0) == 0 && !mmlu_category(name.substr(5)).empty()) return mmlu_subject;
   std::string list;
   for (const auto& n : task_names()) list += (list.empty() ? "" : ", ") + n;
-  throw UsageError("--task must be one of " + list + " or wanda7; got " + name);
+  throw UsageError("--task must be one of " + list + ", mmlu or wanda7; got " + name);
 }
 
 const std::vector<std::string>& wanda7_tasks() {

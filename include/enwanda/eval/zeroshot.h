@@ -19,11 +19,16 @@
 namespace enwanda {
 
 struct TaskSpec {
-  std::string task;  // a name task_definition() knows
+  std::string task;  // a name task_definition() knows ("mmlu_<subject>" for an MMLU subject)
   std::string data;  // jsonl path
   std::string templ;                 // mc only
   std::vector<std::string> choices;  // mc only
+  std::string fewshot_data;          // MMLU: the subject's dev.jsonl
+  int64_t num_fewshot = 0;           // MMLU: few-shot examples before each document
 };
+// --task mmlu over DIR: one spec per subject of mmlu_subjects() that DIR/<subject>/test.jsonl holds
+// (its dev.jsonl the few-shot source). Throws InputError when DIR holds none.
+std::vector<TaskSpec> mmlu_task_specs(const std::string& dir, int64_t num_fewshot);
 // The first `limit` examples (all when 0) of a task's jsonl; errors name the file, line and field.
 std::vector<Example> load_task(const TaskSpec& spec, int64_t limit);
 
@@ -42,7 +47,7 @@ struct ZeroShotOptions {
   int threads = 0;
 };
 
-// {"model": dir, "bos": bool,
+// {"model": dir, "bos": bool, "groups": {mmlu, mmlu_<category>: {acc, acc_stderr, n}} when MMLU ran,
 //  "tasks": {name: {acc, acc_stderr, [acc_norm, acc_norm_stderr], n, data, examples: [{logliks, label, prediction}]}},
 //  "task_order": [names in the order run], "macro_acc": mean acc over the tasks,
 //  "wanda7": {task: acc, ..., "mean"} when the seven tasks of the Wanda paper are all there}

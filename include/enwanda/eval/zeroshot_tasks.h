@@ -30,6 +30,9 @@ struct TaskDefinition {
   std::string split;       // the split lm-eval scores ("" for mc, which is the user's own data)
   bool reports_acc_norm;   // lm-eval's metric_list has acc_norm
   Example (*parse)(const nlohmann::json& doc);  // null for mc, which needs its template
+  // lm-eval's output_type loglikelihood (lambada_openai): one continuation per document, scored by
+  // whether it is the greedy continuation (acc) and its log-likelihood (perplexity); else multiple_choice
+  bool loglikelihood = false;
 };
 
 // The task called `name`; throws UsageError listing the tasks when there is none.
@@ -48,6 +51,8 @@ Example winogrande_example(const nlohmann::json& doc);
 Example arc_example(const nlohmann::json& doc);
 Example openbookqa_example(const nlohmann::json& doc);
 Example piqa_example(const nlohmann::json& doc);
+// lambada_openai: {"text"}; context = the words but the last, continuation = " " + the last word.
+Example lambada_example(const nlohmann::json& doc);
 // mc: {"context", "choices", "label"}; or, with `templ`, the template filled from the record's fields
 // ("Email: {text}\nPhishing?" with {"text", "label"} records) and `choices` (else the record's
 // "choices"). A field the template names and a record lacks is an InputError naming it.
