@@ -29,12 +29,19 @@ LayerWeights fp32_master(const LayerWeights& w) {
   return m;
 }
 
+namespace {
+RotaryTables fp32_tables(const RotaryTables& rope) {  // the local tables too, where the family has them
+  auto fp32 = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kFloat32) : t; };
+  return {fp32(rope.cos), fp32(rope.sin), fp32(rope.local_cos), fp32(rope.local_sin)};
+}
+}  // namespace
+
 std::array<torch::Tensor, 7> regional_gradient_rms(const LayerWeights& w, const torch::Tensor& inputs, int64_t count,
                                                    const RotaryTables& rope, const LlamaConfig& c) {
   std::vector<torch::Tensor> params(w.linears.begin(), w.linears.end());
   std::array<torch::Tensor, 7> sum_sq;
   for (size_t j = 0; j < 7; ++j) sum_sq[j] = torch::zeros_like(w.linears[j], torch::kFloat32);
-  RotaryTables rope32{rope.cos.to(torch::kFloat32), rope.sin.to(torch::kFloat32)};
+  const RotaryTables rope32 = fp32_tables(rope);
   for (int64_t n = 0; n < count; ++n) {
     check_interrupted();
     auto x = inputs.slice(0, n, n + 1).detach().to(torch::kFloat32);
@@ -49,7 +56,7 @@ std::array<torch::Tensor, 7> regional_gradient_rms(const LayerWeights& w, const 
 double reconstruction_error(const LayerWeights& w, const torch::Tensor& inputs, const torch::Tensor& targets,
                             const RotaryTables& rope, const LlamaConfig& c) {
   torch::NoGradGuard no_grad;
-  RotaryTables rope32{rope.cos.to(torch::kFloat32), rope.sin.to(torch::kFloat32)};
+  const RotaryTables rope32 = fp32_tables(rope);
   double total = 0;
   for (int64_t n = 0; n < inputs.size(0); ++n) {
     auto x = inputs.slice(0, n, n + 1).to(torch::kFloat32);
@@ -62,7 +69,7 @@ double reconstruction_error(const LayerWeights& w, const torch::Tensor& inputs, 
 void regional_optimisation_round(LayerWeights& master, torch::optim::RMSprop& opt, const torch::Tensor& inputs,
                                  const torch::Tensor& targets, const std::vector<int64_t>& order,
                                  const RotaryTables& rope, const LlamaConfig& c) {
-  RotaryTables rope32{rope.cos.to(torch::kFloat32), rope.sin.to(torch::kFloat32)};
+  const RotaryTables rope32 = fp32_tables(rope);
   for (int64_t n : order) {
     check_interrupted();
     opt.zero_grad();

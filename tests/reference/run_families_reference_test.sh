@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The families past LLaMA's shape against forwards written from transformers' modeling files
 # (tests/reference/families_reference.py): on tiny fp32 checkpoints, perplexity within 1e-5 relative,
-# and the masks of Wanda, EN and SparseGPT (its weights within 1e-5) identical, every other tensor
-# carried unchanged.
+# and the masks of Wanda, EN, SparseGPT (its weights within 1e-5) and Wanda++'s gradient scores
+# identical, every other tensor carried unchanged.
 #   gemma2: softcaps small enough to act on random weights, a window (16) shorter than the windows
 #           (48) on its even layers, a query scale apart from head_dim; also with the caps off (null)
 #   gemma3_text: per-head (1 + w) q/k norms, layer 0 sliding with rope_local_base_freq, layer 1 full
@@ -62,6 +62,7 @@ family_checks() {  # shape
   check_masks "$1 wanda" "$m" --method wanda -- --method wanda
   check_masks "$1 wanda 2:4" "$m" --method wanda --structure 2:4 -- --method wanda --structure 2:4
   check_masks "$1 sparsegpt" "$m" --method sparsegpt -- --method sparsegpt
+  check_masks "$1 wanda++ (gradient scores)" "$m" --method wanda++ --no-ro -- --method wanda++
 }
 
 # gemma2
