@@ -166,7 +166,7 @@ trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 stop_if_signalled() {
   [ -z "$stop_signal" ] && return 0
-  rm -f "$out/settings.json.tmp" "$out/sweep.json.tmp"
+  rm -f "$out/settings.json.tmp.$$" "$out/sweep.json.tmp.$$"
   if [ "$stop_signal" = INT ]; then exit 130; else exit 143; fi
 }
 run() {
@@ -249,7 +249,7 @@ check_settings() {
     diff <(jq . < "$out/settings.json") <(jq . <<< "$now") | grep '^[<>]' | sed 's/^</  there:/; s/^>/  asked:/' >&2
     return 1
   fi
-  mkdir -p "$out" && printf '%s\n' "$now" > "$out/settings.json.tmp" && mv "$out/settings.json.tmp" "$out/settings.json"
+  mkdir -p "$out" && printf '%s\n' "$now" > "$out/settings.json.tmp.$$" && mv "$out/settings.json.tmp.$$" "$out/settings.json"
 }
 
 phase_prepare() {
@@ -265,7 +265,7 @@ phase_prepare() {
     '{model: $model, calib: $calib, eval_data: $eval_data, methods: $methods, allocations: $allocations, alphas: $alphas,
       geometries: $geometries, sparsities: $sparsities, structures: $structures, seeds: $seeds, nsamples: $nsamples,
       seqlen: $seqlen, eval_seqlen: $eval_seqlen, slices: $slices, zeroshot_bos: $zeroshot_bos, sequential: $sequential}' \
-    > "$out/sweep.json.tmp" && mv "$out/sweep.json.tmp" "$out/sweep.json" || return 1
+    > "$out/sweep.json.tmp.$$" && mv "$out/sweep.json.tmp.$$" "$out/sweep.json" || return 1
   for sd in "${seed_list[@]}"; do
     [ -f "$out/calib-seed$sd.npy" ] && continue
     log "drawing the calibration set of seed $sd: $nsamples x $seqlen"
