@@ -7,13 +7,24 @@
 #include <filesystem>
 #include <new>
 
+#include <unistd.h>
+
 #include <c10/util/Exception.h>
 
 namespace enwanda {
 
 namespace {
 std::atomic<int> g_signal{0};
-extern "C" void on_signal(int sig) { g_signal.store(sig); }
+// The first signal says at once that it was heard (the run stops at its next check, seconds later
+// at most, and removes its partial output); write() is async-signal-safe, stdio is not.
+extern "C" void on_signal(int sig) {
+  int none = 0;
+  if (g_signal.compare_exchange_strong(none, sig)) {
+    static const char msg[] = "enwanda: stopping\xe2\x80\xa6 (removing partial output)\n";
+    const ssize_t written = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)written;
+  }
+}
 
 bool looks_like_oom(const std::string& msg) {
   return msg.find("out of memory") != std::string::npos ||

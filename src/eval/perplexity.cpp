@@ -18,6 +18,20 @@ namespace fs = std::filesystem;
 
 namespace enwanda {
 
+namespace {
+// Wanda's lib/eval.py eval_ppl_wikitext: testenc = tokenizer("\n\n".join(...)) puts the tokenizer's
+// BOS once, before the text; the windows are cut from those ids, so only the first starts with it.
+constexpr const char* kBosRule = "once, before the text's first token (as tokenizer(text) in Wanda's eval_ppl); "
+                                 "only the first window starts with it";
+
+std::string absolute_path(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
+std::vector<std::string> absolute_paths(const std::vector<std::string>& ps) {
+  std::vector<std::string> out;
+  for (const auto& p : ps) out.push_back(absolute_path(p));
+  return out;
+}
+}  // namespace
+
 std::vector<int64_t> slice_indices(int64_t windows, int64_t slices) {
   std::vector<int64_t> idx;
   if (slices <= 0 || slices >= windows) {
@@ -40,10 +54,12 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
   LlamaModel model(ck, rt);
 
   torch::Tensor windows;
+  int64_t bos_id = -1;
   if (!opt.data_tokens.empty()) {
     windows = read_token_npy(opt.data_tokens, ck->config().vocab_size);
   } else {
     auto tok = Tokenizer::load_for_model(opt.model_dir);
+    bos_id = tok->bos_id();
     std::string text;
     if (opt.c4_validation) {
       // sparsegpt datautils.py get_c4 (locuslab/wanda lib/data.py the same): ' '.join(valdata[:1100]['text'])
@@ -54,7 +70,10 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
       text = read_text(opt.data, opt.rows, "\n\n", opt.text);
     }
     auto ids = tokenize_corpus(*tok, text, kCorpusChunkBytes, opt.literals);
-    if (opt.c4_validation && static_cast<int64_t>(ids.size()) > 256 * opt.seqlen) ids.resize(static_cast<size_t>(256 * opt.seqlen));
+    // 256 x seqlen in checked arithmetic: --seqlen 2^55 would overflow it (and then resize to garbage)
+    int64_t c4_tokens = 0;
+    if (__builtin_mul_overflow(int64_t{256}, opt.seqlen, &c4_tokens)) c4_tokens = INT64_MAX;
+    if (opt.c4_validation && static_cast<int64_t>(ids.size()) > c4_tokens) ids.resize(static_cast<size_t>(c4_tokens));
     const int64_t w = static_cast<int64_t>(ids.size()) / opt.seqlen;
     if (w == 0)
       throw InputError(opt.data[0] + ": text has " + std::to_string(ids.size()) + " tokens, fewer than one window of --seqlen " +
@@ -100,11 +119,17 @@ nlohmann::json evaluate_perplexity(const PerplexityOptions& opt) {
           {"window_indices", picked},
           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
           {"settings",
-           {{"model", opt.model_dir}, {"data", opt.data}, {"data_tokens", opt.data_tokens}, {"seqlen", windows.size(1)},
+           {{"model", absolute_path(opt.model_dir)}, {"data", absolute_paths(opt.data)},
+            {"data_tokens", opt.data_tokens.empty() ? "" : absolute_path(opt.data_tokens)}, {"seqlen", windows.size(1)},
+            {"bos", opt.data_tokens.empty() ? nlohmann::json{{"rule", kBosRule}, {"id", bos_id < 0 ? nlohmann::json() : nlohmann::json(bos_id)}}
+                                            : nlohmann::json{{"rule", "the windows of --data-tokens as they are"}}},
+            {"field", opt.text.field}, {"max_mib", opt.text.max_bytes >> 20},
             {"files", files}, {"protocol", opt.protocol}, {"c4_validation", opt.c4_validation},
             {"rows", rows_view_name(opt.rows)}, {"special_literals", opt.literals == SpecialLiterals::as_ids ? "ids" : "text"},
             {"slices", opt.slices}, {"device", rt.device.str()}, {"compute_dtype", std::string(c10::toString(rt.compute_dtype))},
-             {"threads", rt.threads}}}};
+             {"threads", rt.threads}}},
+          {"reproduce", opt.command_line},
+          {"cwd", fs::current_path().string()}};
 }
 
 }  // namespace enwanda

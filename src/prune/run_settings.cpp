@@ -37,7 +37,9 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
     const FileDigest d = text_file_digest(f);  // as read: a stream cannot be read again
     files.push_back({{"path", absolute(f)}, {"bytes", d.bytes}, {"sha256", d.sha256}});
   }
-  s["calibration"] = {{"files", files}, {"kind", opt.calib.tokens_path.empty() ? "text" : "tokens"}};
+  s["calibration"] = {{"files", files}, {"kind", opt.calib.tokens_path.empty() ? "text" : "tokens"},
+                      {"used", uses_activations(opt.method) || opt.allocation == Allocation::owl}};
+  if (!opt.calibration_ignored.empty()) s["calibration"]["ignored_flags"] = opt.calibration_ignored;
   if (opt.calib.tokens_path.empty()) {
     s["calibration"]["sampling"] = opt.calib.sampling;
     s["calibration"]["loader"] = calibration_loader_name(opt.calib.sampling);  // locuslab/wanda lib/data.py

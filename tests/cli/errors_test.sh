@@ -134,7 +134,7 @@ expect "calibration path missing" 3 "does not exist" "$g" -- prune --model "$g" 
 : > "$work/empty.txt"
 expect "calibration text empty" 3 "text is empty" "$g" -- prune --model "$g" --calib "$work/empty.txt" --out "$work/out"
 head -c 200 "$work/corpus.txt" > "$work/short.txt"  # shorter than one window (get_wikitext2 draws windows that may overlap)
-expect "calibration shorter than one window" 3 "a window of --seqlen 2048 needs at least 2049" "$g" -- prune --model "$g" --calib "$work/short.txt" --out "$work/out"
+expect "calibration shorter than one window" 3 "a window of --seqlen 512 needs at least 513" "$g" -- prune --model "$g" --calib "$work/short.txt" --out "$work/out"
 "$PY" -c "import numpy as np; np.save('$work/f32.npy', np.zeros((2, 8), np.float32)); np.save('$work/r1.npy', np.zeros(8, np.int64)); np.save('$work/big.npy', np.full((2, 8), 100000, np.int64))"
 expect ".npy with wrong dtype" 3 "must be int32 or int64" "$g" -- prune --model "$g" --calib-tokens "$work/f32.npy" --out "$work/out"
 expect ".npy with wrong rank" 3 "rank 2" "$g" -- prune --model "$g" --calib-tokens "$work/r1.npy" --out "$work/out"
@@ -287,8 +287,9 @@ for sig in INT TERM HUP; do  # HUP: an ssh session dropping ends the run as TERM
   pid=$!
   for _ in $(seq 100); do grep -q "layer 0" "$work/stderr" 2>/dev/null && break; sleep 0.05; done
   kill -s "$sig" "$pid"; wait "$pid"; rc=$?
-  if [ "$rc" = "$want" ] && [ ! -e "$work/out" ] && ! temp_left && grep -q "interrupted by SIG$sig" "$work/stderr"; then
-    pass=$((pass+1)); echo "ok   SIG$sig: exit $rc, nothing left behind"
+  if [ "$rc" = "$want" ] && [ ! -e "$work/out" ] && ! temp_left && grep -q "interrupted by SIG$sig" "$work/stderr" &&
+     [ "$(grep -c "^enwanda: stopping" "$work/stderr")" = 1 ]; then
+    pass=$((pass+1)); echo "ok   SIG$sig: exit $rc, \"stopping\" said once, nothing left behind"
   else
     fail=$((fail+1)); echo "FAIL SIG$sig: exit $rc (want $want); $(tail -1 "$work/stderr")"; fi
   rm -rf "$work/out"
@@ -301,8 +302,18 @@ if "$ENWANDA" calib --model "$g" --calib "$work/wikitext" --nsamples 2 --seqlen 
   pass=$((pass+1)); echo "ok   WikiText directory as --calib warns"
 else fail=$((fail+1)); echo "FAIL WikiText directory as --calib warns: $(cat "$work/stderr")"; fi
 
-# windows longer than max_position_embeddings (512 for tiny) are run, with a warning
-if "$ENWANDA" calib --model "$g" --calib "$work/corpus.txt" --nsamples 2 --seqlen 600 --out "$work/long.npy" -q 2> "$work/stderr" &&
+# windows longer than max_position_embeddings (512 for tiny) are refused, unless asked for with
+# --allow-untrained-positions; then run, with a warning. The default is max_position_embeddings.
+expect "calib --seqlen past max_position_embeddings" 2 "--seqlen 600 runs past the model's max_position_embeddings (512)" "$g" -- \
+  calib --model "$g" --calib "$work/corpus.txt" --nsamples 2 --seqlen 600 --out "$work/long.npy"
+expect "prune --seqlen past max_position_embeddings" 2 "add --allow-untrained-positions" "$g" -- \
+  prune --model "$g" --calib "$work/corpus.txt" --nsamples 2 --seqlen 513 --out "$work/long"
+if "$ENWANDA" calib --model "$g" --calib "$work/corpus.txt" --nsamples 1 --out "$work/auto.npy" 2> "$work/stderr" &&
+   grep -q "seqlen auto: 512 tokens (max_position_embeddings 512)" "$work/stderr" &&
+   "$PY" -c "import numpy, sys; assert numpy.load(sys.argv[1]).shape == (1, 512)" "$work/auto.npy"; then
+  pass=$((pass+1)); echo "ok   calib's default --seqlen is max_position_embeddings"
+else fail=$((fail+1)); echo "FAIL calib's default --seqlen is max_position_embeddings: $(cat "$work/stderr")"; fi
+if "$ENWANDA" calib --model "$g" --calib "$work/corpus.txt" --nsamples 2 --seqlen 600 --allow-untrained-positions --out "$work/long.npy" -q 2> "$work/stderr" &&
    grep -q "calibration sequences of 600 tokens run past the model's max_position_embeddings (512)" "$work/stderr"; then
   pass=$((pass+1)); echo "ok   calibration past max_position_embeddings warns"
 else fail=$((fail+1)); echo "FAIL calibration past max_position_embeddings warns: $(cat "$work/stderr")"; fi
@@ -376,7 +387,8 @@ for i in range(2):
 PYEOF
 then
   ok_files=1
-  for f in added_tokens.json chat_template.jinja LICENSE.txt README.md; do cmp -s "$q/$f" "$work/out/$f" || ok_files=0; done
+  for f in added_tokens.json chat_template.jinja LICENSE.txt; do cmp -s "$q/$f" "$work/out/$f" || ok_files=0; done
+  grep -q "^- method: en" "$work/out/README.md" || ok_files=0  # README.md: the pruned model's own card
   if [ $ok_files = 1 ]; then pass=$((pass+1)); echo "ok   unused tensors and every non-weight file carried to the output"
   else fail=$((fail+1)); echo "FAIL non-weight files not carried: $(ls "$work/out")"; fi
 else fail=$((fail+1)); echo "FAIL unused tensors (rc $rc): $(cat "$work/stderr")"; fi

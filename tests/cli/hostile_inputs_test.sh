@@ -136,4 +136,25 @@ expect "prune --alps-iters 2^63" 2 "--alps-iters: 9223372036854775808 is out of 
 expect "calib --nsamples 0x10" 2 "--nsamples: \"0x10\" is not a decimal integer" -- \
   calib --model "$sb/m" --calib "$sb/corpus.txt" --nsamples 0x10 --seqlen 16 --out "$sb/s.npy"
 
+# 6. eval ppl: flags that shape text refused with --data-tokens (not recorded as if applied); a
+# --seqlen whose 256x overflows gives a clean error; the JSON carries what reproduces the number
+for flag in --c4-validation "--rows hf" --split-special-tokens "--data-field body"; do
+  # shellcheck disable=SC2086  # the flag and its value as two words
+  expect "eval ppl --data-tokens with $flag" 2 "${flag%% *} applies to --data text" -- \
+    eval ppl --model "$sb/m" --data-tokens "$sb/calib.npy" $flag
+done
+expect "eval ppl --c4-validation --seqlen 2^55" 3 "fewer than one window of --seqlen 36028797018963968" -- \
+  eval ppl --model "$sb/m" --data "$sb/corpus.txt" --c4-validation --seqlen 36028797018963968
+enw=$(cd "$(dirname "$ENWANDA")" && pwd)/$(basename "$ENWANDA")
+(cd "$sb" && "$enw" eval ppl --model m --data corpus.txt --seqlen 64 --slices 2 --json ppl.json -q > /dev/null)
+check "eval ppl JSON: absolute paths, data sha256, the BOS rule and the reproducing command" \
+  '"$PY" -c "
+import hashlib, json, sys
+r = json.load(open(sys.argv[1] + \"/ppl.json\")); s = r[\"settings\"]
+assert s[\"model\"] == sys.argv[1] + \"/m\" and s[\"data\"] == [sys.argv[1] + \"/corpus.txt\"], s
+assert s[\"files\"][0][\"sha256\"] == hashlib.sha256(open(sys.argv[1] + \"/corpus.txt\", \"rb\").read()).hexdigest()
+assert s[\"bos\"][\"rule\"].startswith(\"once, before the text\") and s[\"bos\"][\"id\"] == 1, s[\"bos\"]
+assert r[\"reproduce\"].endswith(\"eval ppl --model m --data corpus.txt --seqlen 64 --slices 2 --json ppl.json -q\") and r[\"cwd\"] == sys.argv[1]
+" "$(cd "$sb" && pwd -P)"'
+
 finish

@@ -21,6 +21,8 @@ class CalibCommand : public Subcommand {
     calib->add_option("--calib", co.text_paths, "calibration text files or directories")->required();
     calib->add_option("--nsamples", co.nsamples, "calibration sequences")->capture_default_str();
     calib->add_option("--seqlen", seqlen, kSeqlenHelp)->capture_default_str();
+    calib->add_flag("--allow-untrained-positions", allow_untrained,
+                    "allow a --seqlen past the config's max_position_embeddings (positions the model was not trained on)");
     calib->add_option("--seed", co.seed, "calibration sampling seed")->capture_default_str();
     calib->add_option("--calib-mult", co.calib_mult, "draw nsamples x this many windows")->capture_default_str();
     calib->add_option("--calib-sampling", co.sampling,
@@ -48,7 +50,7 @@ class CalibCommand : public Subcommand {
     std::vector<std::string> inputs = co.text_paths;
     inputs.push_back(model);
     check_output_file("--out", out, overwrite, inputs);
-    co.seqlen = resolve_seqlen(seqlen, model);
+    co.seqlen = resolve_seqlen(seqlen, model, allow_untrained);
     co.rows = text.view();
     co.literals = text.literals();
     co.text.max_bytes = static_cast<uint64_t>(max_mib) << 20;
@@ -64,7 +66,8 @@ class CalibCommand : public Subcommand {
  private:
   CalibrationOptions co;
   TextFlags text;
-  std::string model, out, seqlen = "2048";
+  std::string model, out, seqlen = "auto";
+  bool allow_untrained = false;
   bool overwrite = false;
   int64_t max_mib = kDefaultTextMaxMiB;
 };

@@ -41,11 +41,14 @@ class EvalPplCommand : public Subcommand {
     return files;
   }
 
-  void run(const Invocation&) override {
-    if (app_->count("--seqlen") && !opt.data_tokens.empty())
-      throw UsageError("--seqlen applies to --data text; the windows of --data-tokens are used as they are "
-                       "(their length is the .npy's second dimension)");
-    opt.seqlen = resolve_seqlen(seqlen, opt.model_dir);
+  void run(const Invocation& inv) override {
+    // flags that shape how text becomes windows do nothing to --data-tokens: refused, not recorded as if applied
+    if (!opt.data_tokens.empty())
+      for (const char* flag : {"--seqlen", "--c4-validation", "--rows", "--split-special-tokens", "--data-field", "--data-max-mib"})
+        if (app_->count(flag))
+          throw UsageError(std::string(flag) + " applies to --data text; the windows of --data-tokens are used as they are "
+                           "(their length is the .npy's second dimension)");
+    opt.seqlen = resolve_seqlen(seqlen, opt.model_dir, /*allow_untrained=*/true);  // warned about in the run
     opt.rows = text.view();
     opt.literals = text.literals();
     opt.text.max_bytes = static_cast<uint64_t>(max_mib) << 20;
@@ -53,6 +56,7 @@ class EvalPplCommand : public Subcommand {
     opt.dtype = compute.dtype;
     opt.batch_size = compute.batch_size;
     opt.threads = compute.threads;
+    opt.command_line = inv.command_line;
     if (!json.empty()) {
       std::vector<std::string> inputs = opt.data;
       inputs.insert(inputs.end(), {opt.model_dir, opt.data_tokens});

@@ -62,6 +62,8 @@ class PruneCommand : public Subcommand {
     prune->add_option("--structure", structure, "unstructured or N:M (e.g. 2:4)")->capture_default_str();
     prune->add_option("--nsamples", po.calib.nsamples, "calibration sequences")->capture_default_str();
     prune->add_option("--seqlen", seqlen, kSeqlenHelp)->capture_default_str();
+    prune->add_flag("--allow-untrained-positions", allow_untrained,
+                    "allow a --seqlen past the config's max_position_embeddings (positions the model was not trained on)");
     prune->add_option("--seed", po.calib.seed, "calibration sampling seed")->capture_default_str();
     prune->add_option("--calib-mult", po.calib.calib_mult, "draw nsamples x this many windows")->capture_default_str();
     prune->add_option("--calib-sampling", po.calib.sampling,
@@ -103,7 +105,7 @@ class PruneCommand : public Subcommand {
   }
 
   void run(const Invocation& inv) override {
-    po.calib.seqlen = resolve_seqlen(seqlen, po.model_dir);
+    po.calib.seqlen = resolve_seqlen(seqlen, po.model_dir, allow_untrained);
     po.method = parse_method(method);
     po.dsnot.skip = parse_dsnot_skip(dsnot_skip);
     po.geometry = parse_geometry(geometry);
@@ -138,8 +140,8 @@ class PruneCommand : public Subcommand {
   TextFlags text;
   ComputeFlags compute;
   std::string method = "en", geometry = "modified", structure = "unstructured", stat_norm = "sequences",
-              allocation = "uniform", dsnot_skip = "mlp", seqlen = "2048";
-  bool no_ro = false;
+              allocation = "uniform", dsnot_skip = "mlp", seqlen = "auto";
+  bool no_ro = false, allow_untrained = false;
   std::vector<std::string> sparsity_of;
   int64_t max_mib = kDefaultTextMaxMiB;
 };

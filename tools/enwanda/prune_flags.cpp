@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "enwanda/errors.h"
 
 namespace enwanda::cli {
@@ -28,7 +30,7 @@ void add_text_reading_flags(CLI::App* sub, TextReadOptions& text, int64_t& max_m
       ->capture_default_str();
 }
 
-void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, bool no_ro) {
+void refuse_flags_without_effect(const CLI::App& prune, PruneOptions& po, bool no_ro) {
   auto given = [&](const char* flag) { return prune.count(flag) > 0; };
   const std::string method = method_name(po.method);
   if (!uses_elastic_net(po.method))
@@ -54,15 +56,30 @@ void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, 
   if (po.allocation != Allocation::owl)
     for (const char* flag : {"--owl-m", "--owl-lambda"})
       if (given(flag)) throw UsageError(std::string(flag) + " applies to --allocation owl only");
-  // magnitude reads no activations: calibration would be tokenised (and recorded) for nothing;
-  // under OWL its outlier ratios still come from calibration (Wanda scores)
-  if (!uses_activations(po.method) && po.allocation != Allocation::owl)
-    for (const char* flag : {"--protocol", "--calib", "--calib-tokens", "--nsamples", "--seqlen", "--seed", "--calib-mult",
-                             "--calib-sampling", "--calib-field", "--calib-max-mib", "--rows", "--split-special-tokens", "--stat-norm", "--save-stats",
-                             "--load-stats"})
+  // magnitude reads no activations: statistics files have nothing to hold. Calibration flags are
+  // the one exception to the refusal of flags without effect: loops over methods (sweeps, the demo)
+  // pass the same calibration to every method, so they are accepted with one warning, not read, and
+  // the report records that calibration was not used (under OWL the outlier ratios do read it).
+  if (!uses_activations(po.method) && po.allocation != Allocation::owl) {
+    for (const char* flag : {"--save-stats", "--load-stats"})
       if (given(flag))
         throw UsageError(std::string(flag) + " has no effect with --method " + method +
-                         " (it reads no calibration data; only --allocation owl does)");
+                         " (it reads no activations; only --allocation owl does)");
+    std::string ignored;
+    for (const char* flag : {"--protocol", "--calib", "--calib-tokens", "--nsamples", "--seqlen", "--seed", "--calib-mult",
+                             "--calib-sampling", "--calib-field", "--calib-max-mib", "--rows", "--split-special-tokens", "--stat-norm",
+                             "--allow-untrained-positions"})
+      if (given(flag)) {
+        ignored += (ignored.empty() ? "" : ", ") + std::string(flag);
+        po.calibration_ignored.push_back(flag);
+      }
+    if (!ignored.empty()) {
+      spdlog::warn("{}: no effect with --method {}, which reads no calibration data (only --allocation owl does); "
+                   "not read, and the report records calibration as not used", ignored, method);
+      po.calib.text_paths.clear();
+      po.calib.tokens_path.clear();
+    }
+  }
   if (no_ro)
     for (const char* flag : {"--ro-iters", "--ro-samples", "--ro-lr"})
       if (given(flag)) throw UsageError(std::string(flag) + " has no effect with --no-ro");

@@ -14,7 +14,9 @@ namespace enwanda::cli {
 // --PREFIX-field and --PREFIX-max-mib (prefix "calib" for calibration text, "data" for evaluation text)
 void add_text_reading_flags(CLI::App* sub, TextReadOptions& text, int64_t& max_mib, const std::string& prefix);
 
-void refuse_flags_without_effect(const CLI::App& prune, const PruneOptions& po, bool no_ro);  // throws UsageError
+// Throws UsageError for a flag without effect; calibration flags given to a method that reads none
+// are the exception: one warning, the calibration inputs cleared, and po.calibration_ignored set.
+void refuse_flags_without_effect(const CLI::App& prune, PruneOptions& po, bool no_ro);
 
 // The calibration set's size, checked without overflow before anything is drawn: nsamples ×
 // calib-mult windows of seqlen tokens, at most kMaxCalibrationTokens in all (prune and calib).

@@ -1,5 +1,6 @@
 #include "subcommand.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -37,9 +38,17 @@ void TextFlags::add(CLI::App* sub, const char* joined) {
                 "encode literals of special tokens in the text (<unk>, <s>, </s>) as plain text, not as their ids");
 }
 
-int64_t resolve_seqlen(const std::string& value, const std::string& model_dir) {
+int64_t resolve_seqlen(const std::string& value, const std::string& model_dir, bool allow_untrained) {
+  const auto config = [&] { return LlamaConfig::from_file((fs::path(model_dir) / "config.json").string()); };
+  if (value == "auto") {
+    const int64_t max_pos = config().max_position_embeddings;
+    const int64_t n = std::min<int64_t>(max_pos, kAutoSeqlenCap);
+    spdlog::info("--seqlen auto: {} tokens (max_position_embeddings {}{})", n, max_pos,
+                 max_pos > kAutoSeqlenCap ? ", capped at 4096" : "");
+    return n;
+  }
   if (value == "max") {
-    const auto c = LlamaConfig::from_file((fs::path(model_dir) / "config.json").string());
+    const auto c = config();
     spdlog::info("--seqlen max: {} tokens (max_position_embeddings)", c.max_position_embeddings);
     return c.max_position_embeddings;
   }
@@ -50,7 +59,13 @@ int64_t resolve_seqlen(const std::string& value, const std::string& model_dir) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != value.size()) throw UsageError("--seqlen must be a number of tokens or max, got " + value);
+  if (used == 0 || used != value.size()) throw UsageError("--seqlen must be a number of tokens, auto or max, got " + value);
+  if (!allow_untrained) {
+    const int64_t max_pos = config().max_position_embeddings;
+    if (n > max_pos)
+      throw UsageError("--seqlen " + value + " runs past the model's max_position_embeddings (" + std::to_string(max_pos) +
+                       "), positions it was not trained on; give a shorter one, auto, or add --allow-untrained-positions");
+  }
   return n;
 }
 

@@ -67,12 +67,17 @@ struct TextFlags {
   SpecialLiterals literals() const { return split_special_tokens ? SpecialLiterals::as_text : SpecialLiterals::as_ids; }
 };
 
-constexpr const char* kSeqlenHelp = "tokens per calibration sequence, or max: the config's max_position_embeddings";
+constexpr const char* kSeqlenHelp =
+    "tokens per calibration sequence; auto: the config's max_position_embeddings capped at 4096; max: uncapped";
+constexpr int64_t kAutoSeqlenCap = 4096;
 constexpr const char* kProtocolHelp =
     "wanda or sparsegpt: the paper code's settings (configs/protocol-*.json; flags given override them)";
 
-// --seqlen N, or max: the checkpoint's max_position_embeddings, as locuslab/wanda's main.py sets model.seqlen.
-int64_t resolve_seqlen(const std::string& value, const std::string& model_dir);
+// --seqlen N; auto: the checkpoint's max_position_embeddings capped at 4096 (locuslab/wanda's main.py
+// get_llm sets model.seqlen = model.config.max_position_embeddings; the cap keeps a 128k-context
+// model's default affordable); max: max_position_embeddings. A number past max_position_embeddings
+// is refused (UsageError) unless `allow_untrained` (--allow-untrained-positions).
+int64_t resolve_seqlen(const std::string& value, const std::string& model_dir, bool allow_untrained);
 
 // A result as JSON, with "enwanda_version": enwanda's mark (replace_guard.h), written whole or not at all.
 void write_json_file(const std::string& path, nlohmann::json j, bool overwrite);

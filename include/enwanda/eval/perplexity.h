@@ -34,11 +34,13 @@ struct PerplexityOptions {
   std::string dtype = "auto";
   int64_t batch_size = 0;
   int threads = 0;
+  std::string command_line;  // recorded as "reproduce" in the result
 };
 
 std::vector<int64_t> slice_indices(int64_t windows, int64_t slices);
 
-// Returns {"ppl", "nll", "windows", "total_windows", "predicted_tokens", "window_indices", "settings"...}.
+// Returns {"ppl", "nll", "windows", "total_windows", "predicted_tokens", "window_indices", "settings", "reproduce"}:
+// settings hold the absolute paths, each file's sha256, the BOS rule and every setting that changes the number.
 nlohmann::json evaluate_perplexity(const PerplexityOptions& opt);
 
 }  // namespace enwanda

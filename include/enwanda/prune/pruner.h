@@ -41,6 +41,7 @@ struct PruneOptions : MethodOptions {
   std::string save_stats;
   std::string load_stats;
   std::string command_line;  // recorded in the report
+  std::vector<std::string> calibration_ignored;  // calibration flags given to a method that reads none
 };
 
 // Checks values that need no file: α, sparsity, structure vs sparsity, flag combinations.
