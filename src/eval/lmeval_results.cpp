@@ -55,6 +55,9 @@ const LmEvalTaskInfo& task_info(const std::string& task) {
       {"openbookqa", "openbookqa", "main", "question_stem", "{{choices.label.index(answerKey.lstrip())}}", "{{choices.text}}", 1.0},
       {"piqa", "piqa", "", "Question: {{goal}}\nAnswer:", "label", "{{[sol1, sol2]}}", 1.0},
       {"mc", "", "", "", "label", "choices", -1.0},
+      // lm_eval/tasks/lambada/lambada_openai.yaml
+      {"lambada_openai", "EleutherAI/lambada_openai", "default", "{{text.split(' ')[:-1]|join(' ')}}",
+       "{{' '+text.split(' ')[-1]}}", "", 1.0},
   };
   for (const auto& i : infos)
     if (i.task == task) return i;
@@ -112,6 +115,7 @@ ojson lmeval_doc(const std::string& task, const Example& ex) {
 // doc_to_target as evaluate() records it: the gold index for every multiple-choice task but
 // winogrande, whose target is the text after the blank, stripped.
 std::string lmeval_target(const std::string& task, const Example& ex) {
+  if (task_definition(task).loglikelihood) return ex.continuations[0];  // lambada_openai: " " + the last word
   if (task == "winogrande") {
     const std::string& c = ex.continuations[static_cast<size_t>(ex.label)];
     return c.empty() ? c : c.substr(1);
@@ -216,14 +220,20 @@ LmEvalOutput lmeval_output(const ZeroShotRun& run, const ZeroShotOptions& opt, c
     const LmEvalTaskInfo& info = task_info(t.spec.task);
     // per document: the metrics of lm_eval/api/task.py ConfigurableTask.process_results for
     // multiple_choice (acc: argmax of the log-likelihoods; acc_norm: of loglik / len(choice))
-    std::vector<double> acc, acc_norm;
+    // and for loglikelihood (acc: is_greedy; perplexity: the log-likelihood, aggregated as exp(-mean))
+    std::vector<double> acc, acc_norm, loglik;
     std::string samples;
     for (size_t e = 0; e < t.examples.size(); ++e) {
       const Example& ex = t.examples[e];
       const auto& ll = t.logliks[e];
       std::vector<double> normalised(ll.size());
       for (size_t c = 0; c < ll.size(); ++c) normalised[c] = ll[c] / static_cast<double>(code_points(ex.choice_texts[c]));
-      acc.push_back(static_cast<int64_t>(argmax(ll)) == ex.label ? 1.0 : 0.0);
+      if (def.loglikelihood) {
+        acc.push_back(t.greedy[e][0] ? 1.0 : 0.0);
+        loglik.push_back(ll[0]);
+      } else {
+        acc.push_back(static_cast<int64_t>(argmax(ll)) == ex.label ? 1.0 : 0.0);
+      }
       acc_norm.push_back(static_cast<int64_t>(argmax(normalised)) == ex.label ? 1.0 : 0.0);
       if (!log_samples) continue;
       // evaluate()'s record as save_results_samples writes it: arguments as gen_args_i.arg_j,
@@ -231,21 +241,25 @@ LmEvalOutput lmeval_output(const ZeroShotRun& run, const ZeroShotOptions& opt, c
       ojson arguments = ojson::object(), resps = ojson::array(), filtered = ojson::array();
       for (size_t c = 0; c < ll.size(); ++c) {
         arguments["gen_args_" + std::to_string(c)] = {{"arg_0", ex.contexts[c]}, {"arg_1", ex.continuations[c]}};
-        // (loglikelihood, is_greedy): enwanda does not compute is_greedy for multiple-choice requests
-        // (no metric of theirs reads it) and writes Python's str(None) in its place
-        ojson pair = ojson::array({python_float_repr(ll[c]), "None"});
+        // (loglikelihood, is_greedy) as HFLM._loglikelihood_tokens returns them, each as str()
+        ojson pair = ojson::array({python_float_repr(ll[c]), t.greedy[e][c] ? "True" : "False"});
         resps.push_back(ojson::array({pair}));
         filtered.push_back(pair);
       }
       const ojson doc = lmeval_doc(t.spec.task, ex);
       const std::string target = lmeval_target(t.spec.task, ex);
-      ojson metrics = ojson::array({"acc"});
+      ojson metrics = def.loglikelihood ? ojson::array({"perplexity", "acc"}) : ojson::array({"acc"});
       if (def.reports_acc_norm) metrics.push_back("acc_norm");
       ojson s = {{"doc_id", e}, {"doc", doc}, {"target", target}, {"arguments", arguments}, {"resps", resps},
                  {"filtered_resps", filtered}, {"filter", "none"}, {"metrics", metrics},
                  {"doc_hash", sha256_of(python_json_dumps_indent2(doc))}, {"prompt_hash", sha256_of(ex.contexts[0])},
                  {"target_hash", sha256_of(target)}, {"acc", acc.back()}};
       if (def.reports_acc_norm) s["acc_norm"] = acc_norm.back();
+      if (def.loglikelihood) {  // process_results' order: perplexity, then acc
+        s.erase("acc");
+        s["perplexity"] = loglik.back();
+        s["acc"] = acc.back();
+      }
       samples += s.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace) + "\n";
     }
     // the task's aggregate (mean) and its stderr, keyed "metric,filter" as lm-eval's
@@ -257,6 +271,20 @@ LmEvalOutput lmeval_output(const ZeroShotRun& run, const ZeroShotOptions& opt, c
         {mean_of(acc), mean_stderr(acc).is_string() ? -1.0 : mean_stderr(acc).get<double>(), static_cast<int64_t>(acc.size())});
     ojson hib = {{"acc", true}};
     ojson metric_list = ojson::array({{{"metric", "acc"}, {"aggregation", "mean"}, {"higher_is_better", true}}});
+    if (def.loglikelihood) {
+      // lm_eval/api/metrics.py perplexity aggregation: exp(-mean(items)); its stderr is a bootstrap
+      // (stderr_for_metric), which enwanda does not run: "N/A"
+      double sum = 0;
+      for (double v : loglik) sum += v;
+      const double ppl = std::exp(-sum / static_cast<double>(loglik.size()));
+      ojson first = {{"alias", r["alias"]}, {"perplexity,none", ppl}, {"perplexity_stderr,none", "N/A"}};
+      for (auto& [k, v] : r.items())
+        if (k != "alias") first[k] = v;
+      r = first;
+      hib = {{"perplexity", false}, {"acc", true}};
+      metric_list = ojson::array({{{"metric", "perplexity"}, {"aggregation", "perplexity"}, {"higher_is_better", false}},
+                                  {{"metric", "acc"}, {"aggregation", "mean"}, {"higher_is_better", true}}});
+    }
     if (def.reports_acc_norm) {
       r["acc_norm,none"] = mean_of(acc_norm);
       r["acc_norm_stderr,none"] = mean_stderr(acc_norm);
@@ -283,15 +311,15 @@ LmEvalOutput lmeval_output(const ZeroShotRun& run, const ZeroShotOptions& opt, c
                                              : ojson(info.doc_to_text);
     cfg["doc_to_target"] = info.doc_to_target;
     if (t.spec.task == "mc" && !t.spec.choices.empty()) cfg["doc_to_choice"] = t.spec.choices;
-    else cfg["doc_to_choice"] = info.doc_to_choice;
+    else if (info.doc_to_choice[0]) cfg["doc_to_choice"] = info.doc_to_choice;
     cfg["description"] = is_mmlu ? mmlu_description(subject) : "";
     cfg["target_delimiter"] = " ";
     cfg["fewshot_delimiter"] = "\n\n";
     cfg["num_fewshot"] = is_mmlu ? t.spec.num_fewshot : 0;
     cfg["metric_list"] = metric_list;
-    cfg["output_type"] = "multiple_choice";
+    cfg["output_type"] = def.loglikelihood ? "loglikelihood" : "multiple_choice";
     cfg["repeats"] = 1;
-    cfg["should_decontaminate"] = false;
+    cfg["should_decontaminate"] = def.loglikelihood;  // lambada_openai.yaml: true
     cfg["metadata"] = {{"version", versions[t.name]}};
     // enwanda's: the file the documents came from
     cfg["data_file"] = {{"path", data_abs}, {"bytes", fs::file_size(t.spec.data)}, {"sha256", file_sha256(t.spec.data)}};

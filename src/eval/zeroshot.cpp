@@ -259,7 +259,11 @@ ZeroShotRun run_zeroshot(const ZeroShotOptions& opt) {
     std::stable_sort(requests.begin(), requests.end(),
                      [](const Request& a, const Request& b) { return a.input.size() > b.input.size(); });
     std::vector<std::vector<double>> logliks(examples.size());
-    for (size_t e = 0; e < examples.size(); ++e) logliks[e].assign(examples[e].continuations.size(), 0.0);
+    std::vector<std::vector<bool>> greedy(examples.size());
+    for (size_t e = 0; e < examples.size(); ++e) {
+      logliks[e].assign(examples[e].continuations.size(), 0.0);
+      greedy[e].assign(examples[e].continuations.size(), false);
+    }
 
     // Chunks of requests padded on the right to the chunk's longest: with causal attention the
     // padding never influences the positions that are read.
@@ -279,11 +283,14 @@ ZeroShotRun run_zeroshot(const ZeroShotOptions& opt) {
         std::copy(rq.continuation.begin(), rq.continuation.end(),
                   targets[static_cast<int64_t>(r - r0)].data_ptr<int64_t>() + rq.input.size() - rq.continuation.size());
       }
-      model.for_each_target_log_probs(tokens, targets, [&](int64_t first, const torch::Tensor& lp) {
+      model.for_each_target_scores(tokens, targets, [&](int64_t first, const torch::Tensor& lp, const torch::Tensor& is_max) {
         auto sums = lp.to(torch::kCPU, torch::kFloat64).sum(1);
+        auto maxima = is_max.to(torch::kCPU, torch::kInt64).sum(1);  // asked positions whose target is the argmax
         for (int64_t b = 0; b < lp.size(0); ++b) {
           const Request& rq = requests[r0 + static_cast<size_t>(first + b)];
           logliks[rq.example][rq.choice] = sums[b].item<double>();
+          // lm-eval's is_greedy: (greedy_tokens == cont_toks).all() over the continuation
+          greedy[rq.example][rq.choice] = maxima[b].item<int64_t>() == static_cast<int64_t>(rq.continuation.size());
         }
       }, [&](double done) {
         progress.update((static_cast<double>(r0) + done * static_cast<double>(r1 - r0)) / static_cast<double>(requests.size()));
@@ -300,12 +307,23 @@ ZeroShotRun run_zeroshot(const ZeroShotOptions& opt) {
       for (size_t c = 0; c < ll.size(); ++c)
         normalised[c] = ll[c] / static_cast<double>(code_points(examples[e].choice_texts[c]));
       const size_t best = numpy_argmax(ll), best_norm = numpy_argmax(normalised);
+      if (def.loglikelihood) {  // ConfigurableTask.process_results, output_type loglikelihood
+        correct += greedy[e][0];
+        per_example.push_back({{"logliks", ll}, {"is_greedy", static_cast<bool>(greedy[e][0])}});
+        continue;
+      }
       correct += static_cast<int64_t>(best) == examples[e].label;
       correct_norm += static_cast<int64_t>(best_norm) == examples[e].label;
       per_example.push_back({{"logliks", ll}, {"label", examples[e].label}, {"prediction", best}});
     }
     const int64_t n = static_cast<int64_t>(examples.size());
     const double acc = static_cast<double>(correct) / static_cast<double>(n);
+    double perplexity = 0;
+    if (def.loglikelihood) {  // lm_eval/api/metrics.py perplexity: exp(-mean(loglikelihoods))
+      double sum = 0;
+      for (const auto& ll : logliks) sum += ll[0];
+      perplexity = std::exp(-sum / static_cast<double>(n));
+    }
     const std::string data_path = fs::absolute(spec.data).lexically_normal().string();
     nlohmann::json task = {{"acc", acc}, {"acc_stderr", stderr_of(acc, n)}, {"n", n}, {"data", data_path},
                            {"data_bytes", fs::file_size(spec.data)}, {"data_sha256", file_sha256(spec.data)},
@@ -323,6 +341,7 @@ ZeroShotRun run_zeroshot(const ZeroShotOptions& opt) {
     if (truncated > 0)
       spdlog::warn("{}: {} of {} inputs were longer than the model's window ({} tokens) and cut on the left, as "
                    "lm-eval does", spec.task, truncated, requests.size(), max_len);
+    if (def.loglikelihood) task["perplexity"] = perplexity;
     if (def.reports_acc_norm) {
       const double acc_norm = static_cast<double>(correct_norm) / static_cast<double>(n);
       task["acc_norm"] = acc_norm;
@@ -334,7 +353,7 @@ ZeroShotRun run_zeroshot(const ZeroShotOptions& opt) {
     for (int k = 2; result["tasks"].contains(name); ++k) name = spec.task + "_" + std::to_string(k);
     result["tasks"][name] = task;
     result["task_order"].push_back(name);
-    run.tasks.push_back({name, spec, std::move(examples), logliks});
+    run.tasks.push_back({name, spec, std::move(examples), logliks, greedy});
     macro += acc;
   }
   result["macro_acc"] = macro / static_cast<double>(opt.tasks.size());

@@ -298,6 +298,7 @@ const std::vector<TaskDefinition>& definitions() {
       {"openbookqa", "test", true, openbookqa_example},
       {"piqa", "validation", true, piqa_example},
       {"mc", "", true, nullptr},
+      {"lambada_openai", "test", false, lambada_example, /*loglikelihood=*/true},
   };
   return tasks;
 }

@@ -27,12 +27,15 @@ torch::Tensor LlamaModel::embed(const torch::Tensor& tokens) const {
   return hidden;
 }
 
-torch::Tensor LlamaModel::target_log_probs(const torch::Tensor& hidden, const torch::Tensor& targets) const {
+torch::Tensor LlamaModel::target_log_probs(const torch::Tensor& hidden, const torch::Tensor& targets,
+                                           torch::Tensor* greedy) const {
   const int64_t rows = hidden.size(0) * hidden.size(1);
   auto flat = hidden.reshape({rows, hidden.size(2)});
   auto flat_targets = targets.to(hidden.device()).reshape({rows});
   auto asked = torch::nonzero(flat_targets >= 0).reshape({-1});
   auto out = torch::zeros({rows}, hidden.options().dtype(torch::kFloat32));
+  torch::Tensor is_max;
+  if (greedy) is_max = torch::zeros({rows}, hidden.options().dtype(torch::kBool));
   // per position: the fp32 logits and logsumexp's temporary of the same size
   const int64_t chunk = std::max<int64_t>(1, rt_.logits_budget_bytes / (head_.size(0) * 4 * 2));
   for (int64_t p = 0; p < asked.size(0); p += chunk) {
@@ -43,7 +46,10 @@ torch::Tensor LlamaModel::target_log_probs(const torch::Tensor& hidden, const to
     logits = logits.to(torch::kFloat32);
     auto target_logit = logits.gather(-1, flat_targets.index_select(0, at).unsqueeze(-1)).squeeze(-1);
     out.index_copy_(0, at, target_logit - torch::logsumexp(logits, -1));
+    // lm-eval's is_greedy (HFLM._loglikelihood_tokens: greedy_tokens = logits.argmax(dim=-1))
+    if (greedy) is_max.index_copy_(0, at, logits.argmax(-1) == flat_targets.index_select(0, at));
   }
+  if (greedy) *greedy = is_max.view({hidden.size(0), hidden.size(1)});
   return out.view({hidden.size(0), hidden.size(1)});
 }
 
@@ -95,6 +101,19 @@ void LlamaModel::observe_layer(const LayerWeights& w, const torch::Tensor& hidde
 void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const torch::Tensor& targets,
                                            const std::function<void(int64_t, const torch::Tensor&)>& consume,
                                            const std::function<void(double)>& on_progress) const {
+  for_each_scores(tokens, targets, false, [&](int64_t first, const torch::Tensor& lp, const torch::Tensor&) { consume(first, lp); },
+                  on_progress);
+}
+
+void LlamaModel::for_each_target_scores(const torch::Tensor& tokens, const torch::Tensor& targets,
+                                        const std::function<void(int64_t, const torch::Tensor&, const torch::Tensor&)>& consume,
+                                        const std::function<void(double)>& on_progress) const {
+  for_each_scores(tokens, targets, true, consume, on_progress);
+}
+
+void LlamaModel::for_each_scores(const torch::Tensor& tokens, const torch::Tensor& targets, bool with_greedy,
+                                 const std::function<void(int64_t, const torch::Tensor&, const torch::Tensor&)>& consume,
+                                 const std::function<void(double)>& on_progress) const {
   torch::NoGradGuard no_grad;
   if (targets.sizes() != tokens.sizes()) throw Error(ExitCode::internal, "targets and tokens differ in shape");
   const int64_t rows = tokens.size(0), len = tokens.size(1);
@@ -109,7 +128,9 @@ void LlamaModel::for_each_target_log_probs(const torch::Tensor& tokens, const to
     });
     for (int64_t b = 0; b < hidden.size(0); b += rt_.batch_size) {
       const int64_t be = std::min(hidden.size(0), b + rt_.batch_size);
-      consume(g + b, target_log_probs(hidden.slice(0, b, be), targets.slice(0, g + b, g + be)));
+      torch::Tensor greedy;
+      auto lp = target_log_probs(hidden.slice(0, b, be), targets.slice(0, g + b, g + be), with_greedy ? &greedy : nullptr);
+      consume(g + b, lp, greedy);
     }
   }
 }

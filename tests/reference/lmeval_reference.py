@@ -9,10 +9,19 @@ lm_eval/api/task.py (fewshot_context = description + examples + doc_to_text), lm
 YAMLs (mmlu over mmlu_stem, mmlu_other, mmlu_social_sciences, mmlu_humanities). The model and the
 pair encoding are reference.py's.
 
+LAMBADA (OpenAI's) from lm_eval/tasks/lambada/lambada_openai.yaml (doc_to_text
+"{{text.split(' ')[:-1]|join(' ')}}", doc_to_target "{{' '+text.split(' ')[-1]}}", metrics perplexity and
+acc), lm_eval/models/huggingface.py HFLM._loglikelihood_tokens (is_greedy: the argmax of the logits at
+every continuation position equals the continuation token, `(greedy_tokens == cont_toks).all()`) and
+lm_eval/api/metrics.py (perplexity aggregation: exp(-mean(loglikelihoods)); acc: mean of is_greedy).
+
 usage: lmeval_reference.py mmlu --model DIR --dir MMLU_DIR --num-fewshot N --result ENWANDA.json
                                 [--lmeval-results results_<date>.json] [--no-bos]
+       lmeval_reference.py lambada-data --model DIR --data OUT.jsonl
+           (writes documents, some ending in the word the model predicts greedily)
+       lmeval_reference.py lambada --model DIR --data FILE --result ENWANDA.json [--lmeval-results R] [--no-bos]
 Prints what it compared; exits 1 when a log-likelihood differs by more than 1e-5 or any accuracy,
-group value or stderr differs.
+group value, perplexity (relative 1e-5) or stderr differs.
 """
 import argparse
 import json
@@ -151,17 +160,111 @@ def cmd_mmlu(args):
     return 0 if ok else 1
 
 
+def lambada_split(text):
+    words = text.split(" ")
+    return " ".join(words[:-1]), " " + words[-1]
+
+
+def load_sp(model_dir):
+    import sentencepiece as spm
+    return spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
+
+
+def score(model, sp, prefix, context, continuation):
+    """(loglikelihood, is_greedy) of the continuation, as HFLM._loglikelihood_tokens computes them"""
+    cenc, cont = encode_pair(sp, context, continuation, prefix)
+    lp = model.forward(torch.tensor([(cenc + cont)[:-1]]))[0]
+    rows = lp[len(cenc) - 1:len(cenc) - 1 + len(cont)]
+    ll = sum(rows[k, t].double().item() for k, t in enumerate(cont))
+    greedy = bool((rows.argmax(dim=-1) == torch.tensor(cont)).all())
+    return ll, greedy
+
+
+def cmd_lambada_data(args):
+    """Documents for the test: plain texts, one of a single word (empty context), one with a double
+    space (split(' ') keeps the empty word), and texts whose last word is the model's greedy next token."""
+    cfg, w = load_model(args.model)
+    model = Llama(cfg, w)
+    sp = load_sp(args.model)
+    words = "the river rose over old stone bridge while a quiet bird sang of rain and light".split()
+    texts = ["the river rose over the old stone bridge", "word", "a quiet  bird sang", "rain and light fell"]
+    greedy = 0
+    with torch.no_grad():
+        for i in range(400):
+            if greedy >= 3:
+                break
+            ctx = " ".join(words[(i * 5 + k * 3) % len(words)] for k in range(2 + i % 4))
+            lp = model.forward(torch.tensor([[sp.bos_id()] + sp.encode(ctx)]))[0, -1]
+            piece = sp.id_to_piece(int(lp.argmax()))
+            if not piece.startswith("\u2581") or not piece[1:].isalpha():
+                continue
+            text = ctx + " " + piece[1:]
+            if text not in texts and score(model, sp, [sp.bos_id()], *lambada_split(text))[1]:
+                texts.append(text)
+                greedy += 1
+    with open(args.data, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+    print(f"lambada data: {len(texts)} documents, {greedy} ending in the greedy word")
+    return 0 if greedy > 0 else 1
+
+
+def cmd_lambada(args):
+    cfg, w = load_model(args.model)
+    model = Llama(cfg, w)
+    sp = load_sp(args.model)
+    prefix = [] if args.no_bos else [sp.bos_id()]
+    mine = json.load(open(args.result))["tasks"]["lambada_openai"]
+    ok, worst = True, 0.0
+    lls, greedy = [], []
+    with torch.no_grad():
+        for e, doc in enumerate(read_jsonl(args.data)):
+            ll, g = score(model, sp, prefix, *lambada_split(doc["text"]))
+            lls.append(ll)
+            greedy.append(g)
+            got = mine["examples"][e]
+            worst = max(worst, abs(ll - got["logliks"][0]))
+            if g != got["is_greedy"]:
+                ok = False
+                print(f"FAIL document {e}: reference is_greedy {g}, enwanda {got['is_greedy']}")
+    acc = sum(1.0 if g else 0.0 for g in greedy) / len(greedy)
+    ppl = math.exp(-sum(lls) / len(lls))
+    ok = ok and worst <= 1e-5 and acc == mine["acc"] and abs(ppl - mine["perplexity"]) <= 1e-5 * ppl
+    print(f"lambada_openai: {len(lls)} documents ({sum(greedy)} greedy), max |loglik diff| {worst:.3e}; reference acc {acc}, "
+          f"perplexity {ppl:.6f}; enwanda acc {mine['acc']}, perplexity {mine['perplexity']:.6f}")
+    if args.lmeval_results:
+        entry = json.load(open(args.lmeval_results))["results"]["lambada_openai"]
+        good = entry["acc,none"] == acc and abs(entry["perplexity,none"] - ppl) <= 1e-5 * ppl and \
+            entry["acc_stderr,none"] == mean_stderr([1.0 if g else 0.0 for g in greedy])
+        print(f"{'ok  ' if good else 'FAIL'} lm-eval layout: {entry}")
+        ok = ok and good
+    if args.samples:
+        for e, line in enumerate(open(args.samples, encoding="utf-8")):
+            s = json.loads(line)
+            (ll_text, greedy_text), = s["resps"][0]  # str() of each of (loglikelihood, is_greedy)
+            good = abs(float(ll_text) - lls[e]) <= 1e-5 and greedy_text == str(greedy[e]) and \
+                s["filtered_resps"] == s["resps"][0] and s["acc"] == (1.0 if greedy[e] else 0.0) and \
+                abs(s["perplexity"] - lls[e]) <= 1e-5 and s["target"] == lambada_split(s["doc"]["text"])[1] and \
+                s["metrics"] == ["perplexity", "acc"]
+            if not good:
+                ok = False
+                print(f"FAIL samples document {e}: {s['resps']} {s['target']!r}; reference ll {lls[e]!r}, is_greedy {greedy[e]}")
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("command", choices=["mmlu"])
+    ap.add_argument("command", choices=["mmlu", "lambada-data", "lambada"])
     ap.add_argument("--model", required=True)
     ap.add_argument("--dir")
     ap.add_argument("--num-fewshot", type=int, default=0)
-    ap.add_argument("--result", required=True)
+    ap.add_argument("--result")
+    ap.add_argument("--data")
+    ap.add_argument("--samples")
     ap.add_argument("--lmeval-results")
     ap.add_argument("--no-bos", action="store_true")
     args = ap.parse_args()
-    sys.exit({"mmlu": cmd_mmlu}[args.command](args))
+    sys.exit({"mmlu": cmd_mmlu, "lambada-data": cmd_lambada_data, "lambada": cmd_lambada}[args.command](args))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@
 # single question (its stderr "N/A", which makes its category's N/A), questions with surrounding
 # whitespace (a no-break space among it) that doc_to_text strips, and a test question that is also
 # the first dev record (the sampler skips it).
+# lambada_openai the same way, with and without BOS: every document's log-likelihood within 1e-5, its
+# is_greedy, acc and perplexity (lm-eval's exp(-mean loglik)), in the JSON, the results and the samples
+# (resps [loglikelihood, is_greedy]); the documents (written by the reference) include texts ending in the
+# model's greedy word, a single word (empty context) and a double space.
 set -euo pipefail
 ENWANDA=${1:?usage: run_lmeval_reference_test.sh path/to/enwanda}
 PY=${ENWANDA_PYTHON:-/usr/bin/python3}
@@ -49,6 +53,20 @@ for shots in 0 2; do
     echo "ok   mmlu $shots-shot:"; echo "$out" | sed 's/^/       /'
   else
     echo "FAIL mmlu $shots-shot:"; echo "$out" | sed 's/^/       /'; fail=1
+  fi
+done
+"$PY" "$REF" lambada-data --model "$work/model" --data "$work/lambada.jsonl"
+for bos in "" --no-bos; do
+  rm -rf "$work/out"
+  "$ENWANDA" eval zeroshot --model "$work/model" --task lambada_openai --data "$work/lambada.jsonl" ${bos:+"$bos"} \
+    --json "$work/lambada.json" --overwrite --output-path "$work/out" --log-samples -q > "$work/printed_lambada"
+  results=$(find "$work/out" -name 'results_*.json')
+  samples=$(find "$work/out" -name 'samples_lambada_openai_*.jsonl')
+  if out=$("$PY" "$REF" lambada --model "$work/model" --data "$work/lambada.jsonl" --result "$work/lambada.json" \
+           --lmeval-results "$results" --samples "$samples" ${bos:+"$bos"}); then
+    echo "ok   lambada_openai ${bos:-with BOS}:"; echo "$out" | sed 's/^/       /'
+  else
+    echo "FAIL lambada_openai ${bos:-with BOS}:"; echo "$out" | sed 's/^/       /'; fail=1
   fi
 done
 [ $fail = 0 ] && echo "lm-eval reference agreement: all checks passed" || echo "lm-eval reference agreement: FAILURES"

@@ -24,7 +24,7 @@ class EvalZeroshotCommand : public Subcommand {
     auto* zs = parent.add_subcommand("zeroshot", "zero-shot accuracy by log-likelihood (lm-eval protocol)");
     zs->add_option("--model", opt.model_dir, "checkpoint: directory, hub cache repository or ORG/NAME")->required();
     zs->add_option("--task", tasks,
-                   "boolq|rte|hellaswag|winogrande|arc_easy|arc_challenge|openbookqa|piqa|mc (repeat, each with its --data), "
+                   "boolq|rte|hellaswag|winogrande|arc_easy|arc_challenge|openbookqa|piqa|lambada_openai|mc (repeat, each with its --data), "
                    "wanda7: the seven tasks of the Wanda paper's table from --data-dir, or mmlu: every subject "
                    "directory of --data-dir")
         ->required();
@@ -121,6 +121,7 @@ class EvalZeroshotCommand : public Subcommand {
                                      t["acc_stderr"].get<double>());
       if (t.contains("acc_norm"))
         line += fmt::format("  acc_norm {:.4f} ± {:.4f}", t["acc_norm"].get<double>(), t["acc_norm_stderr"].get<double>());
+      if (t.contains("perplexity")) line += fmt::format("  perplexity {:.4f}", t["perplexity"].get<double>());
       print_result(line + fmt::format("  n {}\n", t["n"].get<int64_t>()));
     }
     if (r.contains("groups"))

@@ -51,6 +51,9 @@ struct ZeroShotOptions {
 //  "tasks": {name: {acc, acc_stderr, [acc_norm, acc_norm_stderr], n, data, examples: [{logliks, label, prediction}]}},
 //  "task_order": [names in the order run], "macro_acc": mean acc over the tasks,
 //  "wanda7": {task: acc, ..., "mean"} when the seven tasks of the Wanda paper are all there}
+// A loglikelihood task (lambada_openai) has instead acc = the share of documents whose continuation is
+// the greedy one, "perplexity" = exp(-mean loglik) (lm-eval's perplexity aggregation), and
+// examples [{logliks: [loglik], is_greedy}].
 // acc_norm is argmax of loglik / code points of the choice text, for the tasks lm-eval reports it
 // for; ties go to the first choice (numpy's argmax).
 // Provenance beside the numbers: "model" and each task's "data" as absolute paths, the data's
@@ -64,6 +67,7 @@ struct ScoredTask {
   TaskSpec spec;
   std::vector<Example> examples;
   std::vector<std::vector<double>> logliks;  // [example][choice]
+  std::vector<std::vector<bool>> greedy;     // [example][choice]: every continuation token the argmax (is_greedy)
 };
 struct ZeroShotRun {
   nlohmann::json result;  // evaluate_zeroshot's

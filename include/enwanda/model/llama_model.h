@@ -28,8 +28,10 @@ class LlamaModel {
   // Final norm and lm_head where they are asked for: hidden [B, T, hidden] and targets [B, T]
   // (int64; negative: not asked) -> fp32 [B, T] with log p(targets[b, t] | position t), 0 where
   // not asked. The head runs over chunks of the asked positions whose fp32 logits fit
-  // rt.logits_budget_bytes, so [B, T, vocab] never exists whole.
-  torch::Tensor target_log_probs(const torch::Tensor& hidden, const torch::Tensor& targets) const;
+  // rt.logits_budget_bytes, so [B, T, vocab] never exists whole. With `greedy`, also bool [B, T]:
+  // true where asked and the target is the argmax of the fp32 logits (ties: the first index, as torch's argmax).
+  torch::Tensor target_log_probs(const torch::Tensor& hidden, const torch::Tensor& targets,
+                                 torch::Tensor* greedy = nullptr) const;
   LayerWeights layer(int64_t i) const { return load_layer(*ck_, i, rt_); }
   const RotaryTables& rotary(int64_t seqlen) const;
 
@@ -51,6 +53,10 @@ class LlamaModel {
   void for_each_target_log_probs(const torch::Tensor& tokens, const torch::Tensor& targets,
                                  const std::function<void(int64_t, const torch::Tensor&)>& consume,
                                  const std::function<void(double)>& on_progress = {}) const;
+  // The same, with target_log_probs' `greedy` [b, L] beside each lp (lm-eval's is_greedy).
+  void for_each_target_scores(const torch::Tensor& tokens, const torch::Tensor& targets,
+                              const std::function<void(int64_t, const torch::Tensor&, const torch::Tensor&)>& consume,
+                              const std::function<void(double)>& on_progress = {}) const;
   // All layers, streamed (layer i+1 read while layer i runs when rt.overlap_io); `on_layer(i)`
   // is called after each (progress, interruption).
   // `on_progress(layers_done)`: layers done so far, fractional within a layer (after each micro-batch).
@@ -62,6 +68,9 @@ class LlamaModel {
   torch::Tensor norm_;  // [hidden]
   torch::Tensor head_;  // [vocab, hidden] (embedding when tied)
   mutable std::map<int64_t, RotaryTables> rotary_;
+  void for_each_scores(const torch::Tensor& tokens, const torch::Tensor& targets, bool with_greedy,
+                       const std::function<void(int64_t, const torch::Tensor&, const torch::Tensor&)>& consume,
+                       const std::function<void(double)>& on_progress) const;
 };
 
 }  // namespace enwanda
