@@ -200,6 +200,27 @@ TEST(ZeroShot, Wanda7IsThePapersColumnOrder) {
   EXPECT_THROW(task_definition("lambada"), UsageError);
 }
 
+// lambada_openai.yaml: doc_to_text "{{text.split(' ')[:-1]|join(' ')}}", doc_to_target "{{' '+text.split(' ')[-1]}}"
+TEST(ZeroShot, LambadaSplitsAtTheLastSingleSpace) {
+  const auto& def = task_definition("lambada_openai");
+  EXPECT_TRUE(def.loglikelihood);
+  EXPECT_EQ(def.split, "test");
+  EXPECT_FALSE(task_definition("piqa").loglikelihood);
+  auto split = [](const std::string& text) {
+    Example ex = lambada_example(nlohmann::json{{"text", text}});
+    EXPECT_EQ(ex.contexts.size(), 1u);
+    EXPECT_EQ(ex.continuations.size(), 1u);
+    EXPECT_EQ(ex.label, 0);
+    return std::make_pair(ex.contexts[0], ex.continuations[0]);
+  };
+  EXPECT_EQ(split("the bird sang"), std::make_pair(std::string("the bird"), std::string(" sang")));
+  EXPECT_EQ(split("a quiet  bird"), std::make_pair(std::string("a quiet "), std::string(" bird")));  // ['a', 'quiet', '', 'bird']
+  EXPECT_EQ(split("word"), std::make_pair(std::string(""), std::string(" word")));
+  EXPECT_EQ(split("ends with "), std::make_pair(std::string("ends with"), std::string(" ")));
+  EXPECT_EQ(split("line\nbreak here"), std::make_pair(std::string("line\nbreak"), std::string(" here")));  // only ' ' splits
+  EXPECT_THROW(lambada_example(nlohmann::json{{"txt", "a b"}}), InputError);
+}
+
 TEST(ZeroShot, MalformedRecordsNameFileLineAndField) {
   const std::string path = ::testing::TempDir() + "/zs_bad.jsonl";
   auto message_for = [&](const std::string& task, const std::string& record) -> std::string {
