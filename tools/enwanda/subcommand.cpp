@@ -39,7 +39,12 @@ void TextFlags::add(CLI::App* sub, const char* joined) {
 }
 
 int64_t resolve_seqlen(const std::string& value, const std::string& model_dir, bool allow_untrained) {
-  const auto config = [&] { return LlamaConfig::from_file((fs::path(model_dir) / "config.json").string()); };
+  // a missing model is left for the checkpoint to name (its message says what is missing)
+  const fs::path config_path = fs::path(model_dir) / "config.json";
+  std::error_code ec;
+  const bool have_config = fs::is_regular_file(config_path, ec);
+  const auto config = [&] { return LlamaConfig::from_file(config_path.string()); };
+  if (!have_config && (value == "auto" || value == "max")) return kAutoSeqlenCap;
   if (value == "auto") {
     const int64_t max_pos = config().max_position_embeddings;
     const int64_t n = std::min<int64_t>(max_pos, kAutoSeqlenCap);
@@ -60,7 +65,7 @@ int64_t resolve_seqlen(const std::string& value, const std::string& model_dir, b
     used = 0;
   }
   if (used == 0 || used != value.size()) throw UsageError("--seqlen must be a number of tokens, auto or max, got " + value);
-  if (!allow_untrained) {
+  if (!allow_untrained && have_config) {
     const int64_t max_pos = config().max_position_embeddings;
     if (n > max_pos)
       throw UsageError("--seqlen " + value + " runs past the model's max_position_embeddings (" + std::to_string(max_pos) +
