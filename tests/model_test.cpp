@@ -144,6 +144,33 @@ TEST(LlamaModel, ZeroedLinearsLeaveEmbeddingAndHead) {
   EXPECT_TRUE(fixtures::check_tensor(model.target_log_probs(out, targets), expected, 1e-5, 1e-5, "zeroed model log-probs"));
 }
 
+// lm-eval's is_greedy: the target is torch's argmax of the logits (the first index on a tie), only where asked
+TEST(LlamaModel, GreedyIsTheArgmaxOfTheLogitsFirstOnTies) {
+  auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
+  Runtime rt;
+  rt.logits_budget_bytes = ck->config().vocab_size * 4 * 2 * 3;  // three positions a head chunk
+  LlamaModel model(ck, rt);
+  const auto& c = ck->config();
+  auto h = model.embed(torch::randint(3, c.vocab_size, {2, 10}, torch::kInt64));
+  auto normed = h * torch::rsqrt(h.pow(2).mean(-1, true) + c.rms_norm_eps);
+  auto argmax = torch::matmul(normed, ck->tensor("lm_head.weight").t()).argmax(-1);  // [2, 10]
+  auto targets = torch::randint(0, c.vocab_size, {2, 10}, torch::kInt64);
+  targets.slice(1, 0, 10, 3).copy_(argmax.slice(1, 0, 10, 3));  // these are greedy
+  targets.index_put_({0, 4}, -1);                                // not asked
+  torch::Tensor greedy;
+  model.target_log_probs(h, targets, &greedy);
+  EXPECT_TRUE(torch::equal(greedy, (targets == argmax) & (targets >= 0)));
+  EXPECT_EQ(greedy.sum().item<int64_t>(), ((targets == argmax) & (targets >= 0)).sum().item<int64_t>());
+  EXPECT_GE(greedy.sum().item<int64_t>(), 7);
+  // a zero hidden state: every logit 0, all tied, so token 0 is the greedy one and token 1 is not
+  auto zero = torch::zeros_like(h);
+  auto ties = torch::zeros({2, 10}, torch::kInt64);
+  ties.select(0, 1).fill_(1);
+  model.target_log_probs(zero, ties, &greedy);
+  EXPECT_TRUE(greedy.select(0, 0).all().item<bool>());
+  EXPECT_FALSE(greedy.select(0, 1).any().item<bool>());
+}
+
 TEST(LlamaModel, GroupingBatchingAndHeadChunksDoNotChangeLogProbs) {
   auto ck = Checkpoint::open(fixtures::tiny_checkpoint());
   auto tokens = torch::randint(3, ck->config().vocab_size, {5, 16}, torch::kInt64);
