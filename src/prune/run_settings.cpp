@@ -40,7 +40,7 @@ nlohmann::json run_settings(const PruneOptions& opt, const StatsKey& key, const 
   s["calibration"] = {{"files", files}, {"kind", opt.calib.tokens_path.empty() ? "text" : "tokens"},
                       {"used", uses_activations(opt.method) || opt.allocation == Allocation::owl}};
   if (!opt.calibration_ignored.empty()) s["calibration"]["ignored_flags"] = opt.calibration_ignored;
-  if (opt.calib.tokens_path.empty()) {
+  if (opt.calib.tokens_path.empty() && s["calibration"]["used"].get<bool>()) {
     s["calibration"]["sampling"] = opt.calib.sampling;
     s["calibration"]["loader"] = calibration_loader_name(opt.calib.sampling);  // locuslab/wanda lib/data.py
     s["calibration"]["seed"] = opt.calib.seed;                                 // random.seed(seed)

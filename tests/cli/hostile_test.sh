@@ -125,7 +125,7 @@ expect "--nsamples contradicting --calib-tokens" 2 "holds 4 sequences of 32 toke
 "$ENWANDA" prune --model "$sb/m" --calib-tokens "$sb/calib.npy" --seed 3 --method magnitude --out "$sb/mag" > /dev/null 2> "$work/stderr"
 rc=$?
 check "--method magnitude with calibration flags: runs, one warning, the report says calibration was not used" \
-  '[ $rc = 0 ] && [ "$(grep -c "warn --calib-tokens, --seed: no effect with --method magnitude" "$work/stderr")" = 1 ] &&
+  '[ $rc = 0 ] && [ "$(grep -c "warning --calib-tokens, --seed: no effect with --method magnitude" "$work/stderr")" = 1 ] &&
    "$PY" -c "import json, sys; c = json.load(open(sys.argv[1]))[\"settings\"][\"calibration\"]; assert c[\"used\"] is False and c[\"ignored_flags\"] == [\"--calib-tokens\", \"--seed\"] and c[\"files\"] == [], c" "$sb/mag/enwanda_report.json" ||
    { cat "$work/stderr"; false; }'
 rm -rf "$sb/mag"
