@@ -58,7 +58,7 @@ for column in "${columns[@]}"; do
     out="$demo/$m-$target-${structure/:/of}"
     echo "pruning: $m, $target $structure" >&2
     calib=(--calib-tokens "$demo/calib.npy")
-    [ "$m" = magnitude ] && calib=()  # magnitude reads no calibration data, and refuses it
+    [ "$m" = magnitude ] && calib=()  # magnitude reads no calibration data (given some, it warns and ignores it)
     # shellcheck disable=SC2086  # extra holds whole flags
     "$enw" prune --model "$model" "${calib[@]}" --method "$m" ${extra[$m]:-} \
       --sparsity "$target" --structure "$structure" --out "$out" -q

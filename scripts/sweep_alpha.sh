@@ -8,7 +8,8 @@
 #       [--alphas 0,0.25,0.5,0.75,1] [--geometries original,modified] [--sparsities 0.5]
 #       [--structures unstructured] (e.g. unstructured,2:4,4:8) [--seeds 0] (e.g. 0,1,2; --seed S is --seeds S)
 #       [--zeroshot TASK=FILE ... | --zeroshot wanda7=DIR] [--zeroshot-args "--no-bos"] [--keep-models] [--no-sequential]
-#       [--nsamples 128] [--seqlen 2048] [--eval-seqlen 2048] [--slices 0]
+#       [--nsamples 128] [--seqlen N] [--eval-seqlen N] [--slices 0]
+#       (seqlen and eval-seqlen default to the model's max_position_embeddings capped at 4096, as prune's)
 #       [--prune-args "..."] [--eval-args "..."] [--enwanda PATH]
 #
 # Methods: every method of `enwanda prune` (magnitude, wanda, sparsegpt, ria, dsnot, alps, wanda++,
@@ -39,7 +40,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 enwanda=""
 model="" calib="" eval_data="" out="" alphas="0,0.25,0.5,0.75,1" geometries="original,modified" sparsities="0.5"
 methods="en" allocations="uniform" structures="unstructured" seeds="0"
-zeroshot=() keep=0 sequential=1 nsamples=128 seqlen=2048 eval_seqlen=2048 slices=0
+zeroshot=() keep=0 sequential=1 nsamples=128 seqlen="" eval_seqlen="" slices=0
 prune_args="" zeroshot_args="" eval_args="" phase=all cell=""
 
 die() { echo "sweep_alpha.sh: $*" >&2; exit 2; }
@@ -76,6 +77,10 @@ done
 if [ -z "$model" ] || [ -z "$calib" ] || [ -z "$eval_data" ] || [ -z "$out" ]; then
   die "--model, --calib, --eval-data and --out are required"
 fi
+# the default window: max_position_embeddings capped at 4096 (prune's --seqlen auto; 2048 without a config)
+positions=$(jq -e '[(.max_position_embeddings // 2048), 4096] | min' "$model/config.json" 2>/dev/null) || positions=2048
+[ -n "$seqlen" ] || seqlen=$positions
+[ -n "$eval_seqlen" ] || eval_seqlen=$positions
 if [ -z "$enwanda" ]; then
   if [ -n "${ENWANDA:-}" ]; then enwanda=$ENWANDA
   elif command -v enwanda > /dev/null; then enwanda=$(command -v enwanda)
