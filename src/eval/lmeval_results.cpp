@@ -82,15 +82,6 @@ double mean_of(const std::vector<double>& items) {
   return s / static_cast<double>(items.size());
 }
 
-// numpy's argmax: the first NaN if there is one, else the first of the largest values.
-size_t argmax(const std::vector<double>& v) {
-  size_t best = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (std::isnan(v[i])) return i;
-    if (v[i] > v[best]) best = i;
-  }
-  return best;
-}
 
 std::string sha256_of(const std::string& s) { return sha256_hex(s.data(), s.size()); }
 
@@ -232,9 +223,9 @@ LmEvalOutput lmeval_output(const ZeroShotRun& run, const ZeroShotOptions& opt, c
         acc.push_back(t.greedy[e][0] ? 1.0 : 0.0);
         loglik.push_back(ll[0]);
       } else {
-        acc.push_back(static_cast<int64_t>(argmax(ll)) == ex.label ? 1.0 : 0.0);
+        acc.push_back(static_cast<int64_t>(numpy_argmax(ll)) == ex.label ? 1.0 : 0.0);
       }
-      acc_norm.push_back(static_cast<int64_t>(argmax(normalised)) == ex.label ? 1.0 : 0.0);
+      acc_norm.push_back(static_cast<int64_t>(numpy_argmax(normalised)) == ex.label ? 1.0 : 0.0);
       if (!log_samples) continue;
       // evaluate()'s record as save_results_samples writes it: arguments as gen_args_i.arg_j,
       // resps and filtered_resps as strings (sanitize_list), target as str

@@ -21,10 +21,6 @@ namespace fs = std::filesystem;
 
 namespace enwanda {
 
-namespace {
-double stderr_of(double p, int64_t n) { return n > 1 ? std::sqrt(p * (1 - p) / static_cast<double>(n - 1)) : 0.0; }
-
-// numpy's argmax: the first NaN if there is one, else the first of the largest values.
 size_t numpy_argmax(const std::vector<double>& v) {
   size_t best = 0;
   for (size_t i = 0; i < v.size(); ++i) {
@@ -33,6 +29,10 @@ size_t numpy_argmax(const std::vector<double>& v) {
   }
   return best;
 }
+
+namespace {
+double stderr_of(double p, int64_t n) { return n > 1 ? std::sqrt(p * (1 - p) / static_cast<double>(n - 1)) : 0.0; }
+
 
 constexpr size_t kMaxRecordBytes = size_t{16} << 20;  // a JSON-lines record of a task file
 

@@ -82,6 +82,9 @@ std::string zeroshot_reproducing_command(const ZeroShotOptions& opt);
 // The Wanda paper's zero-shot table from evaluate_zeroshot's result: a header (BoolQ ... OBQA, Mean)
 // and one row of acc in percent. Empty when the result lacks one of the seven tasks.
 std::string wanda7_table(const nlohmann::json& result);
+
+// numpy's argmax, as lm-eval picks a choice: the first NaN if there is one, else the first of the largest values.
+size_t numpy_argmax(const std::vector<double>& v);
 // The harness behaviour a result follows: lm-eval 0.4's prompts, with or without BOS.
 std::string harness_description(bool bos);
 
