@@ -257,7 +257,7 @@ expect "zero-shot template without an mc task" 2 "--template and --choices apply
   eval zeroshot --model "$g" --task boolq --data "$work/zs.jsonl" --template "Q: {text}"
 expect "ppl --seqlen with --data-tokens" 2 "--seqlen applies to --data text" "$g" -- \
   eval ppl --model "$g" --data-tokens "$work/calib.npy" --seqlen 16
-expect "zero-shot unknown task" 2 "--task must be one of boolq, rte, hellaswag, winogrande, arc_easy, arc_challenge, openbookqa, piqa, mc, mmlu or wanda7; got lambada" "$g" -- $(zs lambada)
+expect "zero-shot unknown task" 2 "--task must be one of boolq, rte, hellaswag, winogrande, arc_easy, arc_challenge, openbookqa, piqa, mc, lambada_openai, mmlu or wanda7; got lambada" "$g" -- $(zs lambada)
 echo '{"question": "q?", "choices": {"text": ["a", "b"], "label": ["A", "B"]}, "answerKey": "C"}' > "$work/zs.jsonl"
 expect "zero-shot answerKey not among the labels" 3 'zs.jsonl:1: not a valid arc_easy example: answerKey "C" is not one of choices.label ["A","B"]' "$g" -- $(zs arc_easy)
 echo '{"sentence": "a _ b", "option1": "x", "option2": "y", "answer": "3"}' > "$work/zs.jsonl"

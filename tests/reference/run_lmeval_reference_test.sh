@@ -12,6 +12,7 @@
 # (resps [loglikelihood, is_greedy]); the documents (written by the reference) include texts ending in the
 # model's greedy word, a single word (empty context) and a double space.
 set -euo pipefail
+indent() { while IFS= read -r line; do echo "       $line"; done <<< "$1"; }
 ENWANDA=${1:?usage: run_lmeval_reference_test.sh path/to/enwanda}
 PY=${ENWANDA_PYTHON:-/usr/bin/python3}
 REF="$(dirname "$0")/lmeval_reference.py"
@@ -50,9 +51,9 @@ for shots in 0 2; do
   results=$(find "$work/out" -name 'results_*.json')
   if out=$("$PY" "$REF" mmlu --model "$work/model" --dir "$work/mmlu" --num-fewshot "$shots" --result "$work/mmlu$shots.json" \
            --lmeval-results "$results"); then
-    echo "ok   mmlu $shots-shot:"; echo "$out" | sed 's/^/       /'
+    echo "ok   mmlu $shots-shot:"; indent "$out"
   else
-    echo "FAIL mmlu $shots-shot:"; echo "$out" | sed 's/^/       /'; fail=1
+    echo "FAIL mmlu $shots-shot:"; indent "$out"; fail=1
   fi
 done
 "$PY" "$REF" lambada-data --model "$work/model" --data "$work/lambada.jsonl"
@@ -64,9 +65,9 @@ for bos in "" --no-bos; do
   samples=$(find "$work/out" -name 'samples_lambada_openai_*.jsonl')
   if out=$("$PY" "$REF" lambada --model "$work/model" --data "$work/lambada.jsonl" --result "$work/lambada.json" \
            --lmeval-results "$results" --samples "$samples" ${bos:+"$bos"}); then
-    echo "ok   lambada_openai ${bos:-with BOS}:"; echo "$out" | sed 's/^/       /'
+    echo "ok   lambada_openai ${bos:-with BOS}:"; indent "$out"
   else
-    echo "FAIL lambada_openai ${bos:-with BOS}:"; echo "$out" | sed 's/^/       /'; fail=1
+    echo "FAIL lambada_openai ${bos:-with BOS}:"; indent "$out"; fail=1
   fi
 done
 [ $fail = 0 ] && echo "lm-eval reference agreement: all checks passed" || echo "lm-eval reference agreement: FAILURES"
